@@ -1,0 +1,83 @@
+//! The catalog read path: isolate memory → KV → D1, each layer filled from
+//! the next with a bounded TTL, and the write path that validates a manifest,
+//! stores it in D1 and invalidates both caches.
+
+use crate::domain::ids::ListingId;
+use crate::domain::manifest::{self, ListingSummary};
+use crate::domain::time::Millis;
+use crate::shared::Shared;
+use crate::store::{Cache, CatalogStore, Fail, StoreError, StoredListing};
+use std::rc::Rc;
+
+/// KV entries expire after this long even if nothing invalidates them.
+pub const KV_TTL_SECS: u64 = 300;
+const INDEX_KEY: &str = "catalog:v1:index";
+
+fn listing_key(id: &str) -> String {
+    format!("catalog:v1:listing:{id}")
+}
+
+pub struct Catalog<'a> {
+    pub store: &'a dyn CatalogStore,
+    pub cache: &'a dyn Cache,
+    pub shared: &'a Shared,
+    pub now: Millis,
+}
+
+impl Catalog<'_> {
+    /// Every listing's summary.
+    pub async fn index(&self) -> Result<Rc<Vec<ListingSummary>>, StoreError> {
+        if let Some(v) = self.shared.cached_index(self.now) {
+            return Ok(v);
+        }
+        let cached = self.cache.get(INDEX_KEY).await?;
+        let v = match cached.and_then(|s| serde_json::from_str::<Vec<ListingSummary>>(&s).ok()) {
+            Some(v) => v,
+            None => {
+                let v = self.store.summaries().await?;
+                let text = serde_json::to_string(&v)?;
+                self.cache.put(INDEX_KEY, &text, KV_TTL_SECS).await?;
+                v
+            }
+        };
+        let v = Rc::new(v);
+        self.shared.remember_index(v.clone(), self.now);
+        Ok(v)
+    }
+
+    /// One listing's manifest text and ETag.
+    pub async fn listing(&self, id: &ListingId) -> Result<Option<Rc<StoredListing>>, StoreError> {
+        if let Some(v) = self.shared.cached_listing(id.as_str(), self.now) {
+            return Ok(Some(v));
+        }
+        let key = listing_key(id.as_str());
+        let cached = self.cache.get(&key).await?;
+        let v = match cached.and_then(|s| serde_json::from_str::<StoredListing>(&s).ok()) {
+            Some(v) => v,
+            None => match self.store.listing(id).await? {
+                Some(v) => {
+                    self.cache.put(&key, &serde_json::to_string(&v)?, KV_TTL_SECS).await?;
+                    v
+                }
+                // Misses are not cached: a listing published a moment later
+                // must be visible at once.
+                None => return Ok(None),
+            },
+        };
+        let v = Rc::new(v);
+        self.shared.remember_listing(id.as_str(), v.clone(), self.now);
+        Ok(Some(v))
+    }
+
+    /// Validates and publishes a manifest; answers whether anything changed.
+    pub async fn put(&self, id: &ListingId, raw: &str) -> Result<bool, Fail> {
+        let m = manifest::validate(raw, Some(id.as_str()))?;
+        let changed = self.store.put_listing(&m, &self.now.rfc3339()).await?;
+        if changed {
+            self.cache.delete(&listing_key(id.as_str())).await?;
+            self.cache.delete(INDEX_KEY).await?;
+            self.shared.forget_catalog(id.as_str());
+        }
+        Ok(changed)
+    }
+}

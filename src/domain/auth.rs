@@ -1,0 +1,250 @@
+//! Who is calling: roles, API key secrets (minted, hashed, parsed from
+//! `Authorization`), and the operator token check.
+
+use super::ids::{random_base62, KeyId, Random, TenantId};
+use super::Error;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// A key's role; each includes the rights of the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Viewer,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "manager" => Ok(Role::Manager),
+            "admin" => Ok(Role::Admin),
+            _ => Err(Error::invalid(
+                "role",
+                format!("Invalid role '{s}': expected one of viewer, manager, admin."),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The platform operator (worker secret `OPERATOR_TOKEN`).
+    Operator,
+    /// A tenant's API key.
+    Key {
+        tenant: TenantId,
+        key_id: KeyId,
+        role: Role,
+    },
+}
+
+impl Principal {
+    /// The caller's tenant and role, refusing the operator and weaker roles.
+    pub fn require(&self, needed: Role) -> Result<(&TenantId, &KeyId), Error> {
+        match self {
+            Principal::Key {
+                tenant,
+                key_id,
+                role,
+            } if *role >= needed => Ok((tenant, key_id)),
+            Principal::Key { role, .. } => Err(Error::Forbidden(format!(
+                "This API key has the '{}' role; this request needs '{}'.",
+                role.as_str(),
+                needed.as_str()
+            ))),
+            Principal::Operator => Err(Error::Forbidden(
+                "The operator token manages tenants and reviews submissions; use a tenant API key for this request."
+                    .into(),
+            )),
+        }
+    }
+
+    pub fn require_operator(&self) -> Result<(), Error> {
+        match self {
+            Principal::Operator => Ok(()),
+            Principal::Key { .. } => Err(Error::Forbidden(
+                "This request needs the platform operator token.".into(),
+            )),
+        }
+    }
+}
+
+const SECRET_PREFIX: &str = "mk_";
+const SECRET_RANDOM_LEN: usize = 40;
+
+/// A freshly minted key: the secret exists only here and in the one answer
+/// that shows it; storage keeps `hash`.
+pub struct MintedKey {
+    pub id: KeyId,
+    pub secret: String,
+    pub hash: String,
+    pub last4: String,
+}
+
+/// Mints a key whose secret embeds its id (`mk_<id>_<random>`), so a Bearer
+/// token can be looked up by id and then checked against the stored hash.
+pub fn mint_key(rng: &dyn Random) -> MintedKey {
+    let id = KeyId::generate(rng);
+    let secret = format!(
+        "{SECRET_PREFIX}{}_{}",
+        &id.as_str()[KeyId::PREFIX.len()..],
+        random_base62(rng, SECRET_RANDOM_LEN)
+    );
+    MintedKey {
+        hash: hash_secret(&secret),
+        last4: secret[secret.len() - 4..].to_string(),
+        id,
+        secret,
+    }
+}
+
+/// SHA-256 of the secret, hex. Secrets carry 238 bits of entropy, so a fast
+/// unsalted hash is enough: nothing can be guessed from it.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Constant-time comparison of two hex hashes or tokens.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// What an `Authorization` header presents.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Presented {
+    /// A token that is not shaped like an API key: only the operator token can match.
+    Opaque(String),
+    /// An API key secret, with the id it embeds.
+    Key { id: KeyId, secret: String },
+}
+
+/// Parses `Authorization: Bearer <secret>` or `Basic base64(<key id>:<secret>)`.
+pub fn parse_authorization(header: Option<&str>) -> Result<Presented, Error> {
+    let header = header.ok_or_else(|| {
+        Error::Unauthenticated(
+            "No API key provided: send 'Authorization: Bearer <api key>'.".into(),
+        )
+    })?;
+    let (scheme, rest) = header.trim().split_once(' ').ok_or_else(malformed)?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(classify(rest));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .map_err(|_| malformed())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+        let (user, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+        return match classify(secret) {
+            Presented::Key { id, secret } if id.as_str() == user => {
+                Ok(Presented::Key { id, secret })
+            }
+            _ => Err(invalid_key()),
+        };
+    }
+    Err(malformed())
+}
+
+fn classify(token: &str) -> Presented {
+    let key = token
+        .strip_prefix(SECRET_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+        .filter(|(_, random)| random.len() == SECRET_RANDOM_LEN)
+        .and_then(|(id, _)| KeyId::parse(&format!("{}{id}", KeyId::PREFIX)).ok());
+    match key {
+        Some(id) => Presented::Key {
+            id,
+            secret: token.to_string(),
+        },
+        None => Presented::Opaque(token.to_string()),
+    }
+}
+
+fn malformed() -> Error {
+    Error::Unauthenticated(
+        "Malformed Authorization header: use 'Bearer <api key>' or 'Basic base64(<key id>:<api key>)'."
+            .into(),
+    )
+}
+
+pub fn invalid_key() -> Error {
+    Error::Unauthenticated("Invalid API key provided.".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::testing::SeqRandom;
+    use std::cell::Cell;
+
+    fn basic(user: &str, pass: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+        )
+    }
+
+    #[test]
+    fn minted_secret_round_trips_through_both_schemes() {
+        let k = mint_key(&SeqRandom(Cell::new(3)));
+        assert_eq!(hash_secret(&k.secret), k.hash);
+        assert!(!k.hash.contains(&k.secret));
+        let want = Presented::Key {
+            id: k.id.clone(),
+            secret: k.secret.clone(),
+        };
+        assert_eq!(
+            parse_authorization(Some(&format!("Bearer {}", k.secret))).unwrap(),
+            want
+        );
+        assert_eq!(
+            parse_authorization(Some(&basic(k.id.as_str(), &k.secret))).unwrap(),
+            want
+        );
+        // Basic with another key's id is refused outright.
+        let other = mint_key(&SeqRandom(Cell::new(4)));
+        assert!(parse_authorization(Some(&basic(other.id.as_str(), &k.secret))).is_err());
+    }
+
+    #[test]
+    fn malformed_headers_are_unauthenticated() {
+        for h in [None, Some(""), Some("Bearer"), Some("Token abc"), Some("Basic !!!")] {
+            assert!(
+                matches!(parse_authorization(h), Err(Error::Unauthenticated(_))),
+                "{h:?}"
+            );
+        }
+        assert_eq!(
+            parse_authorization(Some("bearer dev-operator")).unwrap(),
+            Presented::Opaque("dev-operator".into())
+        );
+    }
+
+    #[test]
+    fn roles_order_and_operator_is_not_a_tenant() {
+        let p = Principal::Key {
+            tenant: TenantId::from_trusted("ten_x".into()),
+            key_id: KeyId::from_trusted("key_x".into()),
+            role: Role::Manager,
+        };
+        assert!(p.require(Role::Viewer).is_ok());
+        assert!(p.require(Role::Manager).is_ok());
+        assert!(matches!(p.require(Role::Admin), Err(Error::Forbidden(_))));
+        assert!(p.require_operator().is_err());
+        assert!(Principal::Operator.require(Role::Viewer).is_err());
+        assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("a", "ab"));
+    }
+}

@@ -1,0 +1,261 @@
+//! Connector manifests: validation against `catalog/manifest.schema.json`
+//! (JSON Schema draft-07) plus the semantic checks a schema cannot express,
+//! and the summary the catalog browses. Errors name the JSON path.
+
+use super::Error;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+/// The manifest schema, compiled into the worker so the loader and the tests
+/// apply exactly the same rules.
+pub const SCHEMA: &str = include_str!("../../catalog/manifest.schema.json");
+
+/// A manifest that passed every check, with the exact text it came from.
+#[derive(Debug, Clone)]
+pub struct ValidManifest {
+    pub raw: String,
+    pub etag: String,
+    pub summary: ListingSummary,
+}
+
+/// What the catalog list shows of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListingSummary {
+    pub id: String,
+    pub object: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub tags: Vec<String>,
+    pub icon: String,
+    pub brand_color: String,
+    pub version: String,
+    pub kind: String,
+    pub transport: String,
+    pub availability: String,
+    pub featured: bool,
+    pub pricing: Value,
+    pub auth_mode: String,
+    pub capabilities: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Head {
+    id: String,
+    name: String,
+    description: String,
+    category: String,
+    tags: Vec<String>,
+    icon: String,
+    brand_color: String,
+    version: String,
+    kind: String,
+    transport: String,
+    availability: String,
+    featured: bool,
+    pricing: Value,
+    auth: AuthHead,
+    capabilities: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct AuthHead {
+    mode: String,
+}
+
+/// Validates manifest text; `expected_id` (the file name or the route's
+/// listing id) must equal the manifest's `id` when given.
+pub fn validate(raw: &str, expected_id: Option<&str>) -> Result<ValidManifest, Error> {
+    let value: Value = serde_json::from_str(raw).map_err(|e| Error::InvalidManifest {
+        path: "/".into(),
+        message: format!(
+            "The manifest is not valid JSON: {e} (line {}, column {}).",
+            e.line(),
+            e.column()
+        ),
+    })?;
+    check_schema(&value)?;
+    check_semantics(&value)?;
+    let head: Head = serde_json::from_value(value).map_err(|e| bad("/", format!("{e}")))?;
+    if let Some(want) = expected_id {
+        if head.id != want {
+            return Err(bad(
+                "/id",
+                format!("The manifest id '{}' does not match '{want}'.", head.id),
+            ));
+        }
+    }
+    Ok(ValidManifest {
+        etag: etag_of(raw),
+        raw: raw.to_string(),
+        summary: ListingSummary {
+            id: head.id,
+            object: "listing".into(),
+            name: head.name,
+            description: head.description,
+            category: head.category,
+            tags: head.tags,
+            icon: head.icon,
+            brand_color: head.brand_color,
+            version: head.version,
+            kind: head.kind,
+            transport: head.transport,
+            availability: head.availability,
+            featured: head.featured,
+            pricing: head.pricing,
+            auth_mode: head.auth.mode,
+            capabilities: head.capabilities,
+        },
+    })
+}
+
+/// A strong ETag over the exact bytes served.
+pub fn etag_of(raw: &str) -> String {
+    format!("\"{}\"", &hex::encode(Sha256::digest(raw.as_bytes()))[..32])
+}
+
+fn bad(path: &str, message: impl Into<String>) -> Error {
+    Error::InvalidManifest {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+fn check_schema(value: &Value) -> Result<(), Error> {
+    let schema: Value = serde_json::from_str(SCHEMA).expect("the bundled manifest schema is JSON");
+    let cfg =
+        jsonschema_valid::Config::from_schema(&schema, Some(jsonschema_valid::schemas::Draft::Draft7))
+            .expect("the bundled manifest schema compiles");
+    let result = cfg.validate(value);
+    if let Err(errors) = result {
+        // The deepest error is the most specific one (a oneOf failure reports
+        // its branches' errors below the oneOf itself).
+        let first = errors
+            .max_by_key(|e| e.instance_path.len())
+            .expect("an Err carries at least one error");
+        let path = pointer(&first.instance_path);
+        return Err(bad(&path, format!("Manifest field {path}: {}.", first.msg.trim_end_matches('.'))));
+    }
+    Ok(())
+}
+
+/// jsonschema-valid records paths leaf first.
+fn pointer(reversed: &[String]) -> String {
+    if reversed.is_empty() {
+        return "/".into();
+    }
+    reversed.iter().rev().fold(String::new(), |mut s, seg| {
+        s.push('/');
+        s.push_str(&seg.replace('~', "~0").replace('/', "~1"));
+        s
+    })
+}
+
+fn check_semantics(m: &Value) -> Result<(), Error> {
+    let capabilities: BTreeSet<&str> = m["capabilities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut tool_names = BTreeSet::new();
+    for (i, tool) in m["tools"].as_array().into_iter().flatten().enumerate() {
+        let name = tool["name"].as_str().unwrap_or_default();
+        if !tool_names.insert(name) {
+            return Err(bad(
+                &format!("/tools/{i}/name"),
+                format!("Manifest field /tools/{i}/name: the tool name '{name}' is used twice."),
+            ));
+        }
+        let cap = tool["capability"].as_str().unwrap_or_default();
+        if !capabilities.contains(cap) {
+            return Err(bad(
+                &format!("/tools/{i}/capability"),
+                format!("Manifest field /tools/{i}/capability: '{cap}' is not one of the listing's capabilities."),
+            ));
+        }
+    }
+    let config_keys: BTreeSet<&str> = m["config_schema"]["properties"]
+        .as_object()
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let auth_keys: BTreeSet<&str> = m["auth"]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["key"].as_str())
+        .collect();
+    for section in ["verify", "health", "mcp"] {
+        check_templates(&m[section], &format!("/{section}"), &config_keys, &auth_keys)?;
+    }
+    for (i, tool) in m["tools"].as_array().into_iter().flatten().enumerate() {
+        check_templates(&tool["probe"], &format!("/tools/{i}/probe"), &config_keys, &auth_keys)?;
+    }
+    for field in ["authorize_url", "token_url"] {
+        if let Some(u) = m["oauth"][field].as_str() {
+            let ok = url::Url::parse(u).is_ok_and(|u| u.scheme() == "https" && u.host().is_some());
+            if !ok {
+                return Err(bad(
+                    &format!("/oauth/{field}"),
+                    format!("Manifest field /oauth/{field}: '{u}' is not an absolute https URL."),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every `{{…}}` in a probe must name a declared config property or auth field.
+fn check_templates(
+    v: &Value,
+    path: &str,
+    config: &BTreeSet<&str>,
+    auth: &BTreeSet<&str>,
+) -> Result<(), Error> {
+    match v {
+        Value::String(s) => {
+            for placeholder in placeholders(s).map_err(|m| bad(path, format!("Manifest field {path}: {m}")))? {
+                let known = match placeholder.split_once('.') {
+                    Some(("config", k)) => config.contains(k),
+                    Some(("auth", k)) => auth.contains(k),
+                    _ => false,
+                };
+                if !known {
+                    return Err(bad(
+                        path,
+                        format!("Manifest field {path}: the placeholder '{{{{{placeholder}}}}}' names no declared config property or auth field."),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, x)| check_templates(x, &format!("{path}/{i}"), config, auth)),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, x)| check_templates(x, &format!("{path}/{k}"), config, auth)),
+        _ => Ok(()),
+    }
+}
+
+/// The trimmed contents of each `{{…}}` in a template.
+pub fn placeholders(s: &str) -> Result<Vec<&str>, String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "a '{{' placeholder is never closed.".to_string())?;
+        out.push(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! Every file under `catalog/` must pass; deliberately broken manifests must
+//! fail with the JSON path of the fault.
+
+use super::*;
+use serde_json::json;
+use std::path::Path;
+
+fn catalog_files() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("catalog/ exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "manifest.schema.json"))
+        .map(|p| {
+            let id = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (id, std::fs::read_to_string(&p).expect("readable manifest"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_catalog_manifest_is_valid() {
+    let files = catalog_files();
+    assert!(files.len() >= 16, "only {} manifests", files.len());
+    for (id, raw) in &files {
+        if let Err(e) = validate(raw, Some(id)) {
+            panic!("catalog/{id}.json: {e}");
+        }
+    }
+}
+
+#[test]
+fn the_catalog_covers_what_the_marketplace_promises() {
+    let all: Vec<ListingSummary> = catalog_files()
+        .iter()
+        .map(|(id, raw)| validate(raw, Some(id)).unwrap().summary)
+        .collect();
+    for id in [
+        "github", "gitlab", "slack", "notion", "linear", "jira", "stripe", "postgresql", "mysql",
+        "mongodb-atlas", "magento", "kustomer", "amazon-connect", "salesforce", "google-drive",
+    ] {
+        assert!(all.iter().any(|l| l.id == id), "missing {id}");
+    }
+    let modes: BTreeSet<&str> = all.iter().map(|l| l.auth_mode.as_str()).collect();
+    for mode in ["pat", "api_key", "basic", "conn_string", "oauth2", "mcp_oauth", "none"] {
+        assert!(modes.contains(mode), "no listing with auth mode {mode}");
+    }
+    assert!(all.iter().any(|l| l.availability == "early_access"));
+    assert!(all.iter().any(|l| l.pricing["model"] == "paid"));
+    assert!(all.iter().filter(|l| l.featured).count() >= 3);
+    assert_eq!(
+        validate(&catalog_files()[0].1, Some("not-this")).unwrap_err(),
+        bad("/id", format!("The manifest id '{}' does not match 'not-this'.", catalog_files()[0].0))
+    );
+}
+
+fn github() -> Value {
+    let raw = catalog_files()
+        .into_iter()
+        .find(|(id, _)| id == "github")
+        .expect("github manifest")
+        .1;
+    serde_json::from_str(&raw).unwrap()
+}
+
+fn path_of(v: &Value) -> String {
+    match validate(&v.to_string(), None) {
+        Err(Error::InvalidManifest { path, .. }) => path,
+        other => panic!("expected a manifest error, got {other:?}"),
+    }
+}
+
+#[test]
+fn broken_manifests_name_the_field() {
+    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        ("/id", Box::new(|m| m["id"] = json!("Not A Slug"))),
+        ("/capabilities/0", Box::new(|m| m["capabilities"][0] = json!("repoRead"))),
+        ("/brand_color", Box::new(|m| m["brand_color"] = json!("red"))),
+        ("/version", Box::new(|m| m["version"] = json!("one"))),
+        ("/kind", Box::new(|m| m["kind"] = json!("toaster"))),
+        ("/tools/1/name", Box::new(|m| {
+            let first = m["tools"][0]["name"].clone();
+            m["tools"][1]["name"] = first;
+        })),
+        ("/tools/0/capability", Box::new(|m| m["tools"][0]["capability"] = json!("nothing.here"))),
+        ("/verify/url", Box::new(|m| m["verify"]["url"] = json!("{{config.nope}}/user"))),
+        ("/verify/url", Box::new(|m| m["verify"]["url"] = json!("{{config.base_url/user"))),
+    ];
+    for (want, mutate) in cases {
+        let mut m = github();
+        mutate(&mut m);
+        assert_eq!(path_of(&m), want, "{m}");
+    }
+    let mut m = github();
+    m.as_object_mut().unwrap().remove("id");
+    assert!(validate(&m.to_string(), None).is_err());
+    let mut m = github();
+    m["surprise"] = json!(1);
+    assert!(validate(&m.to_string(), None).is_err());
+    assert!(matches!(
+        validate("{\"id\": ", None),
+        Err(Error::InvalidManifest { ref message, .. }) if message.contains("line 1")
+    ));
+}
+
+#[test]
+fn placeholders_are_extracted() {
+    assert_eq!(
+        placeholders("{{config.base_url}}/x/{{ auth.token }}").unwrap(),
+        vec!["config.base_url", "auth.token"]
+    );
+    assert!(placeholders("{{oops").is_err());
+    assert!(placeholders("no placeholders").unwrap().is_empty());
+}

@@ -1,0 +1,13 @@
+//! Pure domain logic: ids, tenants and keys, manifests, the catalog query,
+//! pagination and errors. Nothing here touches `worker`, `wasm_bindgen` or
+//! `js_sys`, so all of it compiles and is tested natively.
+
+pub mod auth;
+pub mod catalog;
+pub mod error;
+pub mod ids;
+pub mod manifest;
+pub mod page;
+pub mod time;
+
+pub use error::Error;

@@ -1,0 +1,115 @@
+//! Connector marketplace worker: the edge. It reads the environment, the
+//! clock and randomness, converts `worker` types to plain values, and hands
+//! each request to `routes::handle`. Nothing else lives here.
+
+pub mod catalog;
+pub mod domain;
+pub mod routes;
+pub mod shared;
+pub mod store;
+pub mod tenant;
+
+#[cfg(target_arch = "wasm32")]
+mod edge {
+    use crate::domain::ids::Random;
+    use crate::domain::time::Millis;
+    use crate::routes::http::{HttpRequest, Method as M};
+    use crate::routes::{self, App, Config};
+    use crate::shared::Shared;
+    use crate::store::{d1::D1Store, kv::KvCache};
+    use crate::tenant::object::DoClient;
+    use std::rc::Rc;
+    use worker::*;
+
+    pub use crate::tenant::object::TenantObject;
+
+    thread_local! {
+        static SHARED: Rc<Shared> = Rc::new(Shared::default());
+    }
+
+    struct CryptoRandom;
+
+    impl Random for CryptoRandom {
+        fn fill(&self, buf: &mut [u8]) {
+            getrandom::getrandom(buf).expect("the platform CSPRNG is available");
+        }
+    }
+
+    fn app(env: &Env) -> Result<App> {
+        let config = Config {
+            operator_token: env
+                .secret("OPERATOR_TOKEN")
+                .map(|s| s.to_string())
+                .or_else(|_| env.var("OPERATOR_TOKEN").map(|s| s.to_string()))
+                .unwrap_or_default(),
+        };
+        Ok(App {
+            tenants: Box::new(D1Store::new(env.d1("DB")?)),
+            catalog: Box::new(D1Store::new(env.d1("DB")?)),
+            cache: Box::new(KvCache::new(env.kv("MANIFESTS")?)),
+            objects: Box::new(DoClient { env: env.clone() }),
+            shared: SHARED.with(Rc::clone),
+            config: Rc::new(config),
+            rng: Box::new(CryptoRandom),
+            now: Millis(Date::now().as_millis() as i64),
+            log: Box::new(|line| console_error!("{line}")),
+        })
+    }
+
+    async fn to_plain(mut req: Request) -> Result<HttpRequest> {
+        let url = req.url()?;
+        let headers = req
+            .headers()
+            .entries()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        let declared_too_large = req
+            .headers()
+            .get("content-length")?
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > routes::MAX_BODY_BYTES);
+        let body = if declared_too_large {
+            // Read no further than needed to know it is too large.
+            vec![0; routes::MAX_BODY_BYTES + 1]
+        } else {
+            req.bytes().await.unwrap_or_default()
+        };
+        Ok(HttpRequest {
+            method: M::parse(req.method().as_ref()),
+            path: url.path().to_string(),
+            query: url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            headers,
+            body,
+        })
+    }
+
+    fn from_plain(r: routes::http::HttpResponse) -> Result<Response> {
+        let headers = Headers::new();
+        for (k, v) in &r.headers {
+            headers.append(k, v)?;
+        }
+        let resp = if r.body.is_empty() {
+            Response::empty()?
+        } else {
+            Response::from_bytes(r.body)?
+        };
+        Ok(resp.with_status(r.status).with_headers(headers))
+    }
+
+    #[event(fetch)]
+    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+        let app = app(&env)?;
+        let plain = to_plain(req).await?;
+        from_plain(routes::handle(&app, plain).await)
+    }
+
+    #[event(scheduled)]
+    async fn scheduled(event: ScheduledEvent, _env: Env, _ctx: ScheduleContext) {
+        // The health sweep (API §6) arrives with connector instances; until
+        // then the trigger is declared and observed.
+        console_log!("scheduled: cron '{}' (no instances to sweep yet)", event.cron());
+    }
+}

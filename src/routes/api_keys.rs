@@ -1,0 +1,120 @@
+//! API keys of a tenant (admin only): mint, list, revoke.
+
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::http::{HttpRequest, HttpResponse};
+use super::App;
+use crate::domain::auth::{mint_key, Role};
+use crate::domain::ids::KeyId;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::Error;
+use crate::store::KeyRecord;
+use serde_json::{json, Value};
+
+/// The public view of a key; `secret` only in the answer that creates it.
+pub fn key_json(k: &KeyRecord, secret: Option<&str>) -> Value {
+    let mut v = json!({
+        "id": k.id.as_str(),
+        "object": "api_key",
+        "name": k.name,
+        "role": k.role.as_str(),
+        "redacted_secret": format!("mk_…{}", k.last4),
+        "created_at": k.created_at,
+    });
+    if let Some(s) = secret {
+        v["secret"] = json!(s);
+    }
+    v
+}
+
+/// `POST /v1/api-keys` — `{role, name?}`; the secret is shown once.
+pub async fn create_api_key(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, by) = principal.require(Role::Admin)?;
+    let body = JsonBody::parse(&req.body)?;
+    body.only(&["role", "name"])?;
+    let role = Role::parse(&body.req_str("role", 20)?)?;
+    let name = body.opt_str("name", 200)?;
+    let minted = mint_key(app.rng.as_ref());
+    let key = KeyRecord {
+        id: minted.id,
+        tenant: tenant.clone(),
+        name,
+        role,
+        secret_hash: minted.hash,
+        last4: minted.last4,
+        created_at: app.now.rfc3339(),
+    };
+    let event = app.event(
+        tenant,
+        "api_key.created",
+        json!({"api_key_id": key.id.as_str(), "role": role.as_str(), "by": by.as_str()}),
+    );
+    app.tenants.insert_key(tenant, &key, &event).await?;
+    Ok(HttpResponse::json(201, &key_json(&key, Some(&minted.secret))))
+}
+
+/// `GET /v1/api-keys` — live keys, newest first, without secrets.
+pub async fn list_api_keys(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, _) = principal.require(Role::Admin)?;
+    let mut limit = None;
+    let mut cursor = None;
+    for (k, v) in &req.query {
+        match k.as_str() {
+            "limit" => limit = Some(v.as_str()),
+            "cursor" => cursor = Some(v.as_str()),
+            other => {
+                return Err(Error::invalid(other, format!("Unknown query parameter '{other}': expected limit or cursor.")).into())
+            }
+        }
+    }
+    let page = PageRequest::parse(limit, cursor)?;
+    let after = match page.after {
+        Some(s) => Some(
+            s.split_once('|')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| Error::invalid("cursor", "Invalid cursor: pass the next_cursor of a previous page unchanged."))?,
+        ),
+        None => None,
+    };
+    let keys = app.tenants.list_keys(tenant, after, page.limit + 1).await?;
+    let page = Page::from_overfetch(keys, page.limit, |k| format!("{}|{}", k.created_at, k.id));
+    Ok(HttpResponse::json(
+        200,
+        &json!({
+            "object": "list",
+            "data": page.data.iter().map(|k| key_json(k, None)).collect::<Vec<_>>(),
+            "has_more": page.has_more,
+            "next_cursor": page.next_cursor,
+        }),
+    ))
+}
+
+/// `DELETE /v1/api-keys/{id}` — revokes a key at once. The key making the
+/// request cannot revoke itself, so an admin cannot lock the tenant out by
+/// accident.
+pub async fn delete_api_key(app: &App, req: &HttpRequest, id: &str) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, by) = principal.require(Role::Admin)?;
+    let id = KeyId::parse(id)?;
+    if &id == by {
+        return Err(Error::StateConflict(
+            "An API key cannot revoke itself: revoke it with another admin key.".into(),
+        )
+        .into());
+    }
+    let event = app.event(
+        tenant,
+        "api_key.revoked",
+        json!({"api_key_id": id.as_str(), "by": by.as_str()}),
+    );
+    if !app.tenants.revoke_key(tenant, &id, &app.now.rfc3339(), &event).await? {
+        return Err(Error::not_found("api_key", id.as_str()).into());
+    }
+    app.shared.forget_key(&id);
+    Ok(HttpResponse::json(
+        200,
+        &json!({"id": id.as_str(), "object": "api_key", "deleted": true}),
+    ))
+}

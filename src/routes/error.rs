@@ -1,0 +1,150 @@
+//! The API error envelope and the one mapping from domain errors to HTTP
+//! statuses, types and codes (API §2).
+
+use super::http::HttpResponse;
+use crate::domain::Error;
+use crate::store::{Fail, StoreError};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub kind: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    pub param: Option<String>,
+    /// Extra response headers (e.g. `Allow` on a 405).
+    pub headers: Vec<(String, String)>,
+    /// What to log for a 5xx; never shown to the caller.
+    pub internal: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, kind: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            code,
+            message: message.into(),
+            param: None,
+            headers: vec![],
+            internal: None,
+        }
+    }
+
+    pub fn param(mut self, p: impl Into<String>) -> Self {
+        self.param = Some(p.into());
+        self
+    }
+
+    /// A 500 whose cause goes to the log, not to the caller.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            500,
+            "api_error",
+            "internal_error",
+            "Something went wrong on our side. The request id identifies it if you contact support.",
+        );
+        e.internal = Some(cause.into());
+        e
+    }
+
+    pub fn route_not_found(method: &str, path: &str) -> Self {
+        Self::new(
+            404,
+            "invalid_request_error",
+            "route_not_found",
+            format!("Unrecognized request URL ({method} {path}). See /v1/openapi.json for the routes."),
+        )
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str, allow: &[&str]) -> Self {
+        let mut e = Self::new(
+            405,
+            "invalid_request_error",
+            "method_not_allowed",
+            format!("{method} is not allowed on {path}; allowed: {}.", allow.join(", ")),
+        );
+        e.headers.push(("allow".into(), allow.join(", ")));
+        e
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            "invalid_request_error",
+            "payload_too_large",
+            format!("The request body exceeds the limit of {limit} bytes."),
+        )
+    }
+
+    pub fn into_response(self, request_id: &str) -> HttpResponse {
+        let mut error = json!({
+            "type": self.kind,
+            "code": self.code,
+            "message": self.message,
+            "request_id": request_id,
+        });
+        if let Some(p) = &self.param {
+            error["param"] = json!(p);
+        }
+        let mut r = HttpResponse::json(self.status, &json!({ "error": error }));
+        r.headers.extend(self.headers);
+        r
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let message = e.to_string();
+        match e {
+            Error::MissingParameter { param } => {
+                ApiError::new(400, "invalid_request_error", "missing_parameter", message).param(param)
+            }
+            Error::InvalidParameter { param, .. } => {
+                ApiError::new(400, "invalid_request_error", "invalid_parameter", message).param(param)
+            }
+            Error::MalformedJson(_) => ApiError::new(400, "invalid_request_error", "malformed_json", message),
+            Error::InvalidManifest { path, .. } => {
+                ApiError::new(400, "invalid_request_error", "invalid_manifest", message).param(path)
+            }
+            Error::Unauthenticated(_) => {
+                ApiError::new(401, "authentication_error", "unauthenticated", message)
+            }
+            Error::Forbidden(_) => ApiError::new(403, "permission_error", "forbidden", message),
+            Error::NotFound { .. } => ApiError::new(404, "not_found_error", "not_found", message),
+            Error::StateConflict(_) => ApiError::new(409, "conflict_error", "state_conflict", message),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal(e.0)
+    }
+}
+
+impl From<Fail> for ApiError {
+    fn from(f: Fail) -> Self {
+        match f {
+            Fail::Domain(e) => e.into(),
+            Fail::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Every code the API answers with, for the OpenAPI document and its test.
+pub const CODES: &[&str] = &[
+    "missing_parameter",
+    "invalid_parameter",
+    "malformed_json",
+    "invalid_manifest",
+    "unauthenticated",
+    "forbidden",
+    "not_found",
+    "route_not_found",
+    "method_not_allowed",
+    "state_conflict",
+    "payload_too_large",
+    "internal_error",
+];

@@ -1,0 +1,174 @@
+//! The HTTP surface: one router over plain request/response values, so the
+//! whole API runs natively over memory stores in tests and on workerd over
+//! D1/KV/Durable Objects in production.
+
+pub mod api_keys;
+pub mod catalog;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod service;
+pub mod tenants;
+
+use crate::domain::auth::Principal;
+use crate::domain::ids::{Random, RequestId};
+use crate::domain::time::Millis;
+use crate::shared::Shared;
+use crate::store::{Cache, CatalogStore, TenantObjects, TenantStore};
+use error::ApiError;
+use http::{HttpRequest, HttpResponse, Method};
+use std::rc::Rc;
+
+/// Request bodies above this size are refused with `413` (API §2).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Settings read from the worker's environment.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// `OPERATOR_TOKEN`; empty disables the operator.
+    pub operator_token: String,
+}
+
+/// Everything a request needs, assembled by the edge for each request.
+pub struct App {
+    pub tenants: Box<dyn TenantStore>,
+    pub catalog: Box<dyn CatalogStore>,
+    pub cache: Box<dyn Cache>,
+    pub objects: Box<dyn TenantObjects>,
+    pub shared: Rc<Shared>,
+    pub config: Rc<Config>,
+    pub rng: Box<dyn Random>,
+    pub now: Millis,
+    /// Where 5xx causes go, with the request id (the console at the edge).
+    pub log: Box<dyn Fn(&str)>,
+}
+
+impl App {
+    pub fn catalog(&self) -> crate::catalog::Catalog<'_> {
+        crate::catalog::Catalog {
+            store: self.catalog.as_ref(),
+            cache: self.cache.as_ref(),
+            shared: &self.shared,
+            now: self.now,
+        }
+    }
+
+    /// An audit event stamped now; `data` must never hold a secret.
+    pub fn event(&self, tenant: &crate::domain::ids::TenantId, kind: &str, data: serde_json::Value) -> crate::store::EventRecord {
+        crate::store::EventRecord {
+            id: crate::domain::ids::EventId::generate(self.rng.as_ref()).to_string(),
+            tenant: tenant.clone(),
+            kind: kind.to_string(),
+            connector_id: None,
+            data,
+            created_at: self.now.rfc3339(),
+        }
+    }
+
+    pub async fn principal(&self, req: &HttpRequest) -> Result<Principal, ApiError> {
+        Ok(extract::authenticate(self, req.header("authorization")).await?)
+    }
+}
+
+/// A routed endpoint with its path parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    Healthz,
+    Ping,
+    OpenApi,
+    Tenants,
+    ApiKeys,
+    ApiKey(String),
+    Catalog,
+    Categories,
+    Listing(String),
+}
+
+/// Every routed path with its methods: the OpenAPI document must name each.
+pub const ROUTES: &[(&str, &[Method])] = &[
+    ("/healthz", &[Method::Get]),
+    ("/v1/ping", &[Method::Get]),
+    ("/v1/openapi.json", &[Method::Get]),
+    ("/v1/tenants", &[Method::Post]),
+    ("/v1/api-keys", &[Method::Get, Method::Post]),
+    ("/v1/api-keys/{id}", &[Method::Delete]),
+    ("/v1/catalog", &[Method::Get]),
+    ("/v1/catalog/categories", &[Method::Get]),
+    ("/v1/catalog/{listing}", &[Method::Get, Method::Put]),
+];
+
+/// Resolves a path to a route and the methods it allows.
+pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
+    let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let segs: Vec<&str> = trimmed.split('/').skip(1).collect();
+    let (route, template) = match segs.as_slice() {
+        ["healthz"] => (Route::Healthz, "/healthz"),
+        ["v1", "ping"] => (Route::Ping, "/v1/ping"),
+        ["v1", "openapi.json"] => (Route::OpenApi, "/v1/openapi.json"),
+        ["v1", "tenants"] => (Route::Tenants, "/v1/tenants"),
+        ["v1", "api-keys"] => (Route::ApiKeys, "/v1/api-keys"),
+        ["v1", "api-keys", id] if !id.is_empty() => (Route::ApiKey(id.to_string()), "/v1/api-keys/{id}"),
+        ["v1", "catalog"] => (Route::Catalog, "/v1/catalog"),
+        ["v1", "catalog", "categories"] => (Route::Categories, "/v1/catalog/categories"),
+        ["v1", "catalog", id] if !id.is_empty() => (Route::Listing(id.to_string()), "/v1/catalog/{listing}"),
+        _ => return None,
+    };
+    let methods = ROUTES
+        .iter()
+        .find(|(t, _)| *t == template)
+        .map(|(_, m)| *m)
+        .expect("every resolved template is listed in ROUTES");
+    Some((route, methods))
+}
+
+/// Answers one request. Never panics on input; every failure is an envelope.
+pub async fn handle(app: &App, req: HttpRequest) -> HttpResponse {
+    let request_id = RequestId::generate(app.rng.as_ref());
+    let result = if req.body.len() > MAX_BODY_BYTES {
+        Err(ApiError::payload_too_large(MAX_BODY_BYTES))
+    } else {
+        dispatch(app, &req).await
+    };
+    let mut resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(cause) = &e.internal {
+                (app.log)(&format!("{request_id} {} {}: {cause}", req.method.as_str(), req.path));
+            }
+            e.into_response(request_id.as_str())
+        }
+    };
+    resp.headers.push(("request-id".into(), request_id.to_string()));
+    if resp.get_header("cache-control").is_none() {
+        resp.headers.push(("cache-control".into(), "no-store".into()));
+    }
+    resp
+}
+
+async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let Some((route, allowed)) = resolve(&req.path) else {
+        return Err(ApiError::route_not_found(req.method.as_str(), &req.path));
+    };
+    // HEAD is answered as GET; the runtime drops the body.
+    let method = if req.method == Method::Head { Method::Get } else { req.method };
+    if !allowed.contains(&method) {
+        let names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+        return Err(ApiError::method_not_allowed(req.method.as_str(), &req.path, &names));
+    }
+    match (route, method) {
+        (Route::Healthz, _) => service::healthz(app).await,
+        (Route::Ping, _) => Ok(service::ping()),
+        (Route::OpenApi, _) => Ok(service::openapi()),
+        (Route::Tenants, _) => tenants::create_tenant(app, req).await,
+        (Route::ApiKeys, Method::Post) => api_keys::create_api_key(app, req).await,
+        (Route::ApiKeys, _) => api_keys::list_api_keys(app, req).await,
+        (Route::ApiKey(id), _) => api_keys::delete_api_key(app, req, &id).await,
+        (Route::Catalog, _) => catalog::list_catalog(app, req).await,
+        (Route::Categories, _) => catalog::list_categories(app, req).await,
+        (Route::Listing(id), Method::Put) => catalog::put_listing(app, req, &id).await,
+        (Route::Listing(id), _) => catalog::get_listing(app, req, &id).await,
+    }
+}
+
+#[cfg(test)]
+pub mod tests;

@@ -1,0 +1,139 @@
+//! Storage ports: one trait per aggregate. Every tenant-owned read or write
+//! takes `&TenantId` first, so a query can never cross tenants by accident.
+//! `d1.rs` holds all SQL, `kv.rs` the cache, `memory.rs` the test fakes.
+
+#[cfg(target_arch = "wasm32")]
+pub mod d1;
+#[cfg(target_arch = "wasm32")]
+pub mod kv;
+pub mod memory;
+
+use crate::domain::auth::Role;
+use crate::domain::ids::{KeyId, ListingId, TenantId};
+use crate::domain::manifest::{ListingSummary, ValidManifest};
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// A platform or storage failure. Its text is for the log only; callers see
+/// a generic `api_error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl<E: std::fmt::Display> From<E> for StoreError {
+    fn from(e: E) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRecord {
+    pub id: TenantId,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// A stored API key: the secret itself is never stored, only its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRecord {
+    pub id: KeyId,
+    pub tenant: TenantId,
+    pub name: Option<String>,
+    pub role: Role,
+    pub secret_hash: String,
+    pub last4: String,
+    pub created_at: String,
+}
+
+/// An audit event (API §9); `data` never carries secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: String,
+    pub tenant: TenantId,
+    pub kind: String,
+    pub connector_id: Option<String>,
+    pub data: Value,
+    pub created_at: String,
+}
+
+#[async_trait(?Send)]
+pub trait TenantStore {
+    /// Creates the tenant, its first key and the event, all or nothing.
+    async fn create_tenant(
+        &self,
+        tenant: &TenantRecord,
+        key: &KeyRecord,
+        event: &EventRecord,
+    ) -> StoreResult<()>;
+    async fn insert_key(&self, tenant: &TenantId, key: &KeyRecord, event: &EventRecord) -> StoreResult<()>;
+    /// Live keys, newest first, strictly after `(created_at, id)` when given.
+    async fn list_keys(
+        &self,
+        tenant: &TenantId,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<KeyRecord>>;
+    /// Revokes a live key; `false` when the tenant has no such live key.
+    async fn revoke_key(
+        &self,
+        tenant: &TenantId,
+        id: &KeyId,
+        revoked_at: &str,
+        event: &EventRecord,
+    ) -> StoreResult<bool>;
+    /// The authentication lookup: the only read not scoped by a tenant,
+    /// because the tenant is what it finds out. Revoked keys are not found.
+    async fn live_key(&self, id: &KeyId) -> StoreResult<Option<KeyRecord>>;
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// A listing as stored: the manifest text verbatim and its ETag.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredListing {
+    pub etag: String,
+    pub raw: String,
+}
+
+/// The catalog's source of truth (D1).
+#[async_trait(?Send)]
+pub trait CatalogStore {
+    /// Inserts or replaces a listing; `false` when the stored text is identical.
+    async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<bool>;
+    async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>>;
+    async fn summaries(&self) -> StoreResult<Vec<ListingSummary>>;
+}
+
+/// A string cache with expiry (KV).
+#[async_trait(?Send)]
+pub trait Cache {
+    async fn get(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> StoreResult<()>;
+    async fn delete(&self, key: &str) -> StoreResult<()>;
+}
+
+/// The tenant Durable Objects, seen from the stateless worker.
+#[async_trait(?Send)]
+pub trait TenantObjects {
+    async fn ping(&self, name: &str) -> StoreResult<()>;
+}
+
+/// A failure of an operation that both validates and stores: either the
+/// caller's fault (a domain error) or ours (a store error).
+#[derive(Debug)]
+pub enum Fail {
+    Domain(crate::domain::Error),
+    Store(StoreError),
+}
+
+impl From<crate::domain::Error> for Fail {
+    fn from(e: crate::domain::Error) -> Self {
+        Fail::Domain(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
