@@ -1,0 +1,43 @@
+# Two commands: `make dev` serves the API on 127.0.0.1, `make test` runs every
+# test. Both install whatever the machine lacks first (scripts/tools.sh).
+SHELL := /bin/bash
+.DEFAULT_GOAL := dev
+SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock catalog/manifest.schema.json
+
+.PHONY: dev test tools build unit e2e bench lint deploy clean
+
+tools:
+	@scripts/tools.sh
+
+build/worker/shim.mjs: $(SOURCES)
+	@source scripts/env.sh && worker-build --release
+	@touch $@
+
+build: tools build/worker/shim.mjs
+
+dev: build
+	@scripts/serve.sh
+
+unit: tools
+	cargo test --lib
+
+# End-to-end against the built worker under `wrangler dev`; each test binary
+# starts its own wrangler on a free port with a fresh state folder.
+e2e: build
+	@source scripts/env.sh && cargo test --test e2e -- --ignored --test-threads=1
+
+test: build unit e2e
+
+lint: tools
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+bench: build
+	@bench/run.sh
+
+deploy: build
+	@source scripts/env.sh && wrangler d1 migrations apply DB --remote && wrangler deploy
+
+clean:
+	rm -rf build target .state .wrangler
