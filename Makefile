@@ -9,11 +9,11 @@ SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock catalog/manifest.sche
 tools:
 	@scripts/tools.sh
 
-build/worker/shim.mjs: $(SOURCES)
+build/index.js: $(SOURCES)
 	@source scripts/env.sh && worker-build --release
 	@touch $@
 
-build: tools build/worker/shim.mjs
+build: tools build/index.js
 
 dev: build
 	@scripts/serve.sh

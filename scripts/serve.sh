@@ -9,6 +9,7 @@
 #   PERSIST_DIR        local state folder (default .state/dev, kept between runs)
 #   OPERATOR_TOKEN     operator token (default dev-operator-token)
 #   PROBE_ALLOW_HOSTS  host:port pairs plain-http probes may reach (default empty)
+#   ENABLE_TEST_ROUTES true turns on /v1/_test/panic (the e2e suite's panic probe)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -18,21 +19,21 @@ PERSIST_DIR="${PERSIST_DIR:-$ROOT/.state/dev}"
 OPERATOR_TOKEN="${OPERATOR_TOKEN:-dev-operator-token}"
 PROBE_ALLOW_HOSTS="${PROBE_ALLOW_HOSTS:-}"
 
-[ -f build/worker/shim.mjs ] || { echo "no build: run 'make build' first" >&2; exit 1; }
+[ -f build/index.js ] || { echo "no build: run 'make build' first" >&2; exit 1; }
 mkdir -p "$PERSIST_DIR"
 PERSIST_DIR="$(cd "$PERSIST_DIR" && pwd)"
 
 # Secrets go through an env file, never the command line.
 envfile="$PERSIST_DIR/dev.env"
 umask 077
-printf 'OPERATOR_TOKEN=%s\nPROBE_ALLOW_HOSTS=%s\n' "$OPERATOR_TOKEN" "$PROBE_ALLOW_HOSTS" > "$envfile"
+printf 'OPERATOR_TOKEN=%s\nPROBE_ALLOW_HOSTS=%s\nENABLE_TEST_ROUTES=%s\n' "$OPERATOR_TOKEN" "$PROBE_ALLOW_HOSTS" "${ENABLE_TEST_ROUTES:-false}" > "$envfile"
 
 wrangler d1 migrations apply DB --local --persist-to "$PERSIST_DIR" >&2
 
 # Its own process group, so one signal ends workerd and every helper.
 setsid wrangler dev --ip 127.0.0.1 --port "$PORT" --inspector-port 0 \
   --persist-to "$PERSIST_DIR" --env-file "$envfile" \
-  --show-interactive-dev-session=false --log-level "${WRANGLER_LOG_LEVEL:-log}" &
+  --show-interactive-dev-session=false --log-level "${WRANGLER_LOG_LEVEL:-log}" >&2 &
 pid=$!
 stop() { kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 trap 'stop; exit 0' INT TERM

@@ -56,7 +56,9 @@ impl Catalog<'_> {
             Some(v) => v,
             None => match self.store.listing(id).await? {
                 Some(v) => {
-                    self.cache.put(&key, &serde_json::to_string(&v)?, KV_TTL_SECS).await?;
+                    self.cache
+                        .put(&key, &serde_json::to_string(&v)?, KV_TTL_SECS)
+                        .await?;
                     v
                 }
                 // Misses are not cached: a listing published a moment later
@@ -65,7 +67,8 @@ impl Catalog<'_> {
             },
         };
         let v = Rc::new(v);
-        self.shared.remember_listing(id.as_str(), v.clone(), self.now);
+        self.shared
+            .remember_listing(id.as_str(), v.clone(), self.now);
         Ok(Some(v))
     }
 

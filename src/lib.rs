@@ -19,9 +19,8 @@ mod edge {
     use crate::store::{d1::D1Store, kv::KvCache};
     use crate::tenant::object::DoClient;
     use std::rc::Rc;
+    use wasm_bindgen::JsCast;
     use worker::*;
-
-    pub use crate::tenant::object::TenantObject;
 
     thread_local! {
         static SHARED: Rc<Shared> = Rc::new(Shared::default());
@@ -99,8 +98,35 @@ mod edge {
         Ok(resp.with_status(r.status).with_headers(headers))
     }
 
+    /// Chains a panic hook that tells worker/entry.mjs (`__cm_on_panic`), so
+    /// the requests in flight answer the 500 envelope: after the hook the
+    /// instance traps, and their futures would otherwise never complete.
+    fn install_panic_notice() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                previous(info);
+                let notice = js_sys::Reflect::get(&js_sys::global(), &"__cm_on_panic".into());
+                if let Ok(f) = notice.and_then(|f| f.dyn_into::<js_sys::Function>()) {
+                    let _ = f.call0(&wasm_bindgen::JsValue::NULL);
+                }
+            }));
+        });
+    }
+
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+        install_panic_notice();
+        // A test hook, off unless the deployment sets ENABLE_TEST_ROUTES=true:
+        // proves that a panic still answers the 500 envelope (worker/entry.mjs).
+        if req.path() == "/v1/_test/panic"
+            && env
+                .var("ENABLE_TEST_ROUTES")
+                .is_ok_and(|v| v.to_string() == "true")
+        {
+            panic!("deliberate panic from the test route");
+        }
         let app = app(&env)?;
         let plain = to_plain(req).await?;
         from_plain(routes::handle(&app, plain).await)
@@ -110,6 +136,9 @@ mod edge {
     async fn scheduled(event: ScheduledEvent, _env: Env, _ctx: ScheduleContext) {
         // The health sweep (API §6) arrives with connector instances; until
         // then the trigger is declared and observed.
-        console_log!("scheduled: cron '{}' (no instances to sweep yet)", event.cron());
+        console_log!(
+            "scheduled: cron '{}' (no instances to sweep yet)",
+            event.cron()
+        );
     }
 }

@@ -18,7 +18,12 @@ fn manifest_files() -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.file_name().unwrap() != "manifest.schema.json")
-        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -26,7 +31,9 @@ fn manifest_files() -> Vec<(String, Vec<u8>)> {
 
 /// Creates a tenant; answers (tenant id, admin secret, admin key id).
 fn tenant(s: &Server, name: &str) -> (String, String, String) {
-    let a = call("POST", &s.url("/v1/tenants")).auth(OPERATOR).json(&json!({ "name": name }));
+    let a = call("POST", &s.url("/v1/tenants"))
+        .auth(OPERATOR)
+        .json(&json!({ "name": name }));
     assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
     let v = a.json();
     (
@@ -37,10 +44,15 @@ fn tenant(s: &Server, name: &str) -> (String, String, String) {
 }
 
 fn key(s: &Server, admin: &str, role: &str) -> (String, String) {
-    let a = call("POST", &s.url("/v1/api-keys")).auth(admin).json(&json!({ "role": role }));
+    let a = call("POST", &s.url("/v1/api-keys"))
+        .auth(admin)
+        .json(&json!({ "role": role }));
     assert_eq!(a.status, 201);
     let v = a.json();
-    (v["id"].as_str().unwrap().into(), v["secret"].as_str().unwrap().into())
+    (
+        v["id"].as_str().unwrap().into(),
+        v["secret"].as_str().unwrap().into(),
+    )
 }
 
 fn service_routes(s: &Server) {
@@ -53,57 +65,113 @@ fn service_routes(s: &Server) {
     assert_eq!(call("GET", &s.url("/v1/ping")).send().json()["ok"], true);
     let doc = call("GET", &s.url("/v1/openapi.json")).send().json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/v1/tenants", "/v1/api-keys", "/v1/api-keys/{id}", "/v1/catalog", "/v1/catalog/{listing}", "/v1/catalog/categories", "/healthz"] {
+    for path in [
+        "/v1/tenants",
+        "/v1/api-keys",
+        "/v1/api-keys/{id}",
+        "/v1/catalog",
+        "/v1/catalog/{listing}",
+        "/v1/catalog/categories",
+        "/healthz",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path}");
     }
     // The cron trigger reaches the scheduled handler.
     let a = call("GET", &s.url("/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*")).send();
     assert_eq!(a.status, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !s.log_text().contains("scheduled: cron '*/5 * * * *'") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduled handler did not run"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 fn tenants_and_keys(s: &Server) {
     let a = call("POST", &s.url("/v1/tenants")).json(&json!({"name": "x"}));
     assert_eq!((a.status, a.code()), (401, "unauthenticated".into()));
-    let a = call("POST", &s.url("/v1/tenants")).auth("not-the-operator").json(&json!({"name": "x"}));
+    let a = call("POST", &s.url("/v1/tenants"))
+        .auth("not-the-operator")
+        .json(&json!({"name": "x"}));
     assert_eq!(a.status, 401);
-    let a = call("POST", &s.url("/v1/tenants")).auth(OPERATOR).json(&json!({}));
-    assert_eq!((a.status, a.json()["error"]["param"].clone()), (400, json!("name")));
+    let a = call("POST", &s.url("/v1/tenants"))
+        .auth(OPERATOR)
+        .json(&json!({}));
+    assert_eq!(
+        (a.status, a.json()["error"]["param"].clone()),
+        (400, json!("name"))
+    );
 
     let (_, admin, admin_id) = tenant(s, "acme");
     let (viewer_id, viewer) = key(s, &admin, "viewer");
     let (_, manager) = key(s, &admin, "manager");
     // Bearer and Basic both work.
-    assert_eq!(call("GET", &s.url("/v1/catalog")).auth(&viewer).send().status, 200);
+    assert_eq!(
+        call("GET", &s.url("/v1/catalog"))
+            .auth(&viewer)
+            .send()
+            .status,
+        200
+    );
     use base64::Engine;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{viewer_id}:{viewer}"));
-    let a = call("GET", &s.url("/v1/catalog")).header("authorization", &format!("Basic {basic}")).send();
+    let a = call("GET", &s.url("/v1/catalog"))
+        .header("authorization", &format!("Basic {basic}"))
+        .send();
     assert_eq!(a.status, 200);
     // Roles.
     for weak in [&viewer, &manager] {
-        let a = call("POST", &s.url("/v1/api-keys")).auth(weak).json(&json!({"role": "viewer"}));
+        let a = call("POST", &s.url("/v1/api-keys"))
+            .auth(weak)
+            .json(&json!({"role": "viewer"}));
         assert_eq!((a.status, a.code()), (403, "forbidden".into()));
-        assert_eq!(call("GET", &s.url("/v1/api-keys")).auth(weak).send().status, 403);
+        assert_eq!(
+            call("GET", &s.url("/v1/api-keys")).auth(weak).send().status,
+            403
+        );
     }
     // The list never shows secrets and pages newest first.
-    let a = call("GET", &s.url("/v1/api-keys?limit=2")).auth(&admin).send();
+    let a = call("GET", &s.url("/v1/api-keys?limit=2"))
+        .auth(&admin)
+        .send();
     let v = a.json();
     assert_eq!(v["data"].as_array().unwrap().len(), 2);
     assert_eq!(v["has_more"], true);
     assert!(!String::from_utf8_lossy(&a.body).contains("\"secret\""));
     let next = v["next_cursor"].as_str().unwrap();
-    let v2 = call("GET", &s.url(&format!("/v1/api-keys?limit=2&cursor={next}"))).auth(&admin).send().json();
+    let v2 = call(
+        "GET",
+        &s.url(&format!("/v1/api-keys?limit=2&cursor={next}")),
+    )
+    .auth(&admin)
+    .send()
+    .json();
     assert_eq!(v2["data"][0]["id"], json!(admin_id));
     assert_eq!(v2["has_more"], false);
     // Revocation takes effect at once.
-    let a = call("DELETE", &s.url(&format!("/v1/api-keys/{viewer_id}"))).auth(&admin).send();
+    let a = call("DELETE", &s.url(&format!("/v1/api-keys/{viewer_id}")))
+        .auth(&admin)
+        .send();
     assert_eq!((a.status, a.json()["deleted"].clone()), (200, json!(true)));
-    assert_eq!(call("GET", &s.url("/v1/catalog")).auth(&viewer).send().status, 401);
+    assert_eq!(
+        call("GET", &s.url("/v1/catalog"))
+            .auth(&viewer)
+            .send()
+            .status,
+        401
+    );
     // Another tenant cannot see or revoke this tenant's keys.
     let (_, other_admin, _) = tenant(s, "globex");
     let (mid, _) = key(s, &admin, "manager");
-    let a = call("DELETE", &s.url(&format!("/v1/api-keys/{mid}"))).auth(&other_admin).send();
+    let a = call("DELETE", &s.url(&format!("/v1/api-keys/{mid}")))
+        .auth(&other_admin)
+        .send();
     assert_eq!((a.status, a.code()), (404, "not_found".into()));
-    let a = call("DELETE", &s.url(&format!("/v1/api-keys/{admin_id}"))).auth(&admin).send();
+    let a = call("DELETE", &s.url(&format!("/v1/api-keys/{admin_id}")))
+        .auth(&admin)
+        .send();
     assert_eq!((a.status, a.code()), (409, "state_conflict".into()));
 }
 
@@ -111,7 +179,10 @@ fn catalog_browse(s: &Server) {
     let (_, admin, _) = tenant(s, "browser");
     let (_, viewer) = key(s, &admin, "viewer");
     let files = manifest_files();
-    let all = call("GET", &s.url("/v1/catalog?limit=100")).auth(&viewer).send().json();
+    let all = call("GET", &s.url("/v1/catalog?limit=100"))
+        .auth(&viewer)
+        .send()
+        .json();
     assert_eq!(all["total"], json!(files.len()));
     // Paging by 4 visits every listing exactly once, in a stable order.
     let mut seen = vec![];
@@ -119,13 +190,24 @@ fn catalog_browse(s: &Server) {
     loop {
         let v = call("GET", &url).auth(&viewer).send().json();
         assert_eq!(v["total"], json!(files.len()));
-        seen.extend(v["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()));
+        seen.extend(
+            v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["id"].as_str().unwrap().to_string()),
+        );
         match v["next_cursor"].as_str() {
             Some(c) => url = s.url(&format!("/v1/catalog?limit=4&cursor={c}")),
             None => break,
         }
     }
-    let ids: Vec<String> = all["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(seen, ids);
     // Filters.
     for (q, must, must_not) in [
@@ -137,59 +219,118 @@ fn catalog_browse(s: &Server) {
         ("tag=git", "gitlab", "stripe"),
         ("capability=issue.read", "jira", "stripe"),
     ] {
-        let v = call("GET", &s.url(&format!("/v1/catalog?{q}"))).auth(&viewer).send().json();
-        let got: Vec<&str> = v["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
-        assert!(got.contains(&must) && !got.contains(&must_not), "{q}: {got:?}");
+        let v = call("GET", &s.url(&format!("/v1/catalog?{q}")))
+            .auth(&viewer)
+            .send()
+            .json();
+        let got: Vec<&str> = v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            got.contains(&must) && !got.contains(&must_not),
+            "{q}: {got:?}"
+        );
         assert_eq!(v["total"], json!(got.len()), "{q}");
     }
-    let a = call("GET", &s.url("/v1/catalog?cursor=%%%")).auth(&viewer).send();
-    assert_eq!((a.status, a.json()["error"]["param"].clone()), (400, json!("cursor")));
-    let a = call("GET", &s.url("/v1/catalog?featured=1")).auth(&viewer).send();
+    let a = call("GET", &s.url("/v1/catalog?cursor=%%%"))
+        .auth(&viewer)
+        .send();
+    assert_eq!(
+        (a.status, a.json()["error"]["param"].clone()),
+        (400, json!("cursor"))
+    );
+    let a = call("GET", &s.url("/v1/catalog?featured=1"))
+        .auth(&viewer)
+        .send();
     assert_eq!((a.status, a.code()), (400, "invalid_parameter".into()));
     // Categories add up.
-    let cats = call("GET", &s.url("/v1/catalog/categories")).auth(&viewer).send().json();
-    let sum: u64 = cats["data"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum();
+    let cats = call("GET", &s.url("/v1/catalog/categories"))
+        .auth(&viewer)
+        .send()
+        .json();
+    let sum: u64 = cats["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
     assert_eq!(sum as usize, files.len());
     // Each listing verbatim, with an ETag that revalidates.
     for (id, raw) in &files {
-        let a = call("GET", &s.url(&format!("/v1/catalog/{id}"))).auth(&viewer).send();
+        let a = call("GET", &s.url(&format!("/v1/catalog/{id}")))
+            .auth(&viewer)
+            .send();
         assert_eq!(a.status, 200, "{id}");
         assert_eq!(&a.body, raw, "{id} is not served verbatim");
         let etag = a.header("etag").unwrap().to_string();
-        let b = call("GET", &s.url(&format!("/v1/catalog/{id}"))).auth(&viewer).header("if-none-match", &etag).send();
+        let b = call("GET", &s.url(&format!("/v1/catalog/{id}")))
+            .auth(&viewer)
+            .header("if-none-match", &etag)
+            .send();
         assert_eq!((b.status, b.body.len()), (304, 0), "{id}");
     }
-    let a = call("GET", &s.url("/v1/catalog/no-such-listing")).auth(&viewer).send();
+    let a = call("GET", &s.url("/v1/catalog/no-such-listing"))
+        .auth(&viewer)
+        .send();
     assert_eq!((a.status, a.code()), (404, "not_found".into()));
     assert_eq!(call("GET", &s.url("/v1/catalog")).send().status, 401);
 }
 
 fn publishing(s: &Server) {
     let (_, admin, _) = tenant(s, "publisher-watch");
-    let original = call("GET", &s.url("/v1/catalog/stripe")).auth(&admin).send().json();
+    let original = call("GET", &s.url("/v1/catalog/stripe"))
+        .auth(&admin)
+        .send()
+        .json();
     // A broken manifest is refused with its path, and nothing changes.
     let mut broken = original.clone();
     broken["tools"][0]["capability"] = json!("not.declared");
-    let a = call("PUT", &s.url("/v1/catalog/stripe")).auth(OPERATOR).json(&broken);
+    let a = call("PUT", &s.url("/v1/catalog/stripe"))
+        .auth(OPERATOR)
+        .json(&broken);
     assert_eq!((a.status, a.code()), (400, "invalid_manifest".into()));
     assert_eq!(a.json()["error"]["param"], "/tools/0/capability");
-    assert_eq!(call("PUT", &s.url("/v1/catalog/stripe")).auth(&admin).json(&original).status, 403);
+    assert_eq!(
+        call("PUT", &s.url("/v1/catalog/stripe"))
+            .auth(&admin)
+            .json(&original)
+            .status,
+        403
+    );
     // A change is visible at once through the KV cache and the isolate cache.
-    let warm = call("GET", &s.url("/v1/catalog?q=stripe")).auth(&admin).send().json();
+    let warm = call("GET", &s.url("/v1/catalog?q=stripe"))
+        .auth(&admin)
+        .send()
+        .json();
     assert_eq!(warm["total"], 1);
     let mut changed = original.clone();
     changed["description"] = json!("Payments, changed by the e2e suite: zebracorn");
-    let a = call("PUT", &s.url("/v1/catalog/stripe")).auth(OPERATOR).json(&changed);
+    let a = call("PUT", &s.url("/v1/catalog/stripe"))
+        .auth(OPERATOR)
+        .json(&changed);
     assert_eq!((a.status, a.json()["changed"].clone()), (200, json!(true)));
-    let got = call("GET", &s.url("/v1/catalog/stripe")).auth(&admin).send().json();
+    let got = call("GET", &s.url("/v1/catalog/stripe"))
+        .auth(&admin)
+        .send()
+        .json();
     assert_eq!(got["description"], changed["description"]);
-    let found = call("GET", &s.url("/v1/catalog?q=zebracorn")).auth(&admin).send().json();
+    let found = call("GET", &s.url("/v1/catalog?q=zebracorn"))
+        .auth(&admin)
+        .send()
+        .json();
     assert_eq!(found["data"][0]["id"], "stripe");
     // Restore the file's exact text.
     let raw = std::fs::read(catalog_dir().join("stripe.json")).unwrap();
-    let a = call("PUT", &s.url("/v1/catalog/stripe")).auth(OPERATOR).raw(&raw);
+    let a = call("PUT", &s.url("/v1/catalog/stripe"))
+        .auth(OPERATOR)
+        .raw(&raw);
     assert_eq!(a.status, 200);
-    let again = call("GET", &s.url("/v1/catalog/stripe")).auth(&admin).send();
+    let again = call("GET", &s.url("/v1/catalog/stripe"))
+        .auth(&admin)
+        .send();
     assert_eq!(again.body, raw);
 }
 
@@ -200,29 +341,76 @@ fn envelopes(s: &Server) {
     let e = a.json()["error"].clone();
     assert_eq!(e["type"], "invalid_request_error");
     assert_eq!(e["request_id"].as_str(), a.header("request-id"));
-    let a = call("PATCH", &s.url("/v1/catalog")).auth(&admin).json(&json!({}));
-    assert_eq!((a.status, a.code(), a.header("allow")), (405, "method_not_allowed".into(), Some("GET")));
-    let a = call("POST", &s.url("/v1/api-keys")).auth(&admin).raw(b"{\n\"role\": viewer}");
+    let a = call("PATCH", &s.url("/v1/catalog"))
+        .auth(&admin)
+        .json(&json!({}));
+    assert_eq!(
+        (a.status, a.code(), a.header("allow")),
+        (405, "method_not_allowed".into(), Some("GET"))
+    );
+    let a = call("POST", &s.url("/v1/api-keys"))
+        .auth(&admin)
+        .raw(b"{\n\"role\": viewer}");
     assert_eq!((a.status, a.code()), (400, "malformed_json".into()));
-    assert!(a.json()["error"]["message"].as_str().unwrap().contains("line 2, column"));
+    assert!(a.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("line 2, column"));
     let big = vec![b' '; 70 * 1024];
     let a = call("POST", &s.url("/v1/api-keys")).auth(&admin).raw(&big);
     assert_eq!((a.status, a.code()), (413, "payload_too_large".into()));
-    let a = call("POST", &s.url("/v1/api-keys")).auth(&admin).json(&json!({"role": "viewer", "scope": "all"}));
-    assert_eq!((a.status, a.json()["error"]["param"].clone()), (400, json!("scope")));
-    let a = call("GET", &s.url("/v1/catalog")).header("authorization", "Basic !!!").send();
+    let a = call("POST", &s.url("/v1/api-keys"))
+        .auth(&admin)
+        .json(&json!({"role": "viewer", "scope": "all"}));
+    assert_eq!(
+        (a.status, a.json()["error"]["param"].clone()),
+        (400, json!("scope"))
+    );
+    let a = call("GET", &s.url("/v1/catalog"))
+        .header("authorization", "Basic !!!")
+        .send();
     assert_eq!((a.status, a.code()), (401, "unauthenticated".into()));
-    let a = call("GET", &s.url("/v1/catalog")).auth("mk_AAAAAAAAAAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB").send();
+    let a = call("GET", &s.url("/v1/catalog"))
+        .auth("mk_AAAAAAAAAAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB")
+        .send();
     assert_eq!(a.status, 401);
+}
+
+fn panics_answer_the_envelope(s: &Server) {
+    let a = call("GET", &s.url("/v1/_test/panic")).allow_5xx().send();
+    assert_eq!(a.status, 500);
+    let v = a.json();
+    assert_eq!(
+        (v["error"]["type"].as_str(), v["error"]["code"].as_str()),
+        (Some("api_error"), Some("internal_error"))
+    );
+    assert_eq!(v["error"]["request_id"].as_str(), a.header("request-id"));
+    assert!(
+        !String::from_utf8_lossy(&a.body).contains("deliberate"),
+        "internals leaked"
+    );
+    // The instance is re-initialised: the next requests are served normally.
+    let (_, admin, _) = tenant(s, "after-panic");
+    assert_eq!(
+        call("GET", &s.url("/v1/catalog?limit=1"))
+            .auth(&admin)
+            .send()
+            .status,
+        200
+    );
+    assert_eq!(call("GET", &s.url("/healthz")).send().status, 200);
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if !args.iter().any(|a| a == "--ignored" || a == "--include-ignored") {
+    if !args
+        .iter()
+        .any(|a| a == "--ignored" || a == "--include-ignored")
+    {
         eprintln!("e2e: skipped (needs the built worker and wrangler; `make test` runs it)");
         return;
     }
-    let mut server = Server::start(&[]);
+    let mut server = Server::start(&[("ENABLE_TEST_ROUTES", "true")]);
     let s = &server;
     let mut ok = support::run(&[
         ("service_routes", &|| service_routes(s)),
@@ -230,15 +418,27 @@ fn main() {
         ("catalog_browse", &|| catalog_browse(s)),
         ("publishing", &|| publishing(s)),
         ("envelopes", &|| envelopes(s)),
+        ("panics_answer_the_envelope", &|| {
+            panics_answer_the_envelope(s)
+        }),
     ]);
     // A second start on the same state keeps every tenant, key and listing.
     let (_, admin, _) = tenant(&server, "survivor");
     server.restart();
     let s = &server;
     ok &= support::run(&[("restart_keeps_state", &|| {
-        let v = call("GET", &s.url("/v1/catalog?limit=1")).auth(&admin).send().json();
+        let v = call("GET", &s.url("/v1/catalog?limit=1"))
+            .auth(&admin)
+            .send()
+            .json();
         assert_eq!(v["total"], json!(manifest_files().len()));
-        assert_eq!(call("GET", &s.url("/v1/api-keys")).auth(&admin).send().status, 200);
+        assert_eq!(
+            call("GET", &s.url("/v1/api-keys"))
+                .auth(&admin)
+                .send()
+                .status,
+            200
+        );
     })]);
     let log = server.log_text();
     drop(server);

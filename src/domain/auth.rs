@@ -221,7 +221,13 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_unauthenticated() {
-        for h in [None, Some(""), Some("Bearer"), Some("Token abc"), Some("Basic !!!")] {
+        for h in [
+            None,
+            Some(""),
+            Some("Bearer"),
+            Some("Token abc"),
+            Some("Basic !!!"),
+        ] {
             assert!(
                 matches!(parse_authorization(h), Err(Error::Unauthenticated(_))),
                 "{h:?}"

@@ -88,7 +88,10 @@ impl CatalogQuery {
             && eq(&self.kind, &l.kind)
             && eq(&self.auth_mode, &l.auth_mode)
             && self.featured.is_none_or(|f| f == l.featured)
-            && self.tag.as_deref().is_none_or(|t| l.tags.iter().any(|x| x == t))
+            && self
+                .tag
+                .as_deref()
+                .is_none_or(|t| l.tags.iter().any(|x| x == t))
             && self
                 .capability
                 .as_deref()
@@ -115,7 +118,10 @@ pub fn search(all: &[ListingSummary], q: &CatalogQuery) -> Result<Page<ListingSu
         .as_deref()
         .map(|s| {
             serde_json::from_str::<(u8, String, String)>(s).map_err(|_| {
-                Error::invalid("cursor", "Invalid cursor: pass the next_cursor of a previous page unchanged.")
+                Error::invalid(
+                    "cursor",
+                    "Invalid cursor: pass the next_cursor of a previous page unchanged.",
+                )
             })
         })
         .transpose()?;
@@ -163,7 +169,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn listing(id: &str, name: &str, featured: bool, category: &str, tags: &[&str]) -> ListingSummary {
+    fn listing(
+        id: &str,
+        name: &str,
+        featured: bool,
+        category: &str,
+        tags: &[&str],
+    ) -> ListingSummary {
         ListingSummary {
             id: id.into(),
             object: "listing".into(),
@@ -185,7 +197,11 @@ mod tests {
     }
 
     fn q(s: &[(&str, &str)]) -> Result<CatalogQuery, Error> {
-        CatalogQuery::parse(&s.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>())
+        CatalogQuery::parse(
+            &s.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn all() -> Vec<ListingSummary> {
@@ -214,7 +230,11 @@ mod tests {
         assert_eq!(ids(&p), ["alpha"]);
         let p = search(&all(), &q(&[("q", "CONNECT git")]).unwrap()).unwrap();
         assert_eq!(ids(&p), ["github", "alpha"]);
-        let p = search(&all(), &q(&[("featured", "false"), ("capability", "zeta.read")]).unwrap()).unwrap();
+        let p = search(
+            &all(),
+            &q(&[("featured", "false"), ("capability", "zeta.read")]).unwrap(),
+        )
+        .unwrap();
         assert_eq!(ids(&p), ["zeta"]);
         let p = search(&all(), &q(&[("kind", "database")]).unwrap()).unwrap();
         assert!(p.data.is_empty() && p.total == Some(0) && !p.has_more);
@@ -261,7 +281,10 @@ mod tests {
     #[test]
     fn category_counts() {
         assert_eq!(
-            categories(&all()).iter().map(|c| (c.id.as_str(), c.count)).collect::<Vec<_>>(),
+            categories(&all())
+                .iter()
+                .map(|c| (c.id.as_str(), c.count))
+                .collect::<Vec<_>>(),
             [("crm", 2), ("developer-tools", 1), ("payments", 1)]
         );
     }

@@ -155,7 +155,13 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_not_found() {
-        for bad in ["", "ten_", "key_AAAAAAAAAAAAAAAAAAAA", "ten_AAAA", "ten_AAAAAAAAAAAAAAAAAAA!"] {
+        for bad in [
+            "",
+            "ten_",
+            "key_AAAAAAAAAAAAAAAAAAAA",
+            "ten_AAAA",
+            "ten_AAAAAAAAAAAAAAAAAAA!",
+        ] {
             assert!(
                 matches!(TenantId::parse(bad), Err(Error::NotFound { .. })),
                 "{bad}"

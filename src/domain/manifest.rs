@@ -125,9 +125,11 @@ fn bad(path: &str, message: impl Into<String>) -> Error {
 
 fn check_schema(value: &Value) -> Result<(), Error> {
     let schema: Value = serde_json::from_str(SCHEMA).expect("the bundled manifest schema is JSON");
-    let cfg =
-        jsonschema_valid::Config::from_schema(&schema, Some(jsonschema_valid::schemas::Draft::Draft7))
-            .expect("the bundled manifest schema compiles");
+    let cfg = jsonschema_valid::Config::from_schema(
+        &schema,
+        Some(jsonschema_valid::schemas::Draft::Draft7),
+    )
+    .expect("the bundled manifest schema compiles");
     let result = cfg.validate(value);
     if let Err(errors) = result {
         // The deepest error is the most specific one (a oneOf failure reports
@@ -136,7 +138,13 @@ fn check_schema(value: &Value) -> Result<(), Error> {
             .max_by_key(|e| e.instance_path.len())
             .expect("an Err carries at least one error");
         let path = pointer(&first.instance_path);
-        return Err(bad(&path, format!("Manifest field {path}: {}.", first.msg.trim_end_matches('.'))));
+        return Err(bad(
+            &path,
+            format!(
+                "Manifest field {path}: {}.",
+                first.msg.trim_end_matches('.')
+            ),
+        ));
     }
     Ok(())
 }
@@ -188,10 +196,20 @@ fn check_semantics(m: &Value) -> Result<(), Error> {
         .filter_map(|f| f["key"].as_str())
         .collect();
     for section in ["verify", "health", "mcp"] {
-        check_templates(&m[section], &format!("/{section}"), &config_keys, &auth_keys)?;
+        check_templates(
+            &m[section],
+            &format!("/{section}"),
+            &config_keys,
+            &auth_keys,
+        )?;
     }
     for (i, tool) in m["tools"].as_array().into_iter().flatten().enumerate() {
-        check_templates(&tool["probe"], &format!("/tools/{i}/probe"), &config_keys, &auth_keys)?;
+        check_templates(
+            &tool["probe"],
+            &format!("/tools/{i}/probe"),
+            &config_keys,
+            &auth_keys,
+        )?;
     }
     for field in ["authorize_url", "token_url"] {
         if let Some(u) = m["oauth"][field].as_str() {
@@ -216,7 +234,9 @@ fn check_templates(
 ) -> Result<(), Error> {
     match v {
         Value::String(s) => {
-            for placeholder in placeholders(s).map_err(|m| bad(path, format!("Manifest field {path}: {m}")))? {
+            for placeholder in
+                placeholders(s).map_err(|m| bad(path, format!("Manifest field {path}: {m}")))?
+            {
                 let known = match placeholder.split_once('.') {
                     Some(("config", k)) => config.contains(k),
                     Some(("auth", k)) => auth.contains(k),

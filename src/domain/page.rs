@@ -108,7 +108,10 @@ mod tests {
         assert_eq!(PageRequest::parse(Some("100"), None).unwrap().limit, 100);
         for bad in ["0", "101", "-1", "x", "", "1.5"] {
             let err = PageRequest::parse(Some(bad), None).unwrap_err();
-            assert!(matches!(err, Error::InvalidParameter { ref param, .. } if param == "limit"), "{bad}");
+            assert!(
+                matches!(err, Error::InvalidParameter { ref param, .. } if param == "limit"),
+                "{bad}"
+            );
         }
     }
 

@@ -51,7 +51,10 @@ pub async fn create_api_key(app: &App, req: &HttpRequest) -> Result<HttpResponse
         json!({"api_key_id": key.id.as_str(), "role": role.as_str(), "by": by.as_str()}),
     );
     app.tenants.insert_key(tenant, &key, &event).await?;
-    Ok(HttpResponse::json(201, &key_json(&key, Some(&minted.secret))))
+    Ok(HttpResponse::json(
+        201,
+        &key_json(&key, Some(&minted.secret)),
+    ))
 }
 
 /// `GET /v1/api-keys` — live keys, newest first, without secrets.
@@ -65,7 +68,11 @@ pub async fn list_api_keys(app: &App, req: &HttpRequest) -> Result<HttpResponse,
             "limit" => limit = Some(v.as_str()),
             "cursor" => cursor = Some(v.as_str()),
             other => {
-                return Err(Error::invalid(other, format!("Unknown query parameter '{other}': expected limit or cursor.")).into())
+                return Err(Error::invalid(
+                    other,
+                    format!("Unknown query parameter '{other}': expected limit or cursor."),
+                )
+                .into())
             }
         }
     }
@@ -74,7 +81,12 @@ pub async fn list_api_keys(app: &App, req: &HttpRequest) -> Result<HttpResponse,
         Some(s) => Some(
             s.split_once('|')
                 .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or_else(|| Error::invalid("cursor", "Invalid cursor: pass the next_cursor of a previous page unchanged."))?,
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "cursor",
+                        "Invalid cursor: pass the next_cursor of a previous page unchanged.",
+                    )
+                })?,
         ),
         None => None,
     };
@@ -94,7 +106,11 @@ pub async fn list_api_keys(app: &App, req: &HttpRequest) -> Result<HttpResponse,
 /// `DELETE /v1/api-keys/{id}` — revokes a key at once. The key making the
 /// request cannot revoke itself, so an admin cannot lock the tenant out by
 /// accident.
-pub async fn delete_api_key(app: &App, req: &HttpRequest, id: &str) -> Result<HttpResponse, ApiError> {
+pub async fn delete_api_key(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, by) = principal.require(Role::Admin)?;
     let id = KeyId::parse(id)?;
@@ -109,7 +125,11 @@ pub async fn delete_api_key(app: &App, req: &HttpRequest, id: &str) -> Result<Ht
         "api_key.revoked",
         json!({"api_key_id": id.as_str(), "by": by.as_str()}),
     );
-    if !app.tenants.revoke_key(tenant, &id, &app.now.rfc3339(), &event).await? {
+    if !app
+        .tenants
+        .revoke_key(tenant, &id, &app.now.rfc3339(), &event)
+        .await?
+    {
         return Err(Error::not_found("api_key", id.as_str()).into());
     }
     app.shared.forget_key(&id);

@@ -73,14 +73,18 @@ pub async fn put_listing(app: &App, req: &HttpRequest, id: &str) -> Result<HttpR
 
 fn no_query(req: &HttpRequest) -> Result<(), Error> {
     match req.query.first() {
-        Some((k, _)) => Err(Error::invalid(k.clone(), format!("Unknown query parameter '{k}'."))),
+        Some((k, _)) => Err(Error::invalid(
+            k.clone(),
+            format!("Unknown query parameter '{k}'."),
+        )),
         None => Ok(()),
     }
 }
 
 /// RFC 9110 `If-None-Match`: `*` or a list of (possibly weak) tags.
 fn etag_matches(header: &str, etag: &str) -> bool {
-    header.split(',').map(str::trim).any(|t| {
-        t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
-    })
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
 }

@@ -20,7 +20,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: u16, kind: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: u16,
+        kind: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             kind,
@@ -54,7 +59,9 @@ impl ApiError {
             404,
             "invalid_request_error",
             "route_not_found",
-            format!("Unrecognized request URL ({method} {path}). See /v1/openapi.json for the routes."),
+            format!(
+                "Unrecognized request URL ({method} {path}). See /v1/openapi.json for the routes."
+            ),
         )
     }
 
@@ -63,7 +70,10 @@ impl ApiError {
             405,
             "invalid_request_error",
             "method_not_allowed",
-            format!("{method} is not allowed on {path}; allowed: {}.", allow.join(", ")),
+            format!(
+                "{method} is not allowed on {path}; allowed: {}.",
+                allow.join(", ")
+            ),
         );
         e.headers.push(("allow".into(), allow.join(", ")));
         e
@@ -99,12 +109,16 @@ impl From<Error> for ApiError {
         let message = e.to_string();
         match e {
             Error::MissingParameter { param } => {
-                ApiError::new(400, "invalid_request_error", "missing_parameter", message).param(param)
+                ApiError::new(400, "invalid_request_error", "missing_parameter", message)
+                    .param(param)
             }
             Error::InvalidParameter { param, .. } => {
-                ApiError::new(400, "invalid_request_error", "invalid_parameter", message).param(param)
+                ApiError::new(400, "invalid_request_error", "invalid_parameter", message)
+                    .param(param)
             }
-            Error::MalformedJson(_) => ApiError::new(400, "invalid_request_error", "malformed_json", message),
+            Error::MalformedJson(_) => {
+                ApiError::new(400, "invalid_request_error", "malformed_json", message)
+            }
             Error::InvalidManifest { path, .. } => {
                 ApiError::new(400, "invalid_request_error", "invalid_manifest", message).param(path)
             }
@@ -113,7 +127,9 @@ impl From<Error> for ApiError {
             }
             Error::Forbidden(_) => ApiError::new(403, "permission_error", "forbidden", message),
             Error::NotFound { .. } => ApiError::new(404, "not_found_error", "not_found", message),
-            Error::StateConflict(_) => ApiError::new(409, "conflict_error", "state_conflict", message),
+            Error::StateConflict(_) => {
+                ApiError::new(409, "conflict_error", "state_conflict", message)
+            }
         }
     }
 }

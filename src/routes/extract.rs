@@ -57,7 +57,10 @@ impl JsonBody {
                     Ok(Some(s.to_string()))
                 }
             }
-            Some(_) => Err(Error::invalid(key, format!("Invalid {key}: expected a string."))),
+            Some(_) => Err(Error::invalid(
+                key,
+                format!("Invalid {key}: expected a string."),
+            )),
         }
     }
 
@@ -75,7 +78,9 @@ fn strip_position(msg: &str) -> &str {
 pub async fn authenticate(app: &App, header: Option<&str>) -> Result<Principal, Fail> {
     match auth::parse_authorization(header)? {
         Presented::Opaque(token) => {
-            if !app.config.operator_token.is_empty() && auth::same_secret(&token, &app.config.operator_token) {
+            if !app.config.operator_token.is_empty()
+                && auth::same_secret(&token, &app.config.operator_token)
+            {
                 Ok(Principal::Operator)
             } else {
                 Err(auth::invalid_key().into())
@@ -93,17 +98,18 @@ pub async fn authenticate(app: &App, header: Option<&str>) -> Result<Principal, 
                 }
             };
             match record {
-                Some(k) if auth::same_secret(&auth::hash_secret(&secret), &k.secret_hash) => Ok(Principal::Key {
-                    tenant: k.tenant,
-                    key_id: k.id,
-                    role: k.role,
-                }),
+                Some(k) if auth::same_secret(&auth::hash_secret(&secret), &k.secret_hash) => {
+                    Ok(Principal::Key {
+                        tenant: k.tenant,
+                        key_id: k.id,
+                        role: k.role,
+                    })
+                }
                 _ => Err(auth::invalid_key().into()),
             }
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -122,9 +128,18 @@ mod tests {
     #[test]
     fn fields_are_typed_and_named() {
         let b = JsonBody::parse(br#"{"name": 3, "role": "  ", "x": "ok"}"#).unwrap();
-        assert!(matches!(b.opt_str("name", 10), Err(Error::InvalidParameter { ref param, .. }) if param == "name"));
-        assert!(matches!(b.opt_str("role", 10), Err(Error::InvalidParameter { .. })));
-        assert!(matches!(b.req_str("missing", 10), Err(Error::MissingParameter { ref param }) if param == "missing"));
-        assert!(matches!(b.only(&["name", "role"]), Err(Error::InvalidParameter { ref param, .. }) if param == "x"));
+        assert!(
+            matches!(b.opt_str("name", 10), Err(Error::InvalidParameter { ref param, .. }) if param == "name")
+        );
+        assert!(matches!(
+            b.opt_str("role", 10),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(
+            matches!(b.req_str("missing", 10), Err(Error::MissingParameter { ref param }) if param == "missing")
+        );
+        assert!(
+            matches!(b.only(&["name", "role"]), Err(Error::InvalidParameter { ref param, .. }) if param == "x")
+        );
     }
 }

@@ -65,7 +65,9 @@ impl HttpRequest {
 
     /// Builds a request from a URL path with an optional query string.
     pub fn new(method: Method, path_and_query: &str) -> Self {
-        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
         Self {
             method,
             path: path.to_string(),
@@ -105,7 +107,10 @@ impl HttpResponse {
     pub fn raw_json(status: u16, body: Vec<u8>) -> Self {
         Self {
             status,
-            headers: vec![("content-type".into(), "application/json; charset=utf-8".into())],
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
             body,
         }
     }

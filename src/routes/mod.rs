@@ -54,7 +54,12 @@ impl App {
     }
 
     /// An audit event stamped now; `data` must never hold a secret.
-    pub fn event(&self, tenant: &crate::domain::ids::TenantId, kind: &str, data: serde_json::Value) -> crate::store::EventRecord {
+    pub fn event(
+        &self,
+        tenant: &crate::domain::ids::TenantId,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> crate::store::EventRecord {
         crate::store::EventRecord {
             id: crate::domain::ids::EventId::generate(self.rng.as_ref()).to_string(),
             tenant: tenant.clone(),
@@ -99,7 +104,10 @@ pub const ROUTES: &[(&str, &[Method])] = &[
 
 /// Resolves a path to a route and the methods it allows.
 pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
-    let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let trimmed = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
     let segs: Vec<&str> = trimmed.split('/').skip(1).collect();
     let (route, template) = match segs.as_slice() {
         ["healthz"] => (Route::Healthz, "/healthz"),
@@ -107,10 +115,14 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         ["v1", "openapi.json"] => (Route::OpenApi, "/v1/openapi.json"),
         ["v1", "tenants"] => (Route::Tenants, "/v1/tenants"),
         ["v1", "api-keys"] => (Route::ApiKeys, "/v1/api-keys"),
-        ["v1", "api-keys", id] if !id.is_empty() => (Route::ApiKey(id.to_string()), "/v1/api-keys/{id}"),
+        ["v1", "api-keys", id] if !id.is_empty() => {
+            (Route::ApiKey(id.to_string()), "/v1/api-keys/{id}")
+        }
         ["v1", "catalog"] => (Route::Catalog, "/v1/catalog"),
         ["v1", "catalog", "categories"] => (Route::Categories, "/v1/catalog/categories"),
-        ["v1", "catalog", id] if !id.is_empty() => (Route::Listing(id.to_string()), "/v1/catalog/{listing}"),
+        ["v1", "catalog", id] if !id.is_empty() => {
+            (Route::Listing(id.to_string()), "/v1/catalog/{listing}")
+        }
         _ => return None,
     };
     let methods = ROUTES
@@ -133,14 +145,20 @@ pub async fn handle(app: &App, req: HttpRequest) -> HttpResponse {
         Ok(r) => r,
         Err(e) => {
             if let Some(cause) = &e.internal {
-                (app.log)(&format!("{request_id} {} {}: {cause}", req.method.as_str(), req.path));
+                (app.log)(&format!(
+                    "{request_id} {} {}: {cause}",
+                    req.method.as_str(),
+                    req.path
+                ));
             }
             e.into_response(request_id.as_str())
         }
     };
-    resp.headers.push(("request-id".into(), request_id.to_string()));
+    resp.headers
+        .push(("request-id".into(), request_id.to_string()));
     if resp.get_header("cache-control").is_none() {
-        resp.headers.push(("cache-control".into(), "no-store".into()));
+        resp.headers
+            .push(("cache-control".into(), "no-store".into()));
     }
     resp
 }
@@ -150,10 +168,18 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         return Err(ApiError::route_not_found(req.method.as_str(), &req.path));
     };
     // HEAD is answered as GET; the runtime drops the body.
-    let method = if req.method == Method::Head { Method::Get } else { req.method };
+    let method = if req.method == Method::Head {
+        Method::Get
+    } else {
+        req.method
+    };
     if !allowed.contains(&method) {
         let names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
-        return Err(ApiError::method_not_allowed(req.method.as_str(), &req.path, &names));
+        return Err(ApiError::method_not_allowed(
+            req.method.as_str(),
+            &req.path,
+            &names,
+        ));
     }
     match (route, method) {
         (Route::Healthz, _) => service::healthz(app).await,

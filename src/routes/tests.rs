@@ -70,7 +70,12 @@ impl World {
 
     fn app(&self) -> App {
         // Each request gets fresh randomness continuing the sequence.
-        self.seed.set(self.seed.get().wrapping_mul(6364136223846793005).wrapping_add(1));
+        self.seed.set(
+            self.seed
+                .get()
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1),
+        );
         let logs = self.logs.clone();
         App {
             tenants: Box::new(Fwd(self.tenants.clone())),
@@ -90,11 +95,19 @@ impl World {
     fn send(&self, req: HttpRequest) -> HttpResponse {
         self.now.set(self.now.get() + 1);
         let r = pollster::block_on(handle(&self.app(), req));
-        assert!(r.get_header("request-id").is_some_and(|id| id.starts_with("req_")));
+        assert!(r
+            .get_header("request-id")
+            .is_some_and(|id| id.starts_with("req_")));
         r
     }
 
-    fn call(&self, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = HttpRequest::new(method, path);
         if let Some(a) = auth {
             req = req.with_header("authorization", a);
@@ -113,15 +126,31 @@ impl World {
 
     /// Creates a tenant; answers its id and admin bearer header.
     fn tenant(&self, name: &str) -> (String, String) {
-        let (s, v) = self.call(Method::Post, "/v1/tenants", Some(OP), Some(json!({"name": name})));
+        let (s, v) = self.call(
+            Method::Post,
+            "/v1/tenants",
+            Some(OP),
+            Some(json!({"name": name})),
+        );
         assert_eq!(s, 201, "{v}");
-        (v["id"].as_str().unwrap().into(), format!("Bearer {}", v["api_key"]["secret"].as_str().unwrap()))
+        (
+            v["id"].as_str().unwrap().into(),
+            format!("Bearer {}", v["api_key"]["secret"].as_str().unwrap()),
+        )
     }
 
     fn key(&self, admin: &str, role: &str) -> (String, String) {
-        let (s, v) = self.call(Method::Post, "/v1/api-keys", Some(admin), Some(json!({"role": role})));
+        let (s, v) = self.call(
+            Method::Post,
+            "/v1/api-keys",
+            Some(admin),
+            Some(json!({"role": role})),
+        );
         assert_eq!(s, 201, "{v}");
-        (v["id"].as_str().unwrap().into(), v["secret"].as_str().unwrap().into())
+        (
+            v["id"].as_str().unwrap().into(),
+            v["secret"].as_str().unwrap().into(),
+        )
     }
 
     fn load_catalog(&self) {
@@ -149,19 +178,45 @@ fn err_code(v: &Value) -> &str {
 #[test]
 fn tenant_creation_needs_the_operator() {
     let w = World::new();
-    let (s, v) = w.call(Method::Post, "/v1/tenants", None, Some(json!({"name": "acme"})));
+    let (s, v) = w.call(
+        Method::Post,
+        "/v1/tenants",
+        None,
+        Some(json!({"name": "acme"})),
+    );
     assert_eq!((s, err_code(&v)), (401, "unauthenticated"));
     assert_eq!(v["error"]["type"], "authentication_error");
-    assert!(v["error"]["request_id"].as_str().unwrap().starts_with("req_"));
-    let (s, v) = w.call(Method::Post, "/v1/tenants", Some("Bearer wrong"), Some(json!({"name": "acme"})));
+    assert!(v["error"]["request_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("req_"));
+    let (s, v) = w.call(
+        Method::Post,
+        "/v1/tenants",
+        Some("Bearer wrong"),
+        Some(json!({"name": "acme"})),
+    );
     assert_eq!((s, err_code(&v)), (401, "unauthenticated"));
     let (s, v) = w.call(Method::Post, "/v1/tenants", Some(OP), Some(json!({})));
-    assert_eq!((s, err_code(&v), v["error"]["param"].as_str()), (400, "missing_parameter", Some("name")));
-    let (s, v) = w.call(Method::Post, "/v1/tenants", Some(OP), Some(json!({"name": "a", "plan": "x"})));
+    assert_eq!(
+        (s, err_code(&v), v["error"]["param"].as_str()),
+        (400, "missing_parameter", Some("name"))
+    );
+    let (s, v) = w.call(
+        Method::Post,
+        "/v1/tenants",
+        Some(OP),
+        Some(json!({"name": "a", "plan": "x"})),
+    );
     assert_eq!((s, v["error"]["param"].as_str()), (400, Some("plan")));
     let (_, admin) = w.tenant("acme");
     // A tenant key cannot create tenants.
-    let (s, v) = w.call(Method::Post, "/v1/tenants", Some(&admin), Some(json!({"name": "x"})));
+    let (s, v) = w.call(
+        Method::Post,
+        "/v1/tenants",
+        Some(&admin),
+        Some(json!({"name": "x"})),
+    );
     assert_eq!((s, err_code(&v)), (403, "forbidden"));
 }
 
@@ -178,13 +233,26 @@ fn keys_roles_and_revocation() {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{viewer_id}:{viewer}"))
     );
-    assert_eq!(w.call(Method::Get, "/v1/catalog", Some(&basic), None).0, 200);
+    assert_eq!(
+        w.call(Method::Get, "/v1/catalog", Some(&basic), None).0,
+        200
+    );
     // Viewers and managers cannot manage keys.
     for weak in [&viewer_bearer, &format!("Bearer {manager}")] {
-        let (s, v) = w.call(Method::Post, "/v1/api-keys", Some(weak), Some(json!({"role": "admin"})));
+        let (s, v) = w.call(
+            Method::Post,
+            "/v1/api-keys",
+            Some(weak),
+            Some(json!({"role": "admin"})),
+        );
         assert_eq!((s, err_code(&v)), (403, "forbidden"));
     }
-    let (s, v) = w.call(Method::Post, "/v1/api-keys", Some(&admin), Some(json!({"role": "root"})));
+    let (s, v) = w.call(
+        Method::Post,
+        "/v1/api-keys",
+        Some(&admin),
+        Some(json!({"role": "root"})),
+    );
     assert_eq!((s, v["error"]["param"].as_str()), (400, Some("role")));
     // Listing shows no secret; newest first; pages.
     let (s, v) = w.call(Method::Get, "/v1/api-keys?limit=2", Some(&admin), None);
@@ -193,24 +261,66 @@ fn keys_roles_and_revocation() {
     assert!(v["has_more"].as_bool().unwrap());
     assert!(!v.to_string().contains(&viewer) && !v.to_string().contains("\"secret\""));
     let cursor = v["next_cursor"].as_str().unwrap();
-    let (_, v2) = w.call(Method::Get, &format!("/v1/api-keys?limit=2&cursor={cursor}"), Some(&admin), None);
+    let (_, v2) = w.call(
+        Method::Get,
+        &format!("/v1/api-keys?limit=2&cursor={cursor}"),
+        Some(&admin),
+        None,
+    );
     assert_eq!(v2["data"].as_array().unwrap().len(), 1);
     assert_eq!(v2["data"][0]["role"], "admin");
     let (s, v) = w.call(Method::Get, "/v1/api-keys?cursor=nope", Some(&admin), None);
     assert_eq!((s, v["error"]["param"].as_str()), (400, Some("cursor")));
     // Revoke the viewer: it stops working at once.
-    let (s, v) = w.call(Method::Delete, &format!("/v1/api-keys/{viewer_id}"), Some(&admin), None);
+    let (s, v) = w.call(
+        Method::Delete,
+        &format!("/v1/api-keys/{viewer_id}"),
+        Some(&admin),
+        None,
+    );
     assert_eq!((s, v["deleted"].as_bool()), (200, Some(true)));
-    assert_eq!(w.call(Method::Get, "/v1/catalog", Some(&viewer_bearer), None).0, 401);
-    assert_eq!(w.call(Method::Delete, &format!("/v1/api-keys/{viewer_id}"), Some(&admin), None).0, 404);
+    assert_eq!(
+        w.call(Method::Get, "/v1/catalog", Some(&viewer_bearer), None)
+            .0,
+        401
+    );
+    assert_eq!(
+        w.call(
+            Method::Delete,
+            &format!("/v1/api-keys/{viewer_id}"),
+            Some(&admin),
+            None
+        )
+        .0,
+        404
+    );
     // Another tenant's admin sees 404, never 403.
     let (_, other_admin) = w.tenant("globex");
     let (mid, _) = w.key(&admin, "manager");
-    let (s, v) = w.call(Method::Delete, &format!("/v1/api-keys/{mid}"), Some(&other_admin), None);
+    let (s, v) = w.call(
+        Method::Delete,
+        &format!("/v1/api-keys/{mid}"),
+        Some(&other_admin),
+        None,
+    );
     assert_eq!((s, err_code(&v)), (404, "not_found"));
     // A key cannot revoke itself.
-    let own = w.tenants.keys.borrow().iter().find(|(k, _)| k.tenant.as_str() == tenant && k.role == crate::domain::auth::Role::Admin).unwrap().0.id.clone();
-    let (s, v) = w.call(Method::Delete, &format!("/v1/api-keys/{own}"), Some(&admin), None);
+    let own = w
+        .tenants
+        .keys
+        .borrow()
+        .iter()
+        .find(|(k, _)| k.tenant.as_str() == tenant && k.role == crate::domain::auth::Role::Admin)
+        .unwrap()
+        .0
+        .id
+        .clone();
+    let (s, v) = w.call(
+        Method::Delete,
+        &format!("/v1/api-keys/{own}"),
+        Some(&admin),
+        None,
+    );
     assert_eq!((s, err_code(&v)), (409, "state_conflict"));
     // Events were written, without secrets.
     let events = w.tenants.events.borrow();
@@ -236,7 +346,12 @@ fn catalog_browse_filter_page() {
     assert!(total >= 16);
     assert_eq!(v["data"].as_array().unwrap().len(), total);
     // Featured listings come first.
-    let featured: Vec<bool> = v["data"].as_array().unwrap().iter().map(|l| l["featured"].as_bool().unwrap()).collect();
+    let featured: Vec<bool> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["featured"].as_bool().unwrap())
+        .collect();
     assert!(featured.windows(2).all(|w| w[0] >= w[1]));
     // Paging by 5 visits every listing once.
     let mut seen = vec![];
@@ -245,7 +360,13 @@ fn catalog_browse_filter_page() {
         let (s, v) = w.call(Method::Get, &url, Some(&viewer), None);
         assert_eq!(s, 200);
         assert_eq!(v["total"].as_u64().unwrap() as usize, total);
-        seen.extend(v["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()));
+        seen.extend(
+            v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["id"].as_str().unwrap().to_string()),
+        );
         match v["next_cursor"].as_str() {
             Some(c) => url = format!("/v1/catalog?limit=5&cursor={c}"),
             None => break,
@@ -263,23 +384,56 @@ fn catalog_browse_filter_page() {
         ("featured=true", "github"),
         ("tag=git", "gitlab"),
     ] {
-        let (s, v) = w.call(Method::Get, &format!("/v1/catalog?{query}"), Some(&viewer), None);
+        let (s, v) = w.call(
+            Method::Get,
+            &format!("/v1/catalog?{query}"),
+            Some(&viewer),
+            None,
+        );
         assert_eq!(s, 200, "{query}: {v}");
-        let ids: Vec<&str> = v["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+        let ids: Vec<&str> = v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap())
+            .collect();
         assert!(ids.contains(&must), "{query}: {ids:?}");
         assert!(ids.len() < total, "{query} filtered nothing");
     }
     let cap = "issue.read";
-    let (_, v) = w.call(Method::Get, &format!("/v1/catalog?capability={cap}"), Some(&viewer), None);
-    assert!(v["data"].as_array().unwrap().iter().all(|l| l["capabilities"].as_array().unwrap().iter().any(|c| c == cap)));
-    let (s, v) = w.call(Method::Get, "/v1/catalog?featured=maybe", Some(&viewer), None);
+    let (_, v) = w.call(
+        Method::Get,
+        &format!("/v1/catalog?capability={cap}"),
+        Some(&viewer),
+        None,
+    );
+    assert!(v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == cap)));
+    let (s, v) = w.call(
+        Method::Get,
+        "/v1/catalog?featured=maybe",
+        Some(&viewer),
+        None,
+    );
     assert_eq!((s, v["error"]["param"].as_str()), (400, Some("featured")));
     let (s, v) = w.call(Method::Get, "/v1/catalog?limit=500", Some(&viewer), None);
     assert_eq!((s, v["error"]["param"].as_str()), (400, Some("limit")));
     // Categories sum to the total.
     let (s, v) = w.call(Method::Get, "/v1/catalog/categories", Some(&viewer), None);
     assert_eq!(s, 200);
-    let sum: u64 = v["data"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum();
+    let sum: u64 = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
     assert_eq!(sum as usize, total);
 }
 
@@ -289,7 +443,9 @@ fn listing_is_verbatim_with_etag() {
     w.load_catalog();
     let (_, admin) = w.tenant("acme");
     let raw = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/catalog/github.json")).unwrap();
-    let r = w.send(HttpRequest::new(Method::Get, "/v1/catalog/github").with_header("authorization", &admin));
+    let r = w.send(
+        HttpRequest::new(Method::Get, "/v1/catalog/github").with_header("authorization", &admin),
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.body, raw, "served verbatim");
     let etag = r.get_header("etag").unwrap().to_string();
@@ -324,9 +480,17 @@ fn publishing_validates_and_invalidates() {
     // A broken manifest is refused with its JSON path; nothing changes.
     m["capabilities"][0] = json!("NotACapability");
     let (s, e) = w.call(Method::Put, "/v1/catalog/github", Some(OP), Some(m));
-    assert_eq!((s, err_code(&e), e["error"]["param"].as_str()), (400, "invalid_manifest", Some("/capabilities/0")));
+    assert_eq!(
+        (s, err_code(&e), e["error"]["param"].as_str()),
+        (400, "invalid_manifest", Some("/capabilities/0"))
+    );
     // Only the operator publishes.
-    let (s, _) = w.call(Method::Put, "/v1/catalog/github", Some(&admin), Some(v.clone()));
+    let (s, _) = w.call(
+        Method::Put,
+        "/v1/catalog/github",
+        Some(&admin),
+        Some(v.clone()),
+    );
     assert_eq!(s, 403);
     // The id in the path must match.
     let (s, e) = w.call(Method::Put, "/v1/catalog/gitlab", Some(OP), Some(v.clone()));
@@ -350,7 +514,8 @@ fn envelopes_for_unknown_routes_methods_bodies() {
     assert_eq!((s, err_code(&v)), (404, "route_not_found"));
     let (s, v) = w.call(Method::Get, "/", None, None);
     assert_eq!((s, err_code(&v)), (404, "route_not_found"));
-    let r = w.send(HttpRequest::new(Method::Delete, "/v1/catalog").with_header("authorization", &admin));
+    let r = w
+        .send(HttpRequest::new(Method::Delete, "/v1/catalog").with_header("authorization", &admin));
     assert_eq!((r.status, r.get_header("allow")), (405, Some("GET")));
     let r = w.send(
         HttpRequest::new(Method::Post, "/v1/api-keys")
@@ -359,7 +524,13 @@ fn envelopes_for_unknown_routes_methods_bodies() {
     );
     let v: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!((r.status, err_code(&v)), (400, "malformed_json"));
-    assert!(v["error"]["message"].as_str().unwrap().contains("line 2, column"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 2, column"),
+        "{v}"
+    );
     let r = w.send(
         HttpRequest::new(Method::Post, "/v1/api-keys")
             .with_header("authorization", &admin)
@@ -387,18 +558,31 @@ fn openapi_documents_every_route_and_code() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
     for (path, methods) in ROUTES {
-        let item = paths.get(*path).unwrap_or_else(|| panic!("{path} is not documented"));
+        let item = paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("{path} is not documented"));
         for m in *methods {
             let key = m.as_str().to_lowercase();
-            assert!(item.get(&key).is_some(), "{} {path} is not documented", m.as_str());
+            assert!(
+                item.get(&key).is_some(),
+                "{} {path} is not documented",
+                m.as_str()
+            );
         }
         // The template resolves to a route with exactly these methods.
         let concrete = path.replace("{id}", "key_x").replace("{listing}", "github");
         assert_eq!(resolve(&concrete).map(|(_, m)| m), Some(*methods), "{path}");
     }
-    assert_eq!(paths.len(), ROUTES.len(), "documented paths that are not routed");
+    assert_eq!(
+        paths.len(),
+        ROUTES.len(),
+        "documented paths that are not routed"
+    );
     let text = service::OPENAPI;
     for code in error::CODES {
-        assert!(text.contains(&format!("\"{code}\"")), "code {code} is not documented");
+        assert!(
+            text.contains(&format!("\"{code}\"")),
+            "code {code} is not documented"
+        );
     }
 }

@@ -78,11 +78,20 @@ const KEY_COLUMNS: &str = "id, tenant_id, name, role, secret_hash, last4, create
 
 #[async_trait(?Send)]
 impl TenantStore for D1Store {
-    async fn create_tenant(&self, t: &TenantRecord, k: &KeyRecord, e: &EventRecord) -> StoreResult<()> {
+    async fn create_tenant(
+        &self,
+        t: &TenantRecord,
+        k: &KeyRecord,
+        e: &EventRecord,
+    ) -> StoreResult<()> {
         // A D1 batch is one transaction: the tenant never exists without its key.
         let tenant = self.stmt(
             "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
-            &[t.id.as_str().into(), t.name.as_str().into(), t.created_at.as_str().into()],
+            &[
+                t.id.as_str().into(),
+                t.name.as_str().into(),
+                t.created_at.as_str().into(),
+            ],
         )?;
         self.db
             .batch(vec![tenant, self.key_stmt(k)?, self.event_stmt(e)?])
@@ -90,8 +99,15 @@ impl TenantStore for D1Store {
         Ok(())
     }
 
-    async fn insert_key(&self, _tenant: &TenantId, k: &KeyRecord, e: &EventRecord) -> StoreResult<()> {
-        self.db.batch(vec![self.key_stmt(k)?, self.event_stmt(e)?]).await?;
+    async fn insert_key(
+        &self,
+        _tenant: &TenantId,
+        k: &KeyRecord,
+        e: &EventRecord,
+    ) -> StoreResult<()> {
+        self.db
+            .batch(vec![self.key_stmt(k)?, self.event_stmt(e)?])
+            .await?;
         Ok(())
     }
 
@@ -119,7 +135,13 @@ impl TenantStore for D1Store {
             .collect()
     }
 
-    async fn revoke_key(&self, tenant: &TenantId, id: &KeyId, at: &str, e: &EventRecord) -> StoreResult<bool> {
+    async fn revoke_key(
+        &self,
+        tenant: &TenantId,
+        id: &KeyId,
+        at: &str,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
         let update = self.stmt(
             "UPDATE api_keys SET revoked_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL",
             &[tenant.as_str().into(), id.as_str().into(), at.into()],
@@ -156,7 +178,10 @@ impl TenantStore for D1Store {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.db.prepare("SELECT 1").first::<serde_json::Value>(None).await?;
+        self.db
+            .prepare("SELECT 1")
+            .first::<serde_json::Value>(None)
+            .await?;
         Ok(())
     }
 }
@@ -199,7 +224,10 @@ impl CatalogStore for D1Store {
 
     async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>> {
         let row = self
-            .stmt("SELECT etag, manifest FROM listings WHERE id = ?1", &[id.as_str().into()])?
+            .stmt(
+                "SELECT etag, manifest FROM listings WHERE id = ?1",
+                &[id.as_str().into()],
+            )?
             .first::<ListingRow>(None)
             .await?;
         Ok(row.map(|r| StoredListing {

@@ -16,14 +16,24 @@ pub struct MemoryTenants {
 
 #[async_trait(?Send)]
 impl TenantStore for MemoryTenants {
-    async fn create_tenant(&self, t: &TenantRecord, k: &KeyRecord, e: &EventRecord) -> StoreResult<()> {
+    async fn create_tenant(
+        &self,
+        t: &TenantRecord,
+        k: &KeyRecord,
+        e: &EventRecord,
+    ) -> StoreResult<()> {
         self.tenants.borrow_mut().push(t.clone());
         self.keys.borrow_mut().push((k.clone(), None));
         self.events.borrow_mut().push(e.clone());
         Ok(())
     }
 
-    async fn insert_key(&self, tenant: &TenantId, k: &KeyRecord, e: &EventRecord) -> StoreResult<()> {
+    async fn insert_key(
+        &self,
+        tenant: &TenantId,
+        k: &KeyRecord,
+        e: &EventRecord,
+    ) -> StoreResult<()> {
         assert_eq!(&k.tenant, tenant, "a key is stored under its own tenant");
         self.keys.borrow_mut().push((k.clone(), None));
         self.events.borrow_mut().push(e.clone());
@@ -43,9 +53,9 @@ impl TenantStore for MemoryTenants {
             .filter(|(k, revoked)| &k.tenant == tenant && revoked.is_none())
             .map(|(k, _)| k.clone())
             .filter(|k| {
-                after
-                    .as_ref()
-                    .is_none_or(|(at, id)| (k.created_at.as_str(), k.id.as_str()) < (at.as_str(), id.as_str()))
+                after.as_ref().is_none_or(|(at, id)| {
+                    (k.created_at.as_str(), k.id.as_str()) < (at.as_str(), id.as_str())
+                })
             })
             .collect();
         keys.sort_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
@@ -53,7 +63,13 @@ impl TenantStore for MemoryTenants {
         Ok(keys)
     }
 
-    async fn revoke_key(&self, tenant: &TenantId, id: &KeyId, at: &str, e: &EventRecord) -> StoreResult<bool> {
+    async fn revoke_key(
+        &self,
+        tenant: &TenantId,
+        id: &KeyId,
+        at: &str,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
         let mut keys = self.keys.borrow_mut();
         match keys
             .iter_mut()
@@ -106,12 +122,21 @@ impl CatalogStore for MemoryCatalog {
 
     async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>> {
         *self.reads.borrow_mut() += 1;
-        Ok(self.listings.borrow().get(id.as_str()).map(|(s, _)| s.clone()))
+        Ok(self
+            .listings
+            .borrow()
+            .get(id.as_str())
+            .map(|(s, _)| s.clone()))
     }
 
     async fn summaries(&self) -> StoreResult<Vec<ListingSummary>> {
         *self.reads.borrow_mut() += 1;
-        Ok(self.listings.borrow().values().map(|(_, s)| s.clone()).collect())
+        Ok(self
+            .listings
+            .borrow()
+            .values()
+            .map(|(_, s)| s.clone())
+            .collect())
     }
 }
 

@@ -66,7 +66,12 @@ pub trait TenantStore {
         key: &KeyRecord,
         event: &EventRecord,
     ) -> StoreResult<()>;
-    async fn insert_key(&self, tenant: &TenantId, key: &KeyRecord, event: &EventRecord) -> StoreResult<()>;
+    async fn insert_key(
+        &self,
+        tenant: &TenantId,
+        key: &KeyRecord,
+        event: &EventRecord,
+    ) -> StoreResult<()>;
     /// Live keys, newest first, strictly after `(created_at, id)` when given.
     async fn list_keys(
         &self,

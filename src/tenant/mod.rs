@@ -1,6 +1,6 @@
 //! The per-tenant Durable Object: it will serialise installs and hold
 //! idempotency records; today it answers the reachability check.
 
-pub mod protocol;
 #[cfg(target_arch = "wasm32")]
 pub mod object;
+pub mod protocol;

@@ -31,10 +31,15 @@ pub struct DoClient {
 #[async_trait(?Send)]
 impl TenantObjects for DoClient {
     async fn ping(&self, name: &str) -> StoreResult<()> {
-        let stub = self.env.durable_object(BINDING)?.id_from_name(name)?.get_stub()?;
+        let stub = self
+            .env
+            .durable_object(BINDING)?
+            .id_from_name(name)?
+            .get_stub()?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_body(Some(serde_json::to_string(&protocol::Command::Ping)?.into()));
+        init.with_method(Method::Post).with_body(Some(
+            serde_json::to_string(&protocol::Command::Ping)?.into(),
+        ));
         let req = Request::new_with_init("https://tenant.internal/command", &init)?;
         let mut resp = stub.fetch_with_request(req).await?;
         match resp.json::<Answer>().await? {

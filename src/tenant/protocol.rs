@@ -20,7 +20,9 @@ pub enum Command {
 pub enum Answer {
     Pong,
     /// The command could not be read (a version skew between worker and object).
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
 }
 
 /// Applies a command; storage-free commands are answered here.
@@ -42,6 +44,9 @@ mod tests {
         let body = serde_json::to_vec(&Command::Ping).unwrap();
         assert_eq!(body, br#"{"command":"ping"}"#);
         assert_eq!(answer(&body), Answer::Pong);
-        assert!(matches!(answer(b"{\"command\":\"explode\"}"), Answer::Refused { .. }));
+        assert!(matches!(
+            answer(b"{\"command\":\"explode\"}"),
+            Answer::Refused { .. }
+        ));
     }
 }

@@ -40,13 +40,34 @@ fn the_catalog_covers_what_the_marketplace_promises() {
         .map(|(id, raw)| validate(raw, Some(id)).unwrap().summary)
         .collect();
     for id in [
-        "github", "gitlab", "slack", "notion", "linear", "jira", "stripe", "postgresql", "mysql",
-        "mongodb-atlas", "magento", "kustomer", "amazon-connect", "salesforce", "google-drive",
+        "github",
+        "gitlab",
+        "slack",
+        "notion",
+        "linear",
+        "jira",
+        "stripe",
+        "postgresql",
+        "mysql",
+        "mongodb-atlas",
+        "magento",
+        "kustomer",
+        "amazon-connect",
+        "salesforce",
+        "google-drive",
     ] {
         assert!(all.iter().any(|l| l.id == id), "missing {id}");
     }
     let modes: BTreeSet<&str> = all.iter().map(|l| l.auth_mode.as_str()).collect();
-    for mode in ["pat", "api_key", "basic", "conn_string", "oauth2", "mcp_oauth", "none"] {
+    for mode in [
+        "pat",
+        "api_key",
+        "basic",
+        "conn_string",
+        "oauth2",
+        "mcp_oauth",
+        "none",
+    ] {
         assert!(modes.contains(mode), "no listing with auth mode {mode}");
     }
     assert!(all.iter().any(|l| l.availability == "early_access"));
@@ -54,7 +75,13 @@ fn the_catalog_covers_what_the_marketplace_promises() {
     assert!(all.iter().filter(|l| l.featured).count() >= 3);
     assert_eq!(
         validate(&catalog_files()[0].1, Some("not-this")).unwrap_err(),
-        bad("/id", format!("The manifest id '{}' does not match 'not-this'.", catalog_files()[0].0))
+        bad(
+            "/id",
+            format!(
+                "The manifest id '{}' does not match 'not-this'.",
+                catalog_files()[0].0
+            )
+        )
     );
 }
 
@@ -76,19 +103,38 @@ fn path_of(v: &Value) -> String {
 
 #[test]
 fn broken_manifests_name_the_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("/id", Box::new(|m| m["id"] = json!("Not A Slug"))),
-        ("/capabilities/0", Box::new(|m| m["capabilities"][0] = json!("repoRead"))),
-        ("/brand_color", Box::new(|m| m["brand_color"] = json!("red"))),
+        (
+            "/capabilities/0",
+            Box::new(|m| m["capabilities"][0] = json!("repoRead")),
+        ),
+        (
+            "/brand_color",
+            Box::new(|m| m["brand_color"] = json!("red")),
+        ),
         ("/version", Box::new(|m| m["version"] = json!("one"))),
         ("/kind", Box::new(|m| m["kind"] = json!("toaster"))),
-        ("/tools/1/name", Box::new(|m| {
-            let first = m["tools"][0]["name"].clone();
-            m["tools"][1]["name"] = first;
-        })),
-        ("/tools/0/capability", Box::new(|m| m["tools"][0]["capability"] = json!("nothing.here"))),
-        ("/verify/url", Box::new(|m| m["verify"]["url"] = json!("{{config.nope}}/user"))),
-        ("/verify/url", Box::new(|m| m["verify"]["url"] = json!("{{config.base_url/user"))),
+        (
+            "/tools/1/name",
+            Box::new(|m| {
+                let first = m["tools"][0]["name"].clone();
+                m["tools"][1]["name"] = first;
+            }),
+        ),
+        (
+            "/tools/0/capability",
+            Box::new(|m| m["tools"][0]["capability"] = json!("nothing.here")),
+        ),
+        (
+            "/verify/url",
+            Box::new(|m| m["verify"]["url"] = json!("{{config.nope}}/user")),
+        ),
+        (
+            "/verify/url",
+            Box::new(|m| m["verify"]["url"] = json!("{{config.base_url/user")),
+        ),
     ];
     for (want, mutate) in cases {
         let mut m = github();

@@ -1,0 +1,61 @@
+// The worker's entry point: the Rust worker built by worker-build, wrapped so
+// that a failure escaping Rust still answers the API's 500 envelope with a
+// Request-Id instead of the runtime's bare error page:
+// - an exception (e.g. a binding that cannot be read) is caught here;
+// - a panic traps the Wasm instance, so the request's future never settles:
+//   the Rust panic hook calls `__cm_on_panic`, which fails every request in
+//   flight on this instance. worker-build's shim re-initialises the instance
+//   on the next request.
+import Rust, { TenantObject } from "../build/index.js";
+import { WorkerEntrypoint } from "cloudflare:workers";
+
+export { TenantObject };
+
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const inflight = new Set();
+
+globalThis.__cm_on_panic = () => {
+  for (const fail of inflight) fail(new Error("the Wasm instance panicked"));
+  inflight.clear();
+};
+
+function requestId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  return "req_" + Array.from(bytes, (b) => ALPHABET[b % 62]).join("");
+}
+
+function internalError(request, cause) {
+  const id = requestId();
+  console.error(`${id} ${request.method} ${new URL(request.url).pathname}: unhandled: ${cause && cause.message}`);
+  const body = {
+    error: {
+      type: "api_error",
+      code: "internal_error",
+      message: "Something went wrong on our side. The request id identifies it if you contact support.",
+      request_id: id,
+    },
+  };
+  return new Response(JSON.stringify(body), {
+    status: 500,
+    headers: { "content-type": "application/json; charset=utf-8", "request-id": id, "cache-control": "no-store" },
+  });
+}
+
+export default class Api extends WorkerEntrypoint {
+  async fetch(request) {
+    let fail;
+    const panicked = new Promise((_, reject) => (fail = reject));
+    inflight.add(fail);
+    try {
+      return await Promise.race([new Rust(this.ctx, this.env).fetch(request), panicked]);
+    } catch (e) {
+      return internalError(request, e);
+    } finally {
+      inflight.delete(fail);
+    }
+  }
+
+  async scheduled(controller) {
+    return new Rust(this.ctx, this.env).scheduled(controller);
+  }
+}
