@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmark: starts the release worker like `make dev` (wrangler dev, local
+# D1/KV/DO, fresh state), then measures with wrk, in one run:
+#   floor      GET /v1/ping                (touches no storage, no auth)
+#   by-id      GET /v1/catalog/github      (auth + catalog read)
+#   search     GET /v1/catalog?q=…&limit=20
+# each as requests/s, p50, p99 and a ratio to the floor's requests/s, and the
+# release wasm size raw and gzip. Goals: by-id ≥ 0.8×, search ≥ 0.6×,
+# wasm ≤ 450 KiB gzip.
+#
+#   DURATION (default 10s)  CONNECTIONS (default 16)  THREADS (default 2)
+set -euo pipefail
+source "$(dirname "$0")/../scripts/env.sh"
+cd "$ROOT"
+
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-16}"
+THREADS="${THREADS:-2}"
+
+if ! command -v wrk >/dev/null; then
+  echo "[bench] installing wrk" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >&2 || { apt-get update -qq >&2 && apt-get install -y -qq wrk >&2; }
+  else sudo apt-get install -y -qq wrk >&2; fi
+fi
+[ -f build/index.js ] || make build >&2
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+state=$(mktemp -d /tmp/cm-bench.XXXXXX)
+token="bench-operator-$RANDOM$RANDOM"
+base="http://127.0.0.1:$port"
+
+PORT=$port PERSIST_DIR="$state/persist" OPERATOR_TOKEN="$token" WRANGLER_LOG_LEVEL=warn \
+  setsid bash scripts/serve.sh > "$state/stdout" 2> "$state/serve.log" &
+serve=$!
+cleanup() { kill -TERM -- "-$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true; rm -rf "$state"; }
+trap cleanup EXIT
+for _ in $(seq 1 600); do grep -q READY "$state/stdout" 2>/dev/null && break; sleep 0.2; done
+grep -q READY "$state/stdout" || { cat "$state/serve.log" >&2; echo "[bench] server did not start" >&2; exit 1; }
+
+admin=$(curl -fsS -X POST "$base/v1/tenants" -H "authorization: Bearer $token" -d '{"name":"bench"}' \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).api_key.secret))')
+viewer=$(curl -fsS -X POST "$base/v1/api-keys" -H "authorization: Bearer $admin" -d '{"role":"viewer"}' \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).secret))')
+
+# run NAME PATH [AUTH]: prints "rps p50 p99" after a short warm-up.
+run() {
+  local path=$2 auth=()
+  [ -n "${3:-}" ] && auth=(-H "Authorization: Bearer $3")
+  wrk -t1 -c4 -d2s "${auth[@]}" "$base$path" >/dev/null
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${auth[@]}" "$base$path")
+  if grep -q "Non-2xx" <<<"$out"; then echo "[bench] $1: non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  echo "$rps $p50 $p99"
+}
+
+read -r f_rps f_p50 f_p99 < <(run floor /v1/ping)
+read -r i_rps i_p50 i_p99 < <(run by-id /v1/catalog/github "$viewer")
+read -r s_rps s_p50 s_p99 < <(run search "/v1/catalog?q=git&limit=20" "$viewer")
+
+wasm=build/index_bg.wasm
+raw=$(stat -c %s "$wasm")
+gz=$(gzip -9c "$wasm" | wc -c)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { awk -v r="$1" -v g="$2" 'BEGIN { print (r >= g) ? "ok" : "MISSED" }'; }
+ri=$(ratio "$i_rps" "$f_rps"); rs=$(ratio "$s_rps" "$f_rps")
+
+echo
+echo "wrangler dev (workerd), $THREADS wrk threads, $CONNECTIONS connections, $DURATION per route, $(nproc) cores"
+printf '%-34s %10s %9s %9s %7s %s\n' route "req/s" p50 p99 "×floor" goal
+printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/ping (floor)" "$f_rps" "$f_p50" "$f_p99" "1.00" ""
+printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/catalog/github" "$i_rps" "$i_p50" "$i_p99" "$ri" "≥0.80 $(verdict "$ri" 0.8)"
+printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/catalog?q=git&limit=20" "$s_rps" "$s_p50" "$s_p99" "$rs" "≥0.60 $(verdict "$rs" 0.6)"
+printf 'wasm: %d bytes raw (%.1f KiB), %d bytes gzip (%.1f KiB)  goal ≤450 KiB gzip %s\n' \
+  "$raw" "$(awk -v n="$raw" 'BEGIN{print n/1024}')" "$gz" "$(awk -v n="$gz" 'BEGIN{print n/1024}')" \
+  "$(awk -v n="$gz" 'BEGIN { print (n <= 450*1024) ? "ok" : "MISSED" }')"
