@@ -24,6 +24,7 @@ dev: build
 
 unit: tools
 	cargo test --lib
+	@scripts/check-openapi.sh
 
 # End-to-end against the built worker under `wrangler dev`; each test binary
 # starts its own wrangler on a free port with a fresh state folder.
