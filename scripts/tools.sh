@@ -32,5 +32,8 @@ fi
 if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/node ] || [ ! -x node_modules/.bin/wasm-opt ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing node tools from package-lock.json"
-  npm ci --no-audit --no-fund >&2
+  # Not `npm ci`: this npm writes lock files without other platforms' optional
+  # packages (workerd-darwin-*), which `npm ci` then calls out of sync.
+  # `npm install` installs exactly the locked versions and leaves the lock as is.
+  npm install --no-audit --no-fund >&2
 fi

@@ -43,10 +43,10 @@ mod edge {
                 .unwrap_or_default(),
         };
         Ok(App {
-            tenants: Box::new(D1Store::new(env.d1("DB")?)),
-            catalog: Box::new(D1Store::new(env.d1("DB")?)),
-            cache: Box::new(KvCache::new(env.kv("MANIFESTS")?)),
-            objects: Box::new(DoClient { env: env.clone() }),
+            tenants: Rc::new(D1Store::new(env.d1("DB")?)),
+            catalog: Rc::new(D1Store::new(env.d1("DB")?)),
+            cache: Rc::new(KvCache::new(env.kv("MANIFESTS")?)),
+            objects: Rc::new(DoClient { env: env.clone() }),
             shared: SHARED.with(Rc::clone),
             config: Rc::new(config),
             rng: Box::new(CryptoRandom),

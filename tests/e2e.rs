@@ -64,8 +64,12 @@ fn service_routes(s: &Server) {
     }
     assert_eq!(call("GET", &s.url("/v1/ping")).send().json()["ok"], true);
     let served = call("GET", &s.url("/v1/openapi.json")).send();
-    let file = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/openapi.json")).unwrap();
-    assert_eq!(served.body, file, "the served document is the validated file");
+    let file =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/openapi.json")).unwrap();
+    assert_eq!(
+        served.body, file,
+        "the served document is the validated file"
+    );
     let doc = served.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [

@@ -31,10 +31,10 @@ pub struct Config {
 
 /// Everything a request needs, assembled by the edge for each request.
 pub struct App {
-    pub tenants: Box<dyn TenantStore>,
-    pub catalog: Box<dyn CatalogStore>,
-    pub cache: Box<dyn Cache>,
-    pub objects: Box<dyn TenantObjects>,
+    pub tenants: Rc<dyn TenantStore>,
+    pub catalog: Rc<dyn CatalogStore>,
+    pub cache: Rc<dyn Cache>,
+    pub objects: Rc<dyn TenantObjects>,
     pub shared: Rc<Shared>,
     pub config: Rc<Config>,
     pub rng: Box<dyn Random>,

@@ -1,0 +1,146 @@
+//! The whole API over memory stores: every route, envelope and status.
+//! `World` holds the stores across the requests of one test.
+
+mod catalog;
+mod keys;
+mod service;
+
+use super::http::{HttpRequest, HttpResponse, Method};
+use super::*;
+use crate::domain::ids::testing::SeqRandom;
+use crate::store::memory::{MemoryCache, MemoryCatalog, MemoryObjects, MemoryTenants};
+use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+
+pub(super) const OP: &str = "Bearer test-operator";
+
+/// Stores shared across the requests of one test.
+pub(super) struct World {
+    tenants: Rc<MemoryTenants>,
+    catalog: Rc<MemoryCatalog>,
+    cache: Rc<MemoryCache>,
+    shared: Rc<Shared>,
+    seed: Cell<u64>,
+    now: Cell<i64>,
+    logs: Rc<RefCell<Vec<String>>>,
+}
+
+impl World {
+    pub(super) fn new() -> Self {
+        World {
+            tenants: Rc::default(),
+            catalog: Rc::default(),
+            cache: Rc::default(),
+            shared: Rc::default(),
+            seed: Cell::new(0x9E37_79B9_7F4A_7C15),
+            now: Cell::new(1_795_349_599_000),
+            logs: Rc::default(),
+        }
+    }
+
+    pub(super) fn app(&self) -> App {
+        // Each request gets fresh randomness continuing the sequence.
+        self.seed.set(
+            self.seed
+                .get()
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1),
+        );
+        let logs = self.logs.clone();
+        App {
+            tenants: self.tenants.clone(),
+            catalog: self.catalog.clone(),
+            cache: self.cache.clone(),
+            objects: Rc::new(MemoryObjects),
+            shared: self.shared.clone(),
+            config: Rc::new(Config {
+                operator_token: "test-operator".into(),
+            }),
+            rng: Box::new(SeqRandom(Cell::new(self.seed.get() | 1))),
+            now: crate::domain::time::Millis(self.now.get()),
+            log: Box::new(move |l| logs.borrow_mut().push(l.to_string())),
+        }
+    }
+
+    pub(super) fn send(&self, req: HttpRequest) -> HttpResponse {
+        self.now.set(self.now.get() + 1);
+        let r = pollster::block_on(handle(&self.app(), req));
+        assert!(r
+            .get_header("request-id")
+            .is_some_and(|id| id.starts_with("req_")));
+        r
+    }
+
+    pub(super) fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = HttpRequest::new(method, path);
+        if let Some(a) = auth {
+            req = req.with_header("authorization", a);
+        }
+        if let Some(b) = body {
+            req = req.with_body(b.to_string());
+        }
+        let r = self.send(req);
+        let v = if r.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&r.body).expect("every answer is JSON")
+        };
+        (r.status, v)
+    }
+
+    /// Creates a tenant; answers its id and admin bearer header.
+    pub(super) fn tenant(&self, name: &str) -> (String, String) {
+        let (s, v) = self.call(
+            Method::Post,
+            "/v1/tenants",
+            Some(OP),
+            Some(json!({"name": name})),
+        );
+        assert_eq!(s, 201, "{v}");
+        (
+            v["id"].as_str().unwrap().into(),
+            format!("Bearer {}", v["api_key"]["secret"].as_str().unwrap()),
+        )
+    }
+
+    pub(super) fn key(&self, admin: &str, role: &str) -> (String, String) {
+        let (s, v) = self.call(
+            Method::Post,
+            "/v1/api-keys",
+            Some(admin),
+            Some(json!({"role": role})),
+        );
+        assert_eq!(s, 201, "{v}");
+        (
+            v["id"].as_str().unwrap().into(),
+            v["secret"].as_str().unwrap().into(),
+        )
+    }
+
+    pub(super) fn load_catalog(&self) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "manifest.schema.json" {
+                continue;
+            }
+            let id = name.trim_end_matches(".json");
+            let req = HttpRequest::new(Method::Put, &format!("/v1/catalog/{id}"))
+                .with_header("authorization", OP)
+                .with_body(std::fs::read(&p).unwrap());
+            let r = self.send(req);
+            assert_eq!(r.status, 200, "{id}: {}", String::from_utf8_lossy(&r.body));
+        }
+    }
+}
+
+pub(super) fn err_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no code>")
+}
