@@ -86,3 +86,57 @@ impl Shared {
         *self.index.borrow_mut() = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::auth::Role;
+    use crate::domain::ids::TenantId;
+
+    fn key(id: &str) -> KeyRecord {
+        KeyRecord {
+            id: KeyId::from_trusted(id.into()),
+            tenant: TenantId::from_trusted("ten_x".into()),
+            name: None,
+            role: Role::Viewer,
+            secret_hash: "h".into(),
+            last4: "abcd".into(),
+            created_at: "t".into(),
+        }
+    }
+
+    #[test]
+    fn keys_expire_and_can_be_forgotten() {
+        let s = Shared::default();
+        let id = KeyId::from_trusted("key_a".into());
+        s.remember_key(key("key_a"), Millis(1_000));
+        assert!(s.cached_key(&id, Millis(1_000 + KEY_TTL_MS - 1)).is_some());
+        assert!(s.cached_key(&id, Millis(1_000 + KEY_TTL_MS)).is_none());
+        // A clock that went backwards does not extend trust.
+        assert!(s.cached_key(&id, Millis(999)).is_none());
+        s.remember_key(key("key_a"), Millis(5_000));
+        s.forget_key(&id);
+        assert!(s.cached_key(&id, Millis(5_001)).is_none());
+    }
+
+    #[test]
+    fn catalog_entries_expire_and_publishing_forgets_them() {
+        let s = Shared::default();
+        let listing = Rc::new(StoredListing {
+            etag: "\"e\"".into(),
+            raw: "{}".into(),
+        });
+        s.remember_listing("github", listing, Millis(0));
+        s.remember_index(Rc::new(vec![]), Millis(0));
+        assert!(s
+            .cached_listing("github", Millis(CATALOG_MEMORY_TTL_MS - 1))
+            .is_some());
+        assert!(s
+            .cached_listing("github", Millis(CATALOG_MEMORY_TTL_MS))
+            .is_none());
+        assert!(s.cached_index(Millis(1)).is_some());
+        s.forget_catalog("github");
+        assert!(s.cached_index(Millis(1)).is_none());
+        assert!(s.cached_listing("github", Millis(1)).is_none());
+    }
+}
