@@ -85,6 +85,14 @@ prefixed_id!(
     RequestId, "req_", 20, "request"
 );
 prefixed_id!(
+    /// An installed connector (an instance of a listing).
+    ConnectorId, "cn_", 20, "connector"
+);
+prefixed_id!(
+    /// A capability binding.
+    BindingId, "bnd_", 20, "binding"
+);
+prefixed_id!(
     /// An audit event.
     EventId, "evt_", 20, "event"
 );

@@ -41,6 +41,74 @@ pub struct ListingSummary {
     pub capabilities: Vec<String>,
 }
 
+/// A published listing, read back from its (already validated) manifest text:
+/// what installs, probes and views need.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Listing {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub kind: String,
+    pub transport: String,
+    pub availability: String,
+    pub pricing: Value,
+    #[serde(rename = "auth", deserialize_with = "auth_mode")]
+    pub auth_mode: String,
+    #[serde(skip)]
+    pub auth_fields: Vec<AuthField>,
+    pub config_schema: Value,
+    #[serde(default)]
+    pub verify: Option<Value>,
+    #[serde(default)]
+    pub health: Option<Value>,
+    #[serde(default)]
+    pub oauth: Option<Value>,
+    #[serde(default)]
+    pub mcp: Option<Value>,
+    pub capabilities: Vec<String>,
+    pub tools: Vec<Tool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthField {
+    pub key: String,
+    pub label: String,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub capability: String,
+    pub side_effect: bool,
+    #[serde(default, skip_serializing)]
+    pub probe: Option<Value>,
+}
+
+fn auth_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(AuthHead::deserialize(d)?.mode)
+}
+
+impl Listing {
+    /// Parses a stored manifest. Stored manifests passed `validate`, so a
+    /// failure here means the store was edited by hand.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let v: Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+        let mut l: Listing = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+        l.auth_fields = serde_json::from_value(v["auth"]["fields"].clone()).unwrap_or_default();
+        Ok(l)
+    }
+
+    pub fn is_priced(&self) -> bool {
+        self.pricing["model"] == "paid"
+    }
+}
+
 #[derive(Deserialize)]
 struct Head {
     id: String,

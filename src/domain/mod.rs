@@ -4,10 +4,13 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod connector;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod manifest;
 pub mod page;
 pub mod time;
+pub mod vault;
 
 pub use error::Error;

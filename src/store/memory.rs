@@ -5,13 +5,17 @@
 use super::*;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// The audit log, shared by the memory stores as D1 shares one table.
+pub type EventLog = Rc<RefCell<Vec<EventRecord>>>;
 
 #[derive(Default)]
 pub struct MemoryTenants {
     pub tenants: RefCell<Vec<TenantRecord>>,
     /// Keys with their revocation time.
     pub keys: RefCell<Vec<(KeyRecord, Option<String>)>>,
-    pub events: RefCell<Vec<EventRecord>>,
+    pub events: EventLog,
 }
 
 #[async_trait(?Send)]
@@ -162,12 +166,179 @@ impl Cache for MemoryCache {
     }
 }
 
-/// Tenant objects that always answer.
-pub struct MemoryObjects;
+/// Tenant objects in memory: one `Book` per tenant, as the Durable Object keeps.
+#[derive(Default)]
+pub struct MemoryObjects {
+    pub books: RefCell<std::collections::HashMap<TenantId, crate::tenant::protocol::Book>>,
+}
 
 #[async_trait(?Send)]
 impl TenantObjects for MemoryObjects {
     async fn ping(&self, _name: &str) -> StoreResult<()> {
         Ok(())
+    }
+
+    async fn begin(
+        &self,
+        tenant: &TenantId,
+        idem: Option<crate::tenant::protocol::Idem>,
+        locks: Vec<String>,
+        now_ms: i64,
+    ) -> StoreResult<crate::tenant::protocol::Answer> {
+        let mut books = self.books.borrow_mut();
+        Ok(books.entry(tenant.clone()).or_default().begin(idem.as_ref(), &locks, now_ms).0)
+    }
+
+    async fn finish(
+        &self,
+        tenant: &TenantId,
+        idem: Option<String>,
+        answer: Option<crate::domain::idempotency::Stored>,
+        locks: Vec<String>,
+    ) -> StoreResult<()> {
+        let mut books = self.books.borrow_mut();
+        books.entry(tenant.clone()).or_default().finish(idem.as_deref(), answer, &locks);
+        Ok(())
+    }
+}
+
+/// Instances, bindings and events in memory, with D1's uniqueness and order.
+#[derive(Default)]
+pub struct MemoryConnectors {
+    pub connectors: RefCell<Vec<ConnectorRecord>>,
+    pub bindings: RefCell<Vec<BindingRecord>>,
+    pub events: EventLog,
+}
+
+fn newest_first<T>(items: &mut Vec<T>, key: impl Fn(&T) -> (String, String), after: Option<(String, String)>, limit: usize) {
+    items.sort_by_key(|t| std::cmp::Reverse(key(t)));
+    if let Some(a) = after {
+        items.retain(|t| key(t) < a);
+    }
+    items.truncate(limit);
+}
+
+#[async_trait(?Send)]
+impl ConnectorStore for MemoryConnectors {
+    async fn insert_connector(&self, tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written> {
+        let mut all = self.connectors.borrow_mut();
+        if all.iter().any(|x| &x.tenant == tenant && x.name == c.name) {
+            return Ok(Written::NameTaken);
+        }
+        all.push(c.clone());
+        self.events.borrow_mut().push(e.clone());
+        Ok(Written::Done)
+    }
+
+    async fn connector(&self, tenant: &TenantId, id: &ConnectorId) -> StoreResult<Option<ConnectorRecord>> {
+        Ok(self.connectors.borrow().iter().find(|c| &c.tenant == tenant && &c.id == id).cloned())
+    }
+
+    async fn name_taken(&self, tenant: &TenantId, name: &str) -> StoreResult<bool> {
+        Ok(self.connectors.borrow().iter().any(|c| &c.tenant == tenant && c.name == name))
+    }
+
+    async fn list_connectors(
+        &self,
+        tenant: &TenantId,
+        f: &ConnectorFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectorRecord>> {
+        let mut v: Vec<_> = self
+            .connectors
+            .borrow()
+            .iter()
+            .filter(|c| &c.tenant == tenant && f.matches(c))
+            .cloned()
+            .collect();
+        newest_first(&mut v, |c| (c.created_at.clone(), c.id.to_string()), after, limit);
+        Ok(v)
+    }
+
+    async fn all_connectors(&self, tenant: &TenantId) -> StoreResult<Vec<ConnectorRecord>> {
+        Ok(self.connectors.borrow().iter().filter(|c| &c.tenant == tenant).cloned().collect())
+    }
+
+    async fn update_connector(&self, tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written> {
+        let mut all = self.connectors.borrow_mut();
+        if all.iter().any(|x| &x.tenant == tenant && x.name == c.name && x.id != c.id) {
+            return Ok(Written::NameTaken);
+        }
+        match all.iter_mut().find(|x| &x.tenant == tenant && x.id == c.id) {
+            Some(slot) => {
+                *slot = c.clone();
+                self.events.borrow_mut().push(e.clone());
+                Ok(Written::Done)
+            }
+            None => Ok(Written::Gone),
+        }
+    }
+
+    async fn delete_connector(&self, tenant: &TenantId, id: &ConnectorId, e: &EventRecord) -> StoreResult<bool> {
+        let mut all = self.connectors.borrow_mut();
+        let before = all.len();
+        all.retain(|c| !(&c.tenant == tenant && &c.id == id));
+        let deleted = all.len() < before;
+        if deleted {
+            self.events.borrow_mut().push(e.clone());
+        }
+        Ok(deleted)
+    }
+
+    async fn insert_binding(&self, _tenant: &TenantId, b: &BindingRecord, e: &EventRecord) -> StoreResult<()> {
+        self.bindings.borrow_mut().push(b.clone());
+        self.events.borrow_mut().push(e.clone());
+        Ok(())
+    }
+
+    async fn binding(&self, tenant: &TenantId, id: &BindingId) -> StoreResult<Option<BindingRecord>> {
+        Ok(self.bindings.borrow().iter().find(|b| &b.tenant == tenant && &b.id == id).cloned())
+    }
+
+    async fn list_bindings(&self, tenant: &TenantId, after: Option<(String, String)>, limit: usize) -> StoreResult<Vec<BindingRecord>> {
+        let mut v = self.all_bindings(tenant).await?;
+        newest_first(&mut v, |b| (b.created_at.clone(), b.id.to_string()), after, limit);
+        Ok(v)
+    }
+
+    async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>> {
+        Ok(self.bindings.borrow().iter().filter(|b| &b.tenant == tenant).cloned().collect())
+    }
+
+    async fn delete_binding(&self, tenant: &TenantId, id: &BindingId, e: &EventRecord) -> StoreResult<bool> {
+        let mut all = self.bindings.borrow_mut();
+        let before = all.len();
+        all.retain(|b| !(&b.tenant == tenant && &b.id == id));
+        let deleted = all.len() < before;
+        if deleted {
+            self.events.borrow_mut().push(e.clone());
+        }
+        Ok(deleted)
+    }
+
+    async fn insert_event(&self, _tenant: &TenantId, e: &EventRecord) -> StoreResult<()> {
+        self.events.borrow_mut().push(e.clone());
+        Ok(())
+    }
+
+    async fn list_events(
+        &self,
+        tenant: &TenantId,
+        f: &EventFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<EventRecord>> {
+        let mut v: Vec<_> = self
+            .events
+            .borrow()
+            .iter()
+            .filter(|e| &e.tenant == tenant)
+            .filter(|e| f.kind.as_deref().is_none_or(|k| k == e.kind))
+            .filter(|e| f.connector_id.as_deref().is_none_or(|c| Some(c) == e.connector_id.as_deref()))
+            .cloned()
+            .collect();
+        newest_first(&mut v, |e| (e.created_at.clone(), e.id.clone()), after, limit);
+        Ok(v)
     }
 }

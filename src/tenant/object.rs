@@ -1,25 +1,120 @@
-//! `TenantObject`: the Durable Object class bound as `TENANT`. Thin: parse the
-//! command, let the protocol answer, persist (nothing yet).
+//! `TenantObject`: the Durable Object class bound as `TENANT`, one per tenant.
+//! Thin: decode the command, apply `protocol::Book`, persist idempotency
+//! records in the object's storage. A request whose key is still running
+//! waits here (briefly) for the first to finish, so concurrent retries of one
+//! request all get its answer.
 
-use super::protocol::{self, Answer, BINDING};
+use super::protocol::{self, Answer, Book, Command, Idem, BINDING};
+use crate::domain::idempotency::{Record, Stored, RETAIN_MS};
+use crate::domain::ids::TenantId;
 use crate::store::{StoreError, StoreResult, TenantObjects};
 use async_trait::async_trait;
+use std::cell::RefCell;
+use std::time::Duration;
 use worker::*;
 
-#[durable_object(fetch)]
+/// How long a repeated key waits for the first request before `409`.
+const WAIT_MS: i64 = 15_000;
+const POLL_MS: u64 = 50;
+
+#[durable_object]
 pub struct TenantObject {
-    #[allow(dead_code)]
     state: State,
+    book: RefCell<Book>,
 }
 
 impl DurableObject for TenantObject {
     fn new(state: State, _env: Env) -> Self {
-        Self { state }
+        Self {
+            state,
+            book: RefCell::new(Book::default()),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let body = req.bytes().await?;
-        Response::from_json(&protocol::answer(&body))
+        let answer = match protocol::decode(&body) {
+            Err(refused) => refused,
+            Ok(Command::Ping) => Answer::Pong,
+            Ok(Command::Begin { idem, locks, now_ms }) => self.begin(idem, locks, now_ms).await?,
+            Ok(Command::Finish { idem, answer, locks }) => {
+                let persist = self.book.borrow_mut().finish(idem.as_deref(), answer, &locks);
+                if let Some((key, record)) = persist {
+                    self.persist(&key, record).await?;
+                }
+                Answer::Done
+            }
+        };
+        Response::from_json(&answer)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        // Purge idempotency records past their retention.
+        let now = Date::now().as_millis() as i64;
+        let all = self
+            .state
+            .storage()
+            .list_with_options(ListOptions::new().prefix("idem:"))
+            .await?;
+        let mut expired = vec![];
+        for entry in all.entries() {
+            let pair: js_sys::Array = entry?.into();
+            let key = pair.get(0).as_string().unwrap_or_default();
+            let record: Option<Record> = serde_wasm_bindgen::from_value(pair.get(1)).ok();
+            if record.is_none_or(|r| now - r.created_ms >= RETAIN_MS) {
+                expired.push(key);
+            }
+        }
+        for key in &expired {
+            self.book.borrow_mut().records.remove(key.trim_start_matches("idem:"));
+        }
+        if !expired.is_empty() {
+            self.state.storage().delete_multiple(expired).await?;
+        }
+        Response::ok("purged")
+    }
+}
+
+impl TenantObject {
+    async fn begin(&self, idem: Option<Idem>, locks: Vec<String>, now_ms: i64) -> Result<Answer> {
+        if let Some(i) = &idem {
+            let known = self.book.borrow().records.contains_key(&i.key);
+            if !known {
+                let stored: Option<Record> = self.state.storage().get(&protocol::record_key(&i.key)).await?;
+                if let Some(r) = stored {
+                    self.book.borrow_mut().records.entry(i.key.clone()).or_insert(r);
+                }
+            }
+        }
+        let started = Date::now().as_millis() as i64;
+        loop {
+            let elapsed = Date::now().as_millis() as i64 - started;
+            let (answer, persist) = self.book.borrow_mut().begin(idem.as_ref(), &locks, now_ms + elapsed);
+            if let Some((key, record)) = persist {
+                self.persist(&key, Some(record)).await?;
+            }
+            if answer != Answer::InProgress || elapsed >= WAIT_MS {
+                return Ok(answer);
+            }
+            Delay::from(Duration::from_millis(POLL_MS)).await;
+        }
+    }
+
+    async fn persist(&self, key: &str, record: Option<Record>) -> Result<()> {
+        let storage = self.state.storage();
+        match record {
+            Some(r) => {
+                storage.put(&protocol::record_key(key), &r).await?;
+                if storage.get_alarm().await?.is_none() {
+                    let at = Date::now().as_millis() as i64 + RETAIN_MS;
+                    storage.set_alarm(at).await?;
+                }
+            }
+            None => {
+                storage.delete(&protocol::record_key(key)).await?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -28,23 +123,36 @@ pub struct DoClient {
     pub env: Env,
 }
 
-#[async_trait(?Send)]
-impl TenantObjects for DoClient {
-    async fn ping(&self, name: &str) -> StoreResult<()> {
-        let stub = self
-            .env
-            .durable_object(BINDING)?
-            .id_from_name(name)?
-            .get_stub()?;
+impl DoClient {
+    async fn send(&self, name: &str, cmd: &Command) -> StoreResult<Answer> {
+        let stub = self.env.durable_object(BINDING)?.id_from_name(name)?.get_stub()?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(
-            serde_json::to_string(&protocol::Command::Ping)?.into(),
-        ));
+        init.with_method(Method::Post)
+            .with_body(Some(serde_json::to_string(cmd)?.into()));
         let req = Request::new_with_init("https://tenant.internal/command", &init)?;
         let mut resp = stub.fetch_with_request(req).await?;
         match resp.json::<Answer>().await? {
+            Answer::Refused { reason } => Err(StoreError(format!("tenant object refused: {reason}"))),
+            a => Ok(a),
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl TenantObjects for DoClient {
+    async fn ping(&self, name: &str) -> StoreResult<()> {
+        match self.send(name, &Command::Ping).await? {
             Answer::Pong => Ok(()),
             other => Err(StoreError(format!("tenant object answered {other:?}"))),
         }
+    }
+
+    async fn begin(&self, tenant: &TenantId, idem: Option<Idem>, locks: Vec<String>, now_ms: i64) -> StoreResult<Answer> {
+        self.send(tenant.as_str(), &Command::Begin { idem, locks, now_ms }).await
+    }
+
+    async fn finish(&self, tenant: &TenantId, idem: Option<String>, answer: Option<Stored>, locks: Vec<String>) -> StoreResult<()> {
+        self.send(tenant.as_str(), &Command::Finish { idem, answer, locks }).await?;
+        Ok(())
     }
 }

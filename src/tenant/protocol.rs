@@ -1,10 +1,24 @@
-//! The typed command set a worker sends to a tenant object, and how objects
-//! are named. Pure, so both sides agree on it and tests can check it.
+//! The typed command set a worker sends to its tenant's object, and the pure
+//! rules the object applies (`Book`): idempotency records and short-lived
+//! locks on names and instances, so that two concurrent installs of one name
+//! give one `201` and one `409`. Both the Durable Object and the test fake
+//! run exactly this code.
 
+use crate::domain::idempotency::{self, Decision, Record, Stored};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The Durable Object binding.
 pub const BINDING: &str = "TENANT";
+/// A lock not released after this long (its worker died) is free again.
+pub const LOCK_TTL_MS: i64 = 60_000;
+
+/// An `Idempotency-Key` with the fingerprint of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Idem {
+    pub key: String,
+    pub fingerprint: String,
+}
 
 /// Commands, sent as the JSON body of a `POST` to the object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,6 +26,19 @@ pub const BINDING: &str = "TENANT";
 pub enum Command {
     /// Reachability: the object answers without touching storage.
     Ping,
+    /// Before a write: check the key, take the locks (all or none).
+    Begin {
+        idem: Option<Idem>,
+        locks: Vec<String>,
+        now_ms: i64,
+    },
+    /// After a write: store the answer (or forget the key when `answer` is
+    /// `None`: the request may be retried) and release the locks.
+    Finish {
+        idem: Option<String>,
+        answer: Option<Stored>,
+        locks: Vec<String>,
+    },
 }
 
 /// Answers, the JSON body of the object's response.
@@ -19,34 +46,130 @@ pub enum Command {
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Answer {
     Pong,
+    Proceed,
+    Replay(Stored),
+    InProgress,
+    KeyReused,
+    /// Another request holds this lock.
+    Busy { lock: String },
+    Done,
     /// The command could not be read (a version skew between worker and object).
-    Refused {
-        reason: String,
-    },
+    Refused { reason: String },
 }
 
-/// Applies a command; storage-free commands are answered here.
-pub fn answer(body: &[u8]) -> Answer {
-    match serde_json::from_slice::<Command>(body) {
-        Ok(Command::Ping) => Answer::Pong,
-        Err(e) => Answer::Refused {
-            reason: format!("unreadable command: {e}"),
-        },
+/// The object's state. Records are also persisted by the object; locks live
+/// in memory only (a lost lock is backed by D1's unique index).
+#[derive(Debug, Default)]
+pub struct Book {
+    pub records: HashMap<String, Record>,
+    locks: HashMap<String, i64>,
+}
+
+impl Book {
+    /// Applies `Begin`; answers the record to persist when one was created.
+    pub fn begin(&mut self, idem: Option<&Idem>, locks: &[String], now_ms: i64) -> (Answer, Option<(String, Record)>) {
+        let mut to_store = None;
+        if let Some(i) = idem {
+            let (decision, record) = idempotency::decide(self.records.get(&i.key), &i.fingerprint, now_ms);
+            match decision {
+                Decision::Proceed => to_store = record.map(|r| (i.key.clone(), r)),
+                Decision::Replay(s) => return (Answer::Replay(s), None),
+                Decision::InProgress => return (Answer::InProgress, None),
+                Decision::Reused => return (Answer::KeyReused, None),
+            }
+        }
+        self.locks.retain(|_, since| now_ms - *since < LOCK_TTL_MS);
+        if let Some(held) = locks.iter().find(|l| self.locks.contains_key(*l)) {
+            return (Answer::Busy { lock: held.clone() }, None);
+        }
+        for l in locks {
+            self.locks.insert(l.clone(), now_ms);
+        }
+        if let Some((k, r)) = &to_store {
+            self.records.insert(k.clone(), r.clone());
+        }
+        (Answer::Proceed, to_store)
     }
+
+    /// Applies `Finish`; answers the record to persist (`None` = delete it).
+    pub fn finish(&mut self, idem: Option<&str>, answer: Option<Stored>, locks: &[String]) -> Option<(String, Option<Record>)> {
+        for l in locks {
+            self.locks.remove(l);
+        }
+        let key = idem?;
+        match (self.records.get_mut(key), answer) {
+            (Some(r), Some(a)) => {
+                r.answer = Some(a);
+                Some((key.to_string(), Some(r.clone())))
+            }
+            (Some(_), None) => {
+                self.records.remove(key);
+                Some((key.to_string(), None))
+            }
+            (None, _) => None,
+        }
+    }
+}
+
+/// Storage key of an idempotency record.
+pub fn record_key(idem_key: &str) -> String {
+    format!("idem:{idem_key}")
+}
+
+/// Applies a storage-free command (`Ping`); others need the object.
+pub fn decode(body: &[u8]) -> Result<Command, Answer> {
+    serde_json::from_slice::<Command>(body).map_err(|e| Answer::Refused {
+        reason: format!("unreadable command: {e}"),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn idem(k: &str, f: &str) -> Idem {
+        Idem {
+            key: k.into(),
+            fingerprint: f.into(),
+        }
+    }
+
     #[test]
     fn commands_round_trip() {
         let body = serde_json::to_vec(&Command::Ping).unwrap();
         assert_eq!(body, br#"{"command":"ping"}"#);
-        assert_eq!(answer(&body), Answer::Pong);
-        assert!(matches!(
-            answer(b"{\"command\":\"explode\"}"),
-            Answer::Refused { .. }
-        ));
+        assert_eq!(decode(&body).unwrap(), Command::Ping);
+        assert!(decode(b"{\"command\":\"explode\"}").is_err());
+    }
+
+    #[test]
+    fn keys_replay_and_locks_exclude() {
+        let mut b = Book::default();
+        let name = vec!["name:github".to_string()];
+        let (a, rec) = b.begin(Some(&idem("k1", "f")), &name, 0);
+        assert_eq!(a, Answer::Proceed);
+        assert!(rec.is_some());
+        // Same key while running; another key on the same name.
+        assert_eq!(b.begin(Some(&idem("k1", "f")), &name, 1).0, Answer::InProgress);
+        assert_eq!(b.begin(Some(&idem("k2", "g")), &name, 1).0, Answer::Busy { lock: "name:github".into() });
+        assert_eq!(b.begin(Some(&idem("k1", "other")), &[], 1).0, Answer::KeyReused);
+        let stored = Stored { status: 201, body: "{\"id\":1}".into() };
+        let persisted = b.finish(Some("k1"), Some(stored.clone()), &name).unwrap();
+        assert_eq!(persisted.1.unwrap().answer, Some(stored.clone()));
+        assert_eq!(b.begin(Some(&idem("k1", "f")), &name, 2).0, Answer::Replay(stored));
+        // Lock released: a different key proceeds (the store then finds the name taken).
+        assert_eq!(b.begin(Some(&idem("k2", "g")), &name, 2).0, Answer::Proceed);
+        // A key whose request failed validation later is forgotten: safe to retry.
+        assert_eq!(b.finish(Some("k2"), None, &name), Some(("k2".into(), None)));
+        assert_eq!(b.begin(Some(&idem("k2", "changed")), &name, 3).0, Answer::Proceed);
+    }
+
+    #[test]
+    fn stale_locks_expire() {
+        let mut b = Book::default();
+        let l = vec!["cn:1".to_string()];
+        assert_eq!(b.begin(None, &l, 0).0, Answer::Proceed);
+        assert_eq!(b.begin(None, &l, LOCK_TTL_MS - 1).0, Answer::Busy { lock: "cn:1".into() });
+        assert_eq!(b.begin(None, &l, LOCK_TTL_MS).0, Answer::Proceed);
     }
 }

@@ -51,7 +51,7 @@ impl World {
             tenants: self.tenants.clone(),
             catalog: self.catalog.clone(),
             cache: self.cache.clone(),
-            objects: Rc::new(MemoryObjects),
+            objects: Rc::new(MemoryObjects::default()),
             shared: self.shared.clone(),
             config: Rc::new(Config {
                 operator_token: "test-operator".into(),

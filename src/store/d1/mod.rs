@@ -1,4 +1,8 @@
-//! D1 (SQLite at the edge): every SQL statement of the worker lives here.
+//! D1 (SQLite at the edge): every SQL statement of the worker lives in this
+//! module (tenants, keys and the catalog here; instances, bindings and events
+//! in `connectors.rs`).
+
+mod connectors;
 
 use super::*;
 use crate::domain::auth::Role;
@@ -7,7 +11,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 pub struct D1Store {
-    db: D1Database,
+    pub(super) db: D1Database,
 }
 
 impl D1Store {
@@ -15,13 +19,29 @@ impl D1Store {
         Self { db }
     }
 
-    fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+    pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         Ok(self.db.prepare(sql).bind(args)?)
     }
 
-    fn event_stmt(&self, e: &EventRecord) -> StoreResult<D1PreparedStatement> {
+    pub(super) fn event_stmt(&self, e: &EventRecord) -> StoreResult<D1PreparedStatement> {
         self.stmt(
             "INSERT INTO events (id, tenant_id, type, connector_id, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                e.id.as_str().into(),
+                e.tenant.as_str().into(),
+                e.kind.as_str().into(),
+                e.connector_id.as_deref().map_or(JsValue::NULL, JsValue::from),
+                e.data.to_string().into(),
+                e.created_at.as_str().into(),
+            ],
+        )
+    }
+
+    /// The event, written only if the statement before it in the same batch
+    /// changed a row (a batch is one transaction on one connection).
+    pub(super) fn conditional_event(&self, e: &EventRecord) -> StoreResult<D1PreparedStatement> {
+        self.stmt(
+            "INSERT INTO events (id, tenant_id, type, connector_id, data, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE changes() = 1",
             &[
                 e.id.as_str().into(),
                 e.tenant.as_str().into(),
@@ -146,17 +166,7 @@ impl TenantStore for D1Store {
             "UPDATE api_keys SET revoked_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL",
             &[tenant.as_str().into(), id.as_str().into(), at.into()],
         )?;
-        // The event is written only if the update changed a row.
-        let event = self.stmt(
-            "INSERT INTO events (id, tenant_id, type, connector_id, data, created_at) SELECT ?1, ?2, ?3, NULL, ?4, ?5 WHERE changes() = 1",
-            &[
-                e.id.as_str().into(),
-                e.tenant.as_str().into(),
-                e.kind.as_str().into(),
-                e.data.to_string().into(),
-                e.created_at.as_str().into(),
-            ],
-        )?;
+        let event = self.conditional_event(e)?;
         let results = self.db.batch(vec![update, event]).await?;
         let changed = results
             .first()

@@ -1,0 +1,222 @@
+//! Installing a listing into a tenant: the install request is checked against
+//! the listing (auth mode and fields, config schema with defaults, names),
+//! and the public view of an instance is built. Pure: the probe and the
+//! vault are applied by the caller.
+
+use super::manifest::Listing;
+use super::Error;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// The credential an install or rotation submits: `auth` of API §4.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthInput {
+    pub mode: String,
+    /// Field key → value, e.g. `token` → `ghp_…`. Secret and non-secret alike.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// The fields each `auth.type` takes, as in the install body.
+pub fn mode_fields(mode: &str) -> Option<&'static [&'static str]> {
+    Some(match mode {
+        "api_key" => &["key"],
+        "basic" => &["username", "password"],
+        "pat" => &["token"],
+        "conn_string" => &["value"],
+        "oauth2" => &["client_id", "client_secret"],
+        "mcp_oauth" | "none" => &[],
+        _ => return None,
+    })
+}
+
+impl AuthInput {
+    /// Parses `auth` and checks it against the listing: same mode, only the
+    /// mode's fields, required fields present, patterns matched. Messages
+    /// never echo a submitted value.
+    pub fn parse(v: Option<&Value>, listing: &Listing) -> Result<Self, Error> {
+        let obj = match v {
+            None | Some(Value::Null) => return Err(Error::missing("auth")),
+            Some(Value::Object(o)) => o,
+            Some(_) => return Err(Error::invalid("auth", "Invalid auth: expected an object with a 'type'.")),
+        };
+        let mode = match obj.get("type") {
+            Some(Value::String(s)) => s.as_str(),
+            None => return Err(Error::missing("auth.type")),
+            Some(_) => return Err(Error::invalid("auth.type", "Invalid auth.type: expected a string.")),
+        };
+        let allowed = mode_fields(mode).ok_or_else(|| {
+            Error::invalid(
+                "auth.type",
+                format!("Unknown auth.type '{mode}': expected pat, api_key, basic, conn_string, oauth2, mcp_oauth or none."),
+            )
+        })?;
+        if mode != listing.auth_mode {
+            return Err(Error::invalid(
+                "auth.type",
+                format!(
+                    "The listing '{}' authenticates with '{}', not '{mode}'.",
+                    listing.id, listing.auth_mode
+                ),
+            ));
+        }
+        let mut fields = BTreeMap::new();
+        for (k, v) in obj {
+            if k == "type" {
+                continue;
+            }
+            if !allowed.contains(&k.as_str()) {
+                return Err(Error::invalid(
+                    format!("auth.{k}"),
+                    format!("Unknown parameter auth.{k} for auth.type '{mode}'."),
+                ));
+            }
+            match v {
+                Value::String(s) if !s.is_empty() && s.len() <= 8192 => {
+                    fields.insert(k.clone(), s.clone());
+                }
+                Value::Null => {}
+                _ => {
+                    return Err(Error::invalid(
+                        format!("auth.{k}"),
+                        format!("Invalid auth.{k}: expected a non-empty string of at most 8192 bytes."),
+                    ))
+                }
+            }
+        }
+        for f in &listing.auth_fields {
+            match fields.get(&f.key) {
+                None if f.required => return Err(Error::missing(format!("auth.{}", f.key))),
+                Some(value) => {
+                    if let Some(p) = &f.pattern {
+                        if !matches_pattern(p, value) {
+                            return Err(Error::invalid(
+                                format!("auth.{}", f.key),
+                                format!("Invalid auth.{}: it does not look like a {}.", f.key, f.label),
+                            ));
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(AuthInput {
+            mode: mode.to_string(),
+            fields,
+        })
+    }
+
+    /// The masked hint shown instead of the secret, e.g. `ghp_****a1`.
+    pub fn hint(&self, listing: &Listing) -> Option<String> {
+        let secret = listing
+            .auth_fields
+            .iter()
+            .filter(|f| f.secret)
+            .find_map(|f| self.fields.get(&f.key))?;
+        Some(mask(secret))
+    }
+}
+
+/// Keeps a short non-secret prefix (`ghp_`, `sk_live_`…) and, for long
+/// secrets, the last two characters.
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    let prefix_len = chars
+        .iter()
+        .take(9)
+        .rposition(|c| *c == '_' || *c == '-')
+        .map(|i| i + 1)
+        .filter(|n| chars.len() >= n + 12)
+        .unwrap_or(0);
+    let prefix: String = chars[..prefix_len].iter().collect();
+    let tail: String = if chars.len() >= 12 {
+        chars[chars.len() - 2..].iter().collect()
+    } else {
+        String::new()
+    };
+    format!("{prefix}****{tail}")
+}
+
+/// A field `pattern` is a JSON Schema regex; validating through a one-line
+/// schema keeps one regex dialect for manifests and inputs.
+fn matches_pattern(pattern: &str, value: &str) -> bool {
+    let schema = json!({"type": "string", "pattern": pattern});
+    let instance = Value::String(value.to_string());
+    match jsonschema_valid::Config::from_schema(&schema, Some(jsonschema_valid::schemas::Draft::Draft7)) {
+        Ok(cfg) => cfg.validate(&instance).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Fills top-level defaults from the listing's `config_schema`, then
+/// validates; the message names the failing field (`config.base_url`).
+pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<String, Value>, Error> {
+    let mut config = match v {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(o)) => o.clone(),
+        Some(_) => return Err(Error::invalid("config", "Invalid config: expected an object.")),
+    };
+    if let Some(props) = listing.config_schema["properties"].as_object() {
+        for (k, p) in props {
+            if let (false, Some(d)) = (config.contains_key(k), p.get("default")) {
+                config.insert(k.clone(), d.clone());
+            }
+        }
+    }
+    let instance = Value::Object(config);
+    let cfg = jsonschema_valid::Config::from_schema(&listing.config_schema, Some(jsonschema_valid::schemas::Draft::Draft7))
+        .map_err(|_| Error::invalid("listing", "The listing's config_schema does not compile."))?;
+    if let Err(errors) = cfg.validate(&instance) {
+        let e = errors
+            .max_by_key(|e| e.instance_path.len())
+            .expect("an Err carries at least one error");
+        let mut path: Vec<String> = e.instance_path.iter().rev().cloned().collect();
+        // "additionalProperties" reports at the object; name the extra key.
+        if e.msg.contains("Additional properties") {
+            if let Some(extra) = instance
+                .as_object()
+                .and_then(|o| o.keys().find(|k| listing.config_schema["properties"].get(k.as_str()).is_none()))
+            {
+                path = vec![extra.clone()];
+            }
+        }
+        let param = if path.is_empty() {
+            "config".to_string()
+        } else {
+            format!("config.{}", path.join("."))
+        };
+        // The message quotes the schema rule, never the submitted value.
+        let rule = e.msg.split(" is not ").nth(1).map(|r| format!("is not {r}")).unwrap_or_else(|| e.msg.clone());
+        return Err(Error::invalid(param.clone(), format!("Invalid {param}: {}.", rule.trim_end_matches('.'))));
+    }
+    match instance {
+        Value::Object(o) => Ok(o),
+        _ => unreachable!("built from a map above"),
+    }
+}
+
+/// An instance name: 1–100 characters from letters, digits, `-`, `_`, `.`,
+/// starting with a letter or digit.
+pub fn validate_name(name: &str) -> Result<(), Error> {
+    let ok = (1..=100).contains(&name.len())
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "name",
+            "Invalid name: use 1 to 100 letters, digits, '-', '_' or '.', starting with a letter or digit.",
+        ))
+    }
+}
+
+/// `return_url`: an absolute http(s) URL the OAuth flow may redirect to.
+pub fn validate_return_url(u: &str) -> Result<(), Error> {
+    match url::Url::parse(u) {
+        Ok(p) if matches!(p.scheme(), "https" | "http") && p.host().is_some() && p.username().is_empty() => Ok(()),
+        _ => Err(Error::invalid("return_url", "Invalid return_url: expected an absolute https URL.")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,360 @@
+//! SQL for installed connectors, bindings and events.
+
+use super::D1Store;
+use crate::store::*;
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::D1PreparedStatement;
+
+const CONNECTOR_COLUMNS: &str = "id, tenant_id, listing_id, listing_version, name, kind, transport, crew_id, capabilities, tools, config, auth_type, auth_hint, secret, status, health, return_url, created_at, updated_at, last_synced_at";
+
+#[derive(Deserialize)]
+struct ConnectorRow {
+    id: String,
+    tenant_id: String,
+    listing_id: String,
+    listing_version: String,
+    name: String,
+    kind: String,
+    transport: String,
+    crew_id: Option<String>,
+    capabilities: String,
+    tools: String,
+    config: String,
+    auth_type: String,
+    auth_hint: Option<String>,
+    secret: Option<String>,
+    status: String,
+    health: String,
+    return_url: Option<String>,
+    created_at: String,
+    updated_at: String,
+    last_synced_at: Option<String>,
+}
+
+impl ConnectorRow {
+    fn into_record(self) -> StoreResult<ConnectorRecord> {
+        Ok(ConnectorRecord {
+            id: ConnectorId::from_trusted(self.id),
+            tenant: TenantId::from_trusted(self.tenant_id),
+            listing: self.listing_id,
+            listing_version: self.listing_version,
+            name: self.name,
+            kind: self.kind,
+            transport: self.transport,
+            crew_id: self.crew_id,
+            capabilities: serde_json::from_str(&self.capabilities)?,
+            tools: serde_json::from_str(&self.tools)?,
+            config: serde_json::from_str(&self.config)?,
+            auth_type: self.auth_type,
+            auth_hint: self.auth_hint,
+            secret: self.secret,
+            status: self.status,
+            health: serde_json::from_str(&self.health)?,
+            return_url: self.return_url,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_synced_at: self.last_synced_at,
+        })
+    }
+}
+
+fn opt(s: &Option<String>) -> JsValue {
+    s.as_deref().map_or(JsValue::NULL, JsValue::from)
+}
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    e.0.contains("UNIQUE constraint failed")
+}
+
+#[derive(Deserialize)]
+struct BindingRow {
+    id: String,
+    tenant_id: String,
+    consumer: String,
+    capability: String,
+    connector_id: Option<String>,
+    created_at: String,
+}
+
+impl From<BindingRow> for BindingRecord {
+    fn from(r: BindingRow) -> Self {
+        BindingRecord {
+            id: BindingId::from_trusted(r.id),
+            tenant: TenantId::from_trusted(r.tenant_id),
+            consumer: r.consumer,
+            capability: r.capability,
+            connector_id: r.connector_id.map(ConnectorId::from_trusted),
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct EventRow {
+    id: String,
+    tenant_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    connector_id: Option<String>,
+    data: String,
+    created_at: String,
+}
+
+impl D1Store {
+    fn connector_values(c: &ConnectorRecord) -> StoreResult<Vec<JsValue>> {
+        Ok(vec![
+            c.id.as_str().into(),
+            c.tenant.as_str().into(),
+            c.listing.as_str().into(),
+            c.listing_version.as_str().into(),
+            c.name.as_str().into(),
+            c.kind.as_str().into(),
+            c.transport.as_str().into(),
+            opt(&c.crew_id),
+            serde_json::to_string(&c.capabilities)?.into(),
+            c.tools.to_string().into(),
+            c.config.to_string().into(),
+            c.auth_type.as_str().into(),
+            opt(&c.auth_hint),
+            opt(&c.secret),
+            c.status.as_str().into(),
+            c.health.to_string().into(),
+            opt(&c.return_url),
+            c.created_at.as_str().into(),
+            c.updated_at.as_str().into(),
+            opt(&c.last_synced_at),
+        ])
+    }
+
+    async fn run_batch(&self, stmts: Vec<D1PreparedStatement>) -> StoreResult<Vec<worker::D1Result>> {
+        Ok(self.db.batch(stmts).await?)
+    }
+
+    fn changes(r: &worker::D1Result) -> usize {
+        r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+    }
+}
+
+#[async_trait(?Send)]
+impl ConnectorStore for D1Store {
+    async fn insert_connector(&self, _tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written> {
+        let insert = self.stmt(
+            &format!("INSERT INTO connectors ({CONNECTOR_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"),
+            &Self::connector_values(c)?,
+        )?;
+        match self.run_batch(vec![insert, self.event_stmt(e)?]).await {
+            Ok(_) => Ok(Written::Done),
+            Err(err) if is_unique_violation(&err) => Ok(Written::NameTaken),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn connector(&self, tenant: &TenantId, id: &ConnectorId) -> StoreResult<Option<ConnectorRecord>> {
+        let row = self
+            .stmt(
+                &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 AND id = ?2"),
+                &[tenant.as_str().into(), id.as_str().into()],
+            )?
+            .first::<ConnectorRow>(None)
+            .await?;
+        row.map(ConnectorRow::into_record).transpose()
+    }
+
+    async fn name_taken(&self, tenant: &TenantId, name: &str) -> StoreResult<bool> {
+        let row = self
+            .stmt(
+                "SELECT 1 AS x FROM connectors WHERE tenant_id = ?1 AND name = ?2",
+                &[tenant.as_str().into(), name.into()],
+            )?
+            .first::<serde_json::Value>(None)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn list_connectors(
+        &self,
+        tenant: &TenantId,
+        f: &ConnectorFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectorRecord>> {
+        // Optional filters as `?n IS NULL OR …`, so one statement serves all.
+        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| (a.into(), i.into()));
+        let sql = format!(
+            "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1
+               AND (?2 IS NULL OR listing_id = ?2) AND (?3 IS NULL OR kind = ?3)
+               AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR crew_id = ?5)
+               AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(connectors.capabilities) WHERE value = ?6))
+               AND (?7 IS NULL OR (created_at, id) < (?7, ?8))
+             ORDER BY created_at DESC, id DESC LIMIT ?9"
+        );
+        let rows = self
+            .stmt(
+                &sql,
+                &[
+                    tenant.as_str().into(),
+                    opt(&f.listing),
+                    opt(&f.kind),
+                    opt(&f.status),
+                    opt(&f.crew_id),
+                    opt(&f.capability),
+                    at,
+                    id,
+                    (limit as f64).into(),
+                ],
+            )?
+            .all()
+            .await?
+            .results::<ConnectorRow>()?;
+        rows.into_iter().map(ConnectorRow::into_record).collect()
+    }
+
+    async fn all_connectors(&self, tenant: &TenantId) -> StoreResult<Vec<ConnectorRecord>> {
+        let rows = self
+            .stmt(
+                &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC"),
+                &[tenant.as_str().into()],
+            )?
+            .all()
+            .await?
+            .results::<ConnectorRow>()?;
+        rows.into_iter().map(ConnectorRow::into_record).collect()
+    }
+
+    async fn update_connector(&self, tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written> {
+        let update = self.stmt(
+            "UPDATE connectors SET name = ?3, config = ?4, auth_hint = ?5, secret = ?6, status = ?7, health = ?8, updated_at = ?9, crew_id = ?10
+             WHERE tenant_id = ?1 AND id = ?2",
+            &[
+                tenant.as_str().into(),
+                c.id.as_str().into(),
+                c.name.as_str().into(),
+                c.config.to_string().into(),
+                opt(&c.auth_hint),
+                opt(&c.secret),
+                c.status.as_str().into(),
+                c.health.to_string().into(),
+                c.updated_at.as_str().into(),
+                opt(&c.crew_id),
+            ],
+        )?;
+        let event = self.conditional_event(e)?;
+        match self.run_batch(vec![update, event]).await {
+            Ok(r) if r.first().map(Self::changes) == Some(1) => Ok(Written::Done),
+            Ok(_) => Ok(Written::Gone),
+            Err(err) if is_unique_violation(&err) => Ok(Written::NameTaken),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn delete_connector(&self, tenant: &TenantId, id: &ConnectorId, e: &EventRecord) -> StoreResult<bool> {
+        let delete = self.stmt(
+            "DELETE FROM connectors WHERE tenant_id = ?1 AND id = ?2",
+            &[tenant.as_str().into(), id.as_str().into()],
+        )?;
+        let r = self.run_batch(vec![delete, self.conditional_event(e)?]).await?;
+        Ok(r.first().map(Self::changes) == Some(1))
+    }
+
+    async fn insert_binding(&self, _tenant: &TenantId, b: &BindingRecord, e: &EventRecord) -> StoreResult<()> {
+        let insert = self.stmt(
+            "INSERT INTO bindings (id, tenant_id, consumer, capability, connector_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                b.id.as_str().into(),
+                b.tenant.as_str().into(),
+                b.consumer.as_str().into(),
+                b.capability.as_str().into(),
+                b.connector_id.as_ref().map_or(JsValue::NULL, |c| c.as_str().into()),
+                b.created_at.as_str().into(),
+            ],
+        )?;
+        self.run_batch(vec![insert, self.event_stmt(e)?]).await?;
+        Ok(())
+    }
+
+    async fn binding(&self, tenant: &TenantId, id: &BindingId) -> StoreResult<Option<BindingRecord>> {
+        let row = self
+            .stmt(
+                "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings WHERE tenant_id = ?1 AND id = ?2",
+                &[tenant.as_str().into(), id.as_str().into()],
+            )?
+            .first::<BindingRow>(None)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_bindings(&self, tenant: &TenantId, after: Option<(String, String)>, limit: usize) -> StoreResult<Vec<BindingRecord>> {
+        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| (a.into(), i.into()));
+        let rows = self
+            .stmt(
+                "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings
+                 WHERE tenant_id = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3))
+                 ORDER BY created_at DESC, id DESC LIMIT ?4",
+                &[tenant.as_str().into(), at, id, (limit as f64).into()],
+            )?
+            .all()
+            .await?
+            .results::<BindingRow>()?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>> {
+        let rows = self
+            .stmt(
+                "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC",
+                &[tenant.as_str().into()],
+            )?
+            .all()
+            .await?
+            .results::<BindingRow>()?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn delete_binding(&self, tenant: &TenantId, id: &BindingId, e: &EventRecord) -> StoreResult<bool> {
+        let delete = self.stmt(
+            "DELETE FROM bindings WHERE tenant_id = ?1 AND id = ?2",
+            &[tenant.as_str().into(), id.as_str().into()],
+        )?;
+        let r = self.run_batch(vec![delete, self.conditional_event(e)?]).await?;
+        Ok(r.first().map(Self::changes) == Some(1))
+    }
+
+    async fn insert_event(&self, _tenant: &TenantId, e: &EventRecord) -> StoreResult<()> {
+        self.run_batch(vec![self.event_stmt(e)?]).await?;
+        Ok(())
+    }
+
+    async fn list_events(
+        &self,
+        tenant: &TenantId,
+        f: &EventFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<EventRecord>> {
+        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| (a.into(), i.into()));
+        let rows = self
+            .stmt(
+                "SELECT id, tenant_id, type, connector_id, data, created_at FROM events
+                 WHERE tenant_id = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR connector_id = ?3)
+                   AND (?4 IS NULL OR (created_at, id) < (?4, ?5))
+                 ORDER BY created_at DESC, id DESC LIMIT ?6",
+                &[tenant.as_str().into(), opt(&f.kind), opt(&f.connector_id), at, id, (limit as f64).into()],
+            )?
+            .all()
+            .await?
+            .results::<EventRow>()?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(EventRecord {
+                    id: r.id,
+                    tenant: TenantId::from_trusted(r.tenant_id),
+                    kind: r.kind,
+                    connector_id: r.connector_id,
+                    data: serde_json::from_str(&r.data)?,
+                    created_at: r.created_at,
+                })
+            })
+            .collect()
+    }
+}
