@@ -10,6 +10,8 @@
 #   OPERATOR_TOKEN     operator token (default dev-operator-token)
 #   PROBE_ALLOW_HOSTS  host:port pairs plain-http probes may reach (default empty)
 #   ENABLE_TEST_ROUTES true turns on /v1/_test/panic (the e2e suite's panic probe)
+#   VAULT_KEY          base64 of 32 bytes sealing stored credentials (default: one
+#                      generated once into $PERSIST_DIR/vault.key and kept there)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -26,7 +28,13 @@ PERSIST_DIR="$(cd "$PERSIST_DIR" && pwd)"
 # Secrets go through an env file, never the command line.
 envfile="$PERSIST_DIR/dev.env"
 umask 077
-printf 'OPERATOR_TOKEN=%s\nPROBE_ALLOW_HOSTS=%s\nENABLE_TEST_ROUTES=%s\n' "$OPERATOR_TOKEN" "$PROBE_ALLOW_HOSTS" "${ENABLE_TEST_ROUTES:-false}" > "$envfile"
+if [ -z "${VAULT_KEY:-}" ]; then
+  # The local vault key lives with the local state it decrypts.
+  [ -s "$PERSIST_DIR/vault.key" ] || head -c 32 /dev/urandom | base64 > "$PERSIST_DIR/vault.key"
+  VAULT_KEY="$(cat "$PERSIST_DIR/vault.key")"
+fi
+printf 'OPERATOR_TOKEN=%s\nPROBE_ALLOW_HOSTS=%s\nENABLE_TEST_ROUTES=%s\nVAULT_KEY=%s\n' \
+  "$OPERATOR_TOKEN" "$PROBE_ALLOW_HOSTS" "${ENABLE_TEST_ROUTES:-false}" "$VAULT_KEY" > "$envfile"
 
 wrangler d1 migrations apply DB --local --persist-to "$PERSIST_DIR" >&2
 

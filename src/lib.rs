@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod domain;
+pub mod probe;
 pub mod routes;
 pub mod shared;
 pub mod store;
@@ -11,8 +12,11 @@ pub mod tenant;
 
 #[cfg(target_arch = "wasm32")]
 mod edge {
-    use crate::domain::ids::Random;
+    use crate::domain::ids::{Random, RequestId};
     use crate::domain::time::Millis;
+    use crate::domain::vault::VaultKey;
+    use crate::probe::fetch::FetchTransport;
+    use crate::probe::guard::AllowList;
     use crate::routes::http::{HttpRequest, Method as M};
     use crate::routes::{self, App, Config};
     use crate::shared::Shared;
@@ -34,21 +38,35 @@ mod edge {
         }
     }
 
+    /// A secret, or a plain var of that name (local development), or empty.
+    fn setting(env: &Env, name: &str) -> String {
+        env.secret(name)
+            .map(|s| s.to_string())
+            .or_else(|_| env.var(name).map(|s| s.to_string()))
+            .unwrap_or_default()
+    }
+
     fn app(env: &Env) -> Result<App> {
+        let vault = setting(env, "VAULT_KEY");
         let config = Config {
-            operator_token: env
-                .secret("OPERATOR_TOKEN")
-                .map(|s| s.to_string())
-                .or_else(|_| env.var("OPERATOR_TOKEN").map(|s| s.to_string()))
-                .unwrap_or_default(),
+            operator_token: setting(env, "OPERATOR_TOKEN"),
+            allow: AllowList::parse(&setting(env, "PROBE_ALLOW_HOSTS")),
+            // A malformed key is treated as absent: writes that need it fail
+            // with a logged internal error rather than storing anything.
+            vault: VaultKey::from_base64(&vault).ok(),
         };
+        let db = env.d1("DB")?;
         Ok(App {
             tenants: Rc::new(D1Store::new(env.d1("DB")?)),
             catalog: Rc::new(D1Store::new(env.d1("DB")?)),
+            connectors: Rc::new(D1Store::new(db)),
+            transport: Rc::new(FetchTransport),
+            clock: Rc::new(|| Date::now().as_millis() as i64),
             cache: Rc::new(KvCache::new(env.kv("MANIFESTS")?)),
             objects: Rc::new(DoClient { env: env.clone() }),
             shared: SHARED.with(Rc::clone),
             config: Rc::new(config),
+            request_id: RequestId::generate(&CryptoRandom),
             rng: Box::new(CryptoRandom),
             now: Millis(Date::now().as_millis() as i64),
             log: Box::new(|line| console_error!("{line}")),

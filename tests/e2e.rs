@@ -3,7 +3,12 @@
 //! Run by `make test` (it builds first); plain `cargo test` skips it unless
 //! `--ignored` is passed, like an ignored test.
 
+#[path = "scenarios/connectors.rs"]
+mod connectors;
 mod support;
+
+/// A port on 127.0.0.1 that nothing listens on, allow-listed like the fake.
+static DOWN_PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
 
 use serde_json::json;
 use std::path::Path;
@@ -408,6 +413,46 @@ fn panics_answer_the_envelope(s: &Server) {
     assert_eq!(call("GET", &s.url("/healthz")).send().status, 200);
 }
 
+fn no_secret_anywhere(s: &Server, seen: &connectors::Seen) {
+    let secrets = [
+        connectors::GOOD,
+        connectors::BAD,
+        connectors::ROTATED,
+        "xoxb-e2e-client-secret",
+    ];
+    for body in seen.lock().unwrap().iter() {
+        for x in secrets {
+            assert!(
+                !String::from_utf8_lossy(body).contains(x),
+                "a response carried {x}"
+            );
+        }
+    }
+    let log = s.log_text();
+    for x in secrets {
+        assert!(!log.contains(x), "the log carried {x}");
+    }
+    let files = support::files_under(&s.state.join("persist"));
+    assert!(
+        files.iter().any(|f| f.to_string_lossy().contains("d1")),
+        "local D1 state was read"
+    );
+    assert!(
+        files.iter().any(|f| f.to_string_lossy().contains("kv")),
+        "local KV state was read"
+    );
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        for x in secrets {
+            assert!(
+                !bytes.windows(x.len()).any(|w| w == x.as_bytes()),
+                "{x} in clear in {}",
+                f.display()
+            );
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if !args
@@ -417,8 +462,22 @@ fn main() {
         eprintln!("e2e: skipped (needs the built worker and wrangler; `make test` runs it)");
         return;
     }
-    let mut server = Server::start(&[("ENABLE_TEST_ROUTES", "true")]);
+    let provider = support::fake::Provider::start(connectors::GOOD);
+    let down = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    DOWN_PORT.set(down).unwrap();
+    let allow = format!("127.0.0.1:{},127.0.0.1:{down}", provider.port);
+    let mut server = Server::start(&[
+        ("ENABLE_TEST_ROUTES", "true"),
+        ("PROBE_ALLOW_HOSTS", &allow),
+    ]);
     let s = &server;
+    let p = &provider;
+    let seen = connectors::Seen::default();
+    let seen = &seen;
     let mut ok = support::run(&[
         ("service_routes", &|| service_routes(s)),
         ("tenants_and_keys", &|| tenants_and_keys(s)),
@@ -428,6 +487,21 @@ fn main() {
         ("panics_answer_the_envelope", &|| {
             panics_answer_the_envelope(s)
         }),
+        ("connector_lifecycle", &|| connectors::lifecycle(s, p, seen)),
+        ("install_concurrency", &|| {
+            connectors::concurrency(s, p, seen)
+        }),
+        ("tenant_isolation_and_roles", &|| {
+            connectors::isolation(s, p, seen)
+        }),
+        ("provider_failures", &|| {
+            connectors::provider_failures(s, p, seen)
+        }),
+        ("refused_targets", &|| {
+            connectors::refused_targets(s, p, seen)
+        }),
+        // Last: no credential appears in any answer, the log, or the local D1/KV state.
+        ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);
     // A second start on the same state keeps every tenant, key and listing.
     let (_, admin, _) = tenant(&server, "survivor");

@@ -37,12 +37,22 @@ impl AuthInput {
         let obj = match v {
             None | Some(Value::Null) => return Err(Error::missing("auth")),
             Some(Value::Object(o)) => o,
-            Some(_) => return Err(Error::invalid("auth", "Invalid auth: expected an object with a 'type'.")),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "auth",
+                    "Invalid auth: expected an object with a 'type'.",
+                ))
+            }
         };
         let mode = match obj.get("type") {
             Some(Value::String(s)) => s.as_str(),
             None => return Err(Error::missing("auth.type")),
-            Some(_) => return Err(Error::invalid("auth.type", "Invalid auth.type: expected a string.")),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "auth.type",
+                    "Invalid auth.type: expected a string.",
+                ))
+            }
         };
         let allowed = mode_fields(mode).ok_or_else(|| {
             Error::invalid(
@@ -78,7 +88,9 @@ impl AuthInput {
                 _ => {
                     return Err(Error::invalid(
                         format!("auth.{k}"),
-                        format!("Invalid auth.{k}: expected a non-empty string of at most 8192 bytes."),
+                        format!(
+                            "Invalid auth.{k}: expected a non-empty string of at most 8192 bytes."
+                        ),
                     ))
                 }
             }
@@ -91,7 +103,10 @@ impl AuthInput {
                         if !matches_pattern(p, value) {
                             return Err(Error::invalid(
                                 format!("auth.{}", f.key),
-                                format!("Invalid auth.{}: it does not look like a {}.", f.key, f.label),
+                                format!(
+                                    "Invalid auth.{}: it does not look like a {}.",
+                                    f.key, f.label
+                                ),
                             ));
                         }
                     }
@@ -141,7 +156,10 @@ pub fn mask(secret: &str) -> String {
 fn matches_pattern(pattern: &str, value: &str) -> bool {
     let schema = json!({"type": "string", "pattern": pattern});
     let instance = Value::String(value.to_string());
-    match jsonschema_valid::Config::from_schema(&schema, Some(jsonschema_valid::schemas::Draft::Draft7)) {
+    match jsonschema_valid::Config::from_schema(
+        &schema,
+        Some(jsonschema_valid::schemas::Draft::Draft7),
+    ) {
         Ok(cfg) => cfg.validate(&instance).is_ok(),
         Err(_) => false,
     }
@@ -153,7 +171,12 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
     let mut config = match v {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(o)) => o.clone(),
-        Some(_) => return Err(Error::invalid("config", "Invalid config: expected an object.")),
+        Some(_) => {
+            return Err(Error::invalid(
+                "config",
+                "Invalid config: expected an object.",
+            ))
+        }
     };
     if let Some(props) = listing.config_schema["properties"].as_object() {
         for (k, p) in props {
@@ -163,8 +186,11 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
         }
     }
     let instance = Value::Object(config);
-    let cfg = jsonschema_valid::Config::from_schema(&listing.config_schema, Some(jsonschema_valid::schemas::Draft::Draft7))
-        .map_err(|_| Error::invalid("listing", "The listing's config_schema does not compile."))?;
+    let cfg = jsonschema_valid::Config::from_schema(
+        &listing.config_schema,
+        Some(jsonschema_valid::schemas::Draft::Draft7),
+    )
+    .map_err(|_| Error::invalid("listing", "The listing's config_schema does not compile."))?;
     if let Err(errors) = cfg.validate(&instance) {
         let e = errors
             .max_by_key(|e| e.instance_path.len())
@@ -172,10 +198,13 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
         let mut path: Vec<String> = e.instance_path.iter().rev().cloned().collect();
         // "additionalProperties" reports at the object; name the extra key.
         if e.msg.contains("Additional properties") {
-            if let Some(extra) = instance
-                .as_object()
-                .and_then(|o| o.keys().find(|k| listing.config_schema["properties"].get(k.as_str()).is_none()))
-            {
+            if let Some(extra) = instance.as_object().and_then(|o| {
+                o.keys().find(|k| {
+                    listing.config_schema["properties"]
+                        .get(k.as_str())
+                        .is_none()
+                })
+            }) {
                 path = vec![extra.clone()];
             }
         }
@@ -185,8 +214,16 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
             format!("config.{}", path.join("."))
         };
         // The message quotes the schema rule, never the submitted value.
-        let rule = e.msg.split(" is not ").nth(1).map(|r| format!("is not {r}")).unwrap_or_else(|| e.msg.clone());
-        return Err(Error::invalid(param.clone(), format!("Invalid {param}: {}.", rule.trim_end_matches('.'))));
+        let rule = e
+            .msg
+            .split(" is not ")
+            .nth(1)
+            .map(|r| format!("is not {r}"))
+            .unwrap_or_else(|| e.msg.clone());
+        return Err(Error::invalid(
+            param.clone(),
+            format!("Invalid {param}: {}.", rule.trim_end_matches('.')),
+        ));
     }
     match instance {
         Value::Object(o) => Ok(o),
@@ -198,8 +235,13 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
 /// starting with a letter or digit.
 pub fn validate_name(name: &str) -> Result<(), Error> {
     let ok = (1..=100).contains(&name.len())
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
@@ -213,8 +255,17 @@ pub fn validate_name(name: &str) -> Result<(), Error> {
 /// `return_url`: an absolute http(s) URL the OAuth flow may redirect to.
 pub fn validate_return_url(u: &str) -> Result<(), Error> {
     match url::Url::parse(u) {
-        Ok(p) if matches!(p.scheme(), "https" | "http") && p.host().is_some() && p.username().is_empty() => Ok(()),
-        _ => Err(Error::invalid("return_url", "Invalid return_url: expected an absolute https URL.")),
+        Ok(p)
+            if matches!(p.scheme(), "https" | "http")
+                && p.host().is_some()
+                && p.username().is_empty() =>
+        {
+            Ok(())
+        }
+        _ => Err(Error::invalid(
+            "return_url",
+            "Invalid return_url: expected an absolute https URL.",
+        )),
     }
 }
 

@@ -40,7 +40,11 @@ pub enum Decision {
 
 /// Decides for `fingerprint` given the stored record; answers the record to
 /// store when the request proceeds.
-pub fn decide(existing: Option<&Record>, fingerprint: &str, now_ms: i64) -> (Decision, Option<Record>) {
+pub fn decide(
+    existing: Option<&Record>,
+    fingerprint: &str,
+    now_ms: i64,
+) -> (Decision, Option<Record>) {
     let fresh = Record {
         fingerprint: fingerprint.to_string(),
         created_ms: now_ms,
@@ -79,21 +83,34 @@ mod tests {
         assert_eq!(decide(Some(&rec), "f1", 2_000).0, Decision::InProgress);
         assert_eq!(decide(Some(&rec), "f2", 2_000).0, Decision::Reused);
         // An abandoned run may be taken over.
-        assert_eq!(decide(Some(&rec), "f1", 1_000 + ABANDONED_MS).0, Decision::Proceed);
+        assert_eq!(
+            decide(Some(&rec), "f1", 1_000 + ABANDONED_MS).0,
+            Decision::Proceed
+        );
         rec.answer = Some(Stored {
             status: 201,
             body: "{}".into(),
         });
-        assert!(matches!(decide(Some(&rec), "f1", 5_000).0, Decision::Replay(s) if s.status == 201));
+        assert!(
+            matches!(decide(Some(&rec), "f1", 5_000).0, Decision::Replay(s) if s.status == 201)
+        );
         assert_eq!(decide(Some(&rec), "f2", 5_000).0, Decision::Reused);
         // Kept for 48 h, then the key is free again.
-        assert!(matches!(decide(Some(&rec), "f1", 1_000 + RETAIN_MS - 1).0, Decision::Replay(_)));
-        assert_eq!(decide(Some(&rec), "f2", 1_000 + RETAIN_MS).0, Decision::Proceed);
+        assert!(matches!(
+            decide(Some(&rec), "f1", 1_000 + RETAIN_MS - 1).0,
+            Decision::Replay(_)
+        ));
+        assert_eq!(
+            decide(Some(&rec), "f2", 1_000 + RETAIN_MS).0,
+            Decision::Proceed
+        );
     }
 
     #[test]
     fn key_syntax() {
         assert!(valid_key("a") && valid_key(&"k".repeat(255)));
-        assert!(!valid_key("") && !valid_key(&"k".repeat(256)) && !valid_key("a b") && !valid_key("é"));
+        assert!(
+            !valid_key("") && !valid_key(&"k".repeat(256)) && !valid_key("a b") && !valid_key("é")
+        );
     }
 }

@@ -88,7 +88,10 @@ impl<'a> Guarded<'a> {
         let mut url = guard::check(&req.url, self.allow)?;
         for _ in 0..=MAX_REDIRECTS {
             req.url = url.to_string();
-            let resp = self.transport.send(&req, self.timeout_ms, self.max_bytes).await?;
+            let resp = self
+                .transport
+                .send(&req, self.timeout_ms, self.max_bytes)
+                .await?;
             let location = match (resp.status, resp.header("location")) {
                 (301 | 302 | 303 | 307 | 308, Some(l)) => l.to_string(),
                 _ => return Ok(resp),
@@ -97,9 +100,13 @@ impl<'a> Guarded<'a> {
                 .join(&location)
                 .map_err(|_| Refused("The provider redirected to an invalid URL.".into()))?;
             let next = guard::check(next.as_str(), self.allow)?;
-            if next.host_str() != url.host_str() || next.port_or_known_default() != url.port_or_known_default() {
+            if next.host_str() != url.host_str()
+                || next.port_or_known_default() != url.port_or_known_default()
+            {
                 // Credentials were meant for the first host only.
-                req.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie"));
+                req.headers.retain(|(k, _)| {
+                    !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie")
+                });
             }
             if resp.status == 303 || (matches!(resp.status, 301 | 302) && req.method == "POST") {
                 req.method = "GET".into();
@@ -124,7 +131,12 @@ mod tests {
 
     #[async_trait(?Send)]
     impl Transport for Script {
-        async fn send(&self, req: &OutboundRequest, _t: u64, _m: usize) -> Result<OutboundResponse, TransportError> {
+        async fn send(
+            &self,
+            req: &OutboundRequest,
+            _t: u64,
+            _m: usize,
+        ) -> Result<OutboundResponse, TransportError> {
             self.sent.borrow_mut().push(req.clone());
             let (_, status, location) = self
                 .answers
@@ -133,7 +145,9 @@ mod tests {
                 .ok_or_else(|| TransportError::Unreachable("no route".into()))?;
             Ok(OutboundResponse {
                 status: *status,
-                headers: location.map(|l| vec![("location".to_string(), l.to_string())]).unwrap_or_default(),
+                headers: location
+                    .map(|l| vec![("location".to_string(), l.to_string())])
+                    .unwrap_or_default(),
                 body: vec![],
                 truncated: false,
             })
@@ -154,17 +168,34 @@ mod tests {
         let allow = AllowList::parse("");
         let t = Script {
             answers: vec![
-                ("https://api.example.com/a", 302, Some("https://api.example.com/b")),
+                (
+                    "https://api.example.com/a",
+                    302,
+                    Some("https://api.example.com/b"),
+                ),
                 ("https://api.example.com/b", 200, None),
-                ("https://api.example.com/evil", 302, Some("http://169.254.169.254/latest/meta-data")),
+                (
+                    "https://api.example.com/evil",
+                    302,
+                    Some("http://169.254.169.254/latest/meta-data"),
+                ),
                 ("https://api.example.com/loop", 302, Some("/loop")),
-                ("https://api.example.com/away", 307, Some("https://other.example.org/x")),
+                (
+                    "https://api.example.com/away",
+                    307,
+                    Some("https://other.example.org/x"),
+                ),
                 ("https://other.example.org/x", 200, None),
             ],
             sent: RefCell::default(),
         };
         let g = Guarded::new(&t, &allow);
-        assert_eq!(pollster::block_on(g.send(get("https://api.example.com/a"))).unwrap().status, 200);
+        assert_eq!(
+            pollster::block_on(g.send(get("https://api.example.com/a")))
+                .unwrap()
+                .status,
+            200
+        );
         assert!(matches!(
             pollster::block_on(g.send(get("https://api.example.com/evil"))),
             Err(ProbeError::Refused(_))
@@ -177,7 +208,10 @@ mod tests {
         pollster::block_on(g.send(get("https://api.example.com/away"))).unwrap();
         let sent = t.sent.borrow();
         assert!(sent[0].headers.iter().any(|(k, _)| k == "authorization"));
-        assert!(sent[1].headers.is_empty(), "credentials dropped on another host");
+        assert!(
+            sent[1].headers.is_empty(),
+            "credentials dropped on another host"
+        );
         // Refused before anything is sent.
         let before = t.sent.borrow().len();
         drop(sent);

@@ -74,7 +74,11 @@ pub fn check(url: &str, allow: &AllowList) -> Result<Url, Refused> {
     let Some(port) = parsed.port_or_known_default() else {
         return refuse(format!("The target URL for {host_text} has no port."));
     };
-    if allow.contains_normalised(&host_text, port) {
+    // The exemption needs the host spelled as listed: a numeric disguise
+    // (`2130706433`, `0x7f.1`) of a listed address is still a disguise.
+    if allow.contains_normalised(&host_text, port)
+        && literal_host(url).is_some_and(|h| h == host_text)
+    {
         return Ok(parsed);
     }
     if scheme == "http" {
@@ -91,6 +95,18 @@ pub fn check(url: &str, allow: &AllowList) -> Result<Url, Refused> {
         return refuse(format!("The target host {host_text} is refused: {why}."));
     }
     Ok(parsed)
+}
+
+/// The host exactly as written in the URL, lower-cased, without the port.
+fn literal_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#', '\\']).next()?;
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next()?
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    Some(host.to_ascii_lowercase().trim_end_matches('.').to_string())
 }
 
 /// The host as the allow list stores it: what `Url` serialises, minus any

@@ -4,5 +4,9 @@
 //! without letting a value change the request's shape. Neither touches the
 //! network or the platform, so both compile and test natively.
 
+pub mod client;
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
 pub mod guard;
+pub mod run;
 pub mod template;

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub param: Option<String>,
+    /// Extra members of the error object (e.g. the dependent `bindings`).
+    pub extra: Vec<(String, serde_json::Value)>,
     /// Extra response headers (e.g. `Allow` on a 405).
     pub headers: Vec<(String, String)>,
     /// What to log for a 5xx; never shown to the caller.
@@ -32,6 +34,7 @@ impl ApiError {
             code,
             message: message.into(),
             param: None,
+            extra: vec![],
             headers: vec![],
             internal: None,
         }
@@ -39,6 +42,16 @@ impl ApiError {
 
     pub fn param(mut self, p: impl Into<String>) -> Self {
         self.param = Some(p.into());
+        self
+    }
+
+    pub fn with_message(mut self, m: impl Into<String>) -> Self {
+        self.message = m.into();
+        self
+    }
+
+    pub fn extra(mut self, k: &str, v: serde_json::Value) -> Self {
+        self.extra.push((k.to_string(), v));
         self
     }
 
@@ -97,6 +110,9 @@ impl ApiError {
         });
         if let Some(p) = &self.param {
             error["param"] = json!(p);
+        }
+        for (k, v) in &self.extra {
+            error[k.as_str()] = v.clone();
         }
         let mut r = HttpResponse::json(self.status, &json!({ "error": error }));
         r.headers.extend(self.headers);
@@ -161,6 +177,14 @@ pub const CODES: &[&str] = &[
     "route_not_found",
     "method_not_allowed",
     "state_conflict",
+    "connector_in_use",
+    "idempotency_in_progress",
+    "idempotency_key_reused",
+    "listing_early_access",
+    "auth_failed",
+    "verification_unsupported",
+    "target_not_allowed",
+    "connector_upstream_error",
     "payload_too_large",
     "internal_error",
 ];

@@ -42,6 +42,14 @@ impl JsonBody {
         }
     }
 
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.0.get(key).is_some_and(|v| !v.is_null())
+    }
+
     /// An optional string of 1..=max characters (trimmed).
     pub fn opt_str(&self, key: &str, max: usize) -> Result<Option<String>, Error> {
         match self.0.get(key) {

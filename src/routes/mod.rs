@@ -2,13 +2,21 @@
 //! whole API runs natively over memory stores in tests and on workerd over
 //! D1/KV/Durable Objects in production.
 
+// `ApiError` is ~160 bytes; it only travels on the cold path of a request,
+// and boxing it would cost an allocation on every error for no gain.
+#![allow(clippy::result_large_err)]
+
 pub mod api_keys;
+pub mod bindings;
 pub mod catalog;
+pub mod connectors;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod install;
 pub mod service;
 pub mod tenants;
+pub mod write;
 
 use crate::domain::auth::Principal;
 use crate::domain::ids::{Random, RequestId};
@@ -27,6 +35,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct Config {
     /// `OPERATOR_TOKEN`; empty disables the operator.
     pub operator_token: String,
+    /// `PROBE_ALLOW_HOSTS`.
+    pub allow: crate::probe::guard::AllowList,
+    /// `VAULT_KEY`; `None` refuses anything that would store a credential.
+    pub vault: Option<crate::domain::vault::VaultKey>,
 }
 
 /// Everything a request needs, assembled by the edge for each request.
@@ -35,10 +47,17 @@ pub struct App {
     pub catalog: Rc<dyn CatalogStore>,
     pub cache: Rc<dyn Cache>,
     pub objects: Rc<dyn TenantObjects>,
+    pub connectors: Rc<dyn crate::store::ConnectorStore>,
+    /// The outbound transport under the guarded client.
+    pub transport: Rc<dyn crate::probe::client::Transport>,
+    /// Milliseconds since the epoch, read again for latencies.
+    pub clock: Rc<dyn Fn() -> i64>,
     pub shared: Rc<Shared>,
     pub config: Rc<Config>,
     pub rng: Box<dyn Random>,
     pub now: Millis,
+    /// This request's id, echoed in `Request-Id` and in every error.
+    pub request_id: RequestId,
     /// Where 5xx causes go, with the request id (the console at the edge).
     pub log: Box<dyn Fn(&str)>,
 }
@@ -70,6 +89,24 @@ impl App {
         }
     }
 
+    /// The one outbound client (API §10).
+    pub fn outbound(&self) -> crate::probe::client::Guarded<'_> {
+        crate::probe::client::Guarded::new(self.transport.as_ref(), &self.config.allow)
+    }
+
+    /// An audit event about one connector.
+    pub fn event_for(
+        &self,
+        tenant: &crate::domain::ids::TenantId,
+        connector: &crate::domain::ids::ConnectorId,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> crate::store::EventRecord {
+        let mut e = self.event(tenant, kind, data);
+        e.connector_id = Some(connector.to_string());
+        e
+    }
+
     pub async fn principal(&self, req: &HttpRequest) -> Result<Principal, ApiError> {
         Ok(extract::authenticate(self, req.header("authorization")).await?)
     }
@@ -87,6 +124,13 @@ pub enum Route {
     Catalog,
     Categories,
     Listing(String),
+    Verify(String),
+    Connectors,
+    Connector(String),
+    Bindings,
+    Binding(String),
+    Capabilities,
+    Events,
 }
 
 /// Every routed path with its methods: the OpenAPI document must name each.
@@ -100,6 +144,16 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/catalog", &[Method::Get]),
     ("/v1/catalog/categories", &[Method::Get]),
     ("/v1/catalog/{listing}", &[Method::Get, Method::Put]),
+    ("/v1/catalog/{listing}/verify", &[Method::Post]),
+    ("/v1/connectors", &[Method::Get, Method::Post]),
+    (
+        "/v1/connectors/{id}",
+        &[Method::Get, Method::Patch, Method::Delete],
+    ),
+    ("/v1/bindings", &[Method::Get, Method::Post]),
+    ("/v1/bindings/{id}", &[Method::Delete]),
+    ("/v1/capabilities", &[Method::Get]),
+    ("/v1/events", &[Method::Get]),
 ];
 
 /// Resolves a path to a route and the methods it allows.
@@ -123,6 +177,20 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         ["v1", "catalog", id] if !id.is_empty() => {
             (Route::Listing(id.to_string()), "/v1/catalog/{listing}")
         }
+        ["v1", "catalog", id, "verify"] if !id.is_empty() => (
+            Route::Verify(id.to_string()),
+            "/v1/catalog/{listing}/verify",
+        ),
+        ["v1", "connectors"] => (Route::Connectors, "/v1/connectors"),
+        ["v1", "connectors", id] if !id.is_empty() => {
+            (Route::Connector(id.to_string()), "/v1/connectors/{id}")
+        }
+        ["v1", "bindings"] => (Route::Bindings, "/v1/bindings"),
+        ["v1", "bindings", id] if !id.is_empty() => {
+            (Route::Binding(id.to_string()), "/v1/bindings/{id}")
+        }
+        ["v1", "capabilities"] => (Route::Capabilities, "/v1/capabilities"),
+        ["v1", "events"] => (Route::Events, "/v1/events"),
         _ => return None,
     };
     let methods = ROUTES
@@ -135,7 +203,7 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
 
 /// Answers one request. Never panics on input; every failure is an envelope.
 pub async fn handle(app: &App, req: HttpRequest) -> HttpResponse {
-    let request_id = RequestId::generate(app.rng.as_ref());
+    let request_id = &app.request_id;
     let result = if req.body.len() > MAX_BODY_BYTES {
         Err(ApiError::payload_too_large(MAX_BODY_BYTES))
     } else {
@@ -193,6 +261,17 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Categories, _) => catalog::list_categories(app, req).await,
         (Route::Listing(id), Method::Put) => catalog::put_listing(app, req, &id).await,
         (Route::Listing(id), _) => catalog::get_listing(app, req, &id).await,
+        (Route::Verify(id), _) => install::verify_listing(app, req, &id).await,
+        (Route::Connectors, Method::Post) => install::create_connector(app, req).await,
+        (Route::Connectors, _) => connectors::list_connectors(app, req).await,
+        (Route::Connector(id), Method::Patch) => connectors::update_connector(app, req, &id).await,
+        (Route::Connector(id), Method::Delete) => connectors::delete_connector(app, req, &id).await,
+        (Route::Connector(id), _) => connectors::get_connector(app, req, &id).await,
+        (Route::Bindings, Method::Post) => bindings::create_binding(app, req).await,
+        (Route::Bindings, _) => bindings::list_bindings(app, req).await,
+        (Route::Binding(id), _) => bindings::delete_binding(app, req, &id).await,
+        (Route::Capabilities, _) => bindings::list_capabilities(app, req).await,
+        (Route::Events, _) => bindings::list_events(app, req).await,
     }
 }
 

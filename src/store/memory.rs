@@ -186,7 +186,11 @@ impl TenantObjects for MemoryObjects {
         now_ms: i64,
     ) -> StoreResult<crate::tenant::protocol::Answer> {
         let mut books = self.books.borrow_mut();
-        Ok(books.entry(tenant.clone()).or_default().begin(idem.as_ref(), &locks, now_ms).0)
+        Ok(books
+            .entry(tenant.clone())
+            .or_default()
+            .begin(idem.as_ref(), &locks, now_ms)
+            .0)
     }
 
     async fn finish(
@@ -197,7 +201,10 @@ impl TenantObjects for MemoryObjects {
         locks: Vec<String>,
     ) -> StoreResult<()> {
         let mut books = self.books.borrow_mut();
-        books.entry(tenant.clone()).or_default().finish(idem.as_deref(), answer, &locks);
+        books
+            .entry(tenant.clone())
+            .or_default()
+            .finish(idem.as_deref(), answer, &locks);
         Ok(())
     }
 }
@@ -210,7 +217,12 @@ pub struct MemoryConnectors {
     pub events: EventLog,
 }
 
-fn newest_first<T>(items: &mut Vec<T>, key: impl Fn(&T) -> (String, String), after: Option<(String, String)>, limit: usize) {
+fn newest_first<T>(
+    items: &mut Vec<T>,
+    key: impl Fn(&T) -> (String, String),
+    after: Option<(String, String)>,
+    limit: usize,
+) {
     items.sort_by_key(|t| std::cmp::Reverse(key(t)));
     if let Some(a) = after {
         items.retain(|t| key(t) < a);
@@ -220,7 +232,12 @@ fn newest_first<T>(items: &mut Vec<T>, key: impl Fn(&T) -> (String, String), aft
 
 #[async_trait(?Send)]
 impl ConnectorStore for MemoryConnectors {
-    async fn insert_connector(&self, tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written> {
+    async fn insert_connector(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: &EventRecord,
+    ) -> StoreResult<Written> {
         let mut all = self.connectors.borrow_mut();
         if all.iter().any(|x| &x.tenant == tenant && x.name == c.name) {
             return Ok(Written::NameTaken);
@@ -230,12 +247,25 @@ impl ConnectorStore for MemoryConnectors {
         Ok(Written::Done)
     }
 
-    async fn connector(&self, tenant: &TenantId, id: &ConnectorId) -> StoreResult<Option<ConnectorRecord>> {
-        Ok(self.connectors.borrow().iter().find(|c| &c.tenant == tenant && &c.id == id).cloned())
+    async fn connector(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+    ) -> StoreResult<Option<ConnectorRecord>> {
+        Ok(self
+            .connectors
+            .borrow()
+            .iter()
+            .find(|c| &c.tenant == tenant && &c.id == id)
+            .cloned())
     }
 
     async fn name_taken(&self, tenant: &TenantId, name: &str) -> StoreResult<bool> {
-        Ok(self.connectors.borrow().iter().any(|c| &c.tenant == tenant && c.name == name))
+        Ok(self
+            .connectors
+            .borrow()
+            .iter()
+            .any(|c| &c.tenant == tenant && c.name == name))
     }
 
     async fn list_connectors(
@@ -252,17 +282,36 @@ impl ConnectorStore for MemoryConnectors {
             .filter(|c| &c.tenant == tenant && f.matches(c))
             .cloned()
             .collect();
-        newest_first(&mut v, |c| (c.created_at.clone(), c.id.to_string()), after, limit);
+        newest_first(
+            &mut v,
+            |c| (c.created_at.clone(), c.id.to_string()),
+            after,
+            limit,
+        );
         Ok(v)
     }
 
     async fn all_connectors(&self, tenant: &TenantId) -> StoreResult<Vec<ConnectorRecord>> {
-        Ok(self.connectors.borrow().iter().filter(|c| &c.tenant == tenant).cloned().collect())
+        Ok(self
+            .connectors
+            .borrow()
+            .iter()
+            .filter(|c| &c.tenant == tenant)
+            .cloned()
+            .collect())
     }
 
-    async fn update_connector(&self, tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written> {
+    async fn update_connector(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: &EventRecord,
+    ) -> StoreResult<Written> {
         let mut all = self.connectors.borrow_mut();
-        if all.iter().any(|x| &x.tenant == tenant && x.name == c.name && x.id != c.id) {
+        if all
+            .iter()
+            .any(|x| &x.tenant == tenant && x.name == c.name && x.id != c.id)
+        {
             return Ok(Written::NameTaken);
         }
         match all.iter_mut().find(|x| &x.tenant == tenant && x.id == c.id) {
@@ -275,7 +324,12 @@ impl ConnectorStore for MemoryConnectors {
         }
     }
 
-    async fn delete_connector(&self, tenant: &TenantId, id: &ConnectorId, e: &EventRecord) -> StoreResult<bool> {
+    async fn delete_connector(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
         let mut all = self.connectors.borrow_mut();
         let before = all.len();
         all.retain(|c| !(&c.tenant == tenant && &c.id == id));
@@ -286,27 +340,62 @@ impl ConnectorStore for MemoryConnectors {
         Ok(deleted)
     }
 
-    async fn insert_binding(&self, _tenant: &TenantId, b: &BindingRecord, e: &EventRecord) -> StoreResult<()> {
+    async fn insert_binding(
+        &self,
+        _tenant: &TenantId,
+        b: &BindingRecord,
+        e: &EventRecord,
+    ) -> StoreResult<()> {
         self.bindings.borrow_mut().push(b.clone());
         self.events.borrow_mut().push(e.clone());
         Ok(())
     }
 
-    async fn binding(&self, tenant: &TenantId, id: &BindingId) -> StoreResult<Option<BindingRecord>> {
-        Ok(self.bindings.borrow().iter().find(|b| &b.tenant == tenant && &b.id == id).cloned())
+    async fn binding(
+        &self,
+        tenant: &TenantId,
+        id: &BindingId,
+    ) -> StoreResult<Option<BindingRecord>> {
+        Ok(self
+            .bindings
+            .borrow()
+            .iter()
+            .find(|b| &b.tenant == tenant && &b.id == id)
+            .cloned())
     }
 
-    async fn list_bindings(&self, tenant: &TenantId, after: Option<(String, String)>, limit: usize) -> StoreResult<Vec<BindingRecord>> {
+    async fn list_bindings(
+        &self,
+        tenant: &TenantId,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<BindingRecord>> {
         let mut v = self.all_bindings(tenant).await?;
-        newest_first(&mut v, |b| (b.created_at.clone(), b.id.to_string()), after, limit);
+        newest_first(
+            &mut v,
+            |b| (b.created_at.clone(), b.id.to_string()),
+            after,
+            limit,
+        );
         Ok(v)
     }
 
     async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>> {
-        Ok(self.bindings.borrow().iter().filter(|b| &b.tenant == tenant).cloned().collect())
+        Ok(self
+            .bindings
+            .borrow()
+            .iter()
+            .filter(|b| &b.tenant == tenant)
+            .cloned()
+            .collect())
     }
 
-    async fn delete_binding(&self, tenant: &TenantId, id: &BindingId, e: &EventRecord) -> StoreResult<bool> {
+    async fn delete_binding(
+        &self,
+        tenant: &TenantId,
+        id: &BindingId,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
         let mut all = self.bindings.borrow_mut();
         let before = all.len();
         all.retain(|b| !(&b.tenant == tenant && &b.id == id));
@@ -335,10 +424,19 @@ impl ConnectorStore for MemoryConnectors {
             .iter()
             .filter(|e| &e.tenant == tenant)
             .filter(|e| f.kind.as_deref().is_none_or(|k| k == e.kind))
-            .filter(|e| f.connector_id.as_deref().is_none_or(|c| Some(c) == e.connector_id.as_deref()))
+            .filter(|e| {
+                f.connector_id
+                    .as_deref()
+                    .is_none_or(|c| Some(c) == e.connector_id.as_deref())
+            })
             .cloned()
             .collect();
-        newest_first(&mut v, |e| (e.created_at.clone(), e.id.clone()), after, limit);
+        newest_first(
+            &mut v,
+            |e| (e.created_at.clone(), e.id.clone()),
+            after,
+            limit,
+        );
         Ok(v)
     }
 }

@@ -196,7 +196,9 @@ pub struct ConnectorFilter {
 
 impl ConnectorFilter {
     pub fn matches(&self, c: &ConnectorRecord) -> bool {
-        let eq = |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| Some(w) == have);
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| Some(w) == have)
+        };
         eq(&self.listing, Some(&c.listing))
             && eq(&self.kind, Some(&c.kind))
             && eq(&self.status, Some(&c.status))
@@ -236,8 +238,17 @@ pub enum Written {
 #[async_trait(?Send)]
 pub trait ConnectorStore {
     /// Inserts the instance and its event in one transaction.
-    async fn insert_connector(&self, tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written>;
-    async fn connector(&self, tenant: &TenantId, id: &ConnectorId) -> StoreResult<Option<ConnectorRecord>>;
+    async fn insert_connector(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: &EventRecord,
+    ) -> StoreResult<Written>;
+    async fn connector(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+    ) -> StoreResult<Option<ConnectorRecord>>;
     async fn name_taken(&self, tenant: &TenantId, name: &str) -> StoreResult<bool>;
     /// Newest first, strictly after `(created_at, id)`.
     async fn list_connectors(
@@ -250,15 +261,44 @@ pub trait ConnectorStore {
     /// Every instance of the tenant (capability resolution; bounded by the tenant's size).
     async fn all_connectors(&self, tenant: &TenantId) -> StoreResult<Vec<ConnectorRecord>>;
     /// Replaces the mutable fields of an instance, with its event.
-    async fn update_connector(&self, tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written>;
+    async fn update_connector(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: &EventRecord,
+    ) -> StoreResult<Written>;
     /// Deletes the instance (and with it the ciphertext), keeping events.
-    async fn delete_connector(&self, tenant: &TenantId, id: &ConnectorId, e: &EventRecord) -> StoreResult<bool>;
+    async fn delete_connector(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+        e: &EventRecord,
+    ) -> StoreResult<bool>;
 
-    async fn insert_binding(&self, tenant: &TenantId, b: &BindingRecord, e: &EventRecord) -> StoreResult<()>;
-    async fn binding(&self, tenant: &TenantId, id: &BindingId) -> StoreResult<Option<BindingRecord>>;
-    async fn list_bindings(&self, tenant: &TenantId, after: Option<(String, String)>, limit: usize) -> StoreResult<Vec<BindingRecord>>;
+    async fn insert_binding(
+        &self,
+        tenant: &TenantId,
+        b: &BindingRecord,
+        e: &EventRecord,
+    ) -> StoreResult<()>;
+    async fn binding(
+        &self,
+        tenant: &TenantId,
+        id: &BindingId,
+    ) -> StoreResult<Option<BindingRecord>>;
+    async fn list_bindings(
+        &self,
+        tenant: &TenantId,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<BindingRecord>>;
     async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>>;
-    async fn delete_binding(&self, tenant: &TenantId, id: &BindingId, e: &EventRecord) -> StoreResult<bool>;
+    async fn delete_binding(
+        &self,
+        tenant: &TenantId,
+        id: &BindingId,
+        e: &EventRecord,
+    ) -> StoreResult<bool>;
 
     async fn insert_event(&self, tenant: &TenantId, e: &EventRecord) -> StoreResult<()>;
     async fn list_events(

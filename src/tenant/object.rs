@@ -36,9 +36,20 @@ impl DurableObject for TenantObject {
         let answer = match protocol::decode(&body) {
             Err(refused) => refused,
             Ok(Command::Ping) => Answer::Pong,
-            Ok(Command::Begin { idem, locks, now_ms }) => self.begin(idem, locks, now_ms).await?,
-            Ok(Command::Finish { idem, answer, locks }) => {
-                let persist = self.book.borrow_mut().finish(idem.as_deref(), answer, &locks);
+            Ok(Command::Begin {
+                idem,
+                locks,
+                now_ms,
+            }) => self.begin(idem, locks, now_ms).await?,
+            Ok(Command::Finish {
+                idem,
+                answer,
+                locks,
+            }) => {
+                let persist = self
+                    .book
+                    .borrow_mut()
+                    .finish(idem.as_deref(), answer, &locks);
                 if let Some((key, record)) = persist {
                     self.persist(&key, record).await?;
                 }
@@ -66,7 +77,10 @@ impl DurableObject for TenantObject {
             }
         }
         for key in &expired {
-            self.book.borrow_mut().records.remove(key.trim_start_matches("idem:"));
+            self.book
+                .borrow_mut()
+                .records
+                .remove(key.trim_start_matches("idem:"));
         }
         if !expired.is_empty() {
             self.state.storage().delete_multiple(expired).await?;
@@ -80,16 +94,27 @@ impl TenantObject {
         if let Some(i) = &idem {
             let known = self.book.borrow().records.contains_key(&i.key);
             if !known {
-                let stored: Option<Record> = self.state.storage().get(&protocol::record_key(&i.key)).await?;
+                let stored: Option<Record> = self
+                    .state
+                    .storage()
+                    .get(&protocol::record_key(&i.key))
+                    .await?;
                 if let Some(r) = stored {
-                    self.book.borrow_mut().records.entry(i.key.clone()).or_insert(r);
+                    self.book
+                        .borrow_mut()
+                        .records
+                        .entry(i.key.clone())
+                        .or_insert(r);
                 }
             }
         }
         let started = Date::now().as_millis() as i64;
         loop {
             let elapsed = Date::now().as_millis() as i64 - started;
-            let (answer, persist) = self.book.borrow_mut().begin(idem.as_ref(), &locks, now_ms + elapsed);
+            let (answer, persist) =
+                self.book
+                    .borrow_mut()
+                    .begin(idem.as_ref(), &locks, now_ms + elapsed);
             if let Some((key, record)) = persist {
                 self.persist(&key, Some(record)).await?;
             }
@@ -125,14 +150,20 @@ pub struct DoClient {
 
 impl DoClient {
     async fn send(&self, name: &str, cmd: &Command) -> StoreResult<Answer> {
-        let stub = self.env.durable_object(BINDING)?.id_from_name(name)?.get_stub()?;
+        let stub = self
+            .env
+            .durable_object(BINDING)?
+            .id_from_name(name)?
+            .get_stub()?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post)
             .with_body(Some(serde_json::to_string(cmd)?.into()));
         let req = Request::new_with_init("https://tenant.internal/command", &init)?;
         let mut resp = stub.fetch_with_request(req).await?;
         match resp.json::<Answer>().await? {
-            Answer::Refused { reason } => Err(StoreError(format!("tenant object refused: {reason}"))),
+            Answer::Refused { reason } => {
+                Err(StoreError(format!("tenant object refused: {reason}")))
+            }
             a => Ok(a),
         }
     }
@@ -147,12 +178,40 @@ impl TenantObjects for DoClient {
         }
     }
 
-    async fn begin(&self, tenant: &TenantId, idem: Option<Idem>, locks: Vec<String>, now_ms: i64) -> StoreResult<Answer> {
-        self.send(tenant.as_str(), &Command::Begin { idem, locks, now_ms }).await
+    async fn begin(
+        &self,
+        tenant: &TenantId,
+        idem: Option<Idem>,
+        locks: Vec<String>,
+        now_ms: i64,
+    ) -> StoreResult<Answer> {
+        self.send(
+            tenant.as_str(),
+            &Command::Begin {
+                idem,
+                locks,
+                now_ms,
+            },
+        )
+        .await
     }
 
-    async fn finish(&self, tenant: &TenantId, idem: Option<String>, answer: Option<Stored>, locks: Vec<String>) -> StoreResult<()> {
-        self.send(tenant.as_str(), &Command::Finish { idem, answer, locks }).await?;
+    async fn finish(
+        &self,
+        tenant: &TenantId,
+        idem: Option<String>,
+        answer: Option<Stored>,
+        locks: Vec<String>,
+    ) -> StoreResult<()> {
+        self.send(
+            tenant.as_str(),
+            &Command::Finish {
+                idem,
+                answer,
+                locks,
+            },
+        )
+        .await?;
         Ok(())
     }
 }

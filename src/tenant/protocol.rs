@@ -51,10 +51,14 @@ pub enum Answer {
     InProgress,
     KeyReused,
     /// Another request holds this lock.
-    Busy { lock: String },
+    Busy {
+        lock: String,
+    },
     Done,
     /// The command could not be read (a version skew between worker and object).
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
 }
 
 /// The object's state. Records are also persisted by the object; locks live
@@ -67,10 +71,16 @@ pub struct Book {
 
 impl Book {
     /// Applies `Begin`; answers the record to persist when one was created.
-    pub fn begin(&mut self, idem: Option<&Idem>, locks: &[String], now_ms: i64) -> (Answer, Option<(String, Record)>) {
+    pub fn begin(
+        &mut self,
+        idem: Option<&Idem>,
+        locks: &[String],
+        now_ms: i64,
+    ) -> (Answer, Option<(String, Record)>) {
         let mut to_store = None;
         if let Some(i) = idem {
-            let (decision, record) = idempotency::decide(self.records.get(&i.key), &i.fingerprint, now_ms);
+            let (decision, record) =
+                idempotency::decide(self.records.get(&i.key), &i.fingerprint, now_ms);
             match decision {
                 Decision::Proceed => to_store = record.map(|r| (i.key.clone(), r)),
                 Decision::Replay(s) => return (Answer::Replay(s), None),
@@ -92,7 +102,12 @@ impl Book {
     }
 
     /// Applies `Finish`; answers the record to persist (`None` = delete it).
-    pub fn finish(&mut self, idem: Option<&str>, answer: Option<Stored>, locks: &[String]) -> Option<(String, Option<Record>)> {
+    pub fn finish(
+        &mut self,
+        idem: Option<&str>,
+        answer: Option<Stored>,
+        locks: &[String],
+    ) -> Option<(String, Option<Record>)> {
         for l in locks {
             self.locks.remove(l);
         }
@@ -150,18 +165,38 @@ mod tests {
         assert_eq!(a, Answer::Proceed);
         assert!(rec.is_some());
         // Same key while running; another key on the same name.
-        assert_eq!(b.begin(Some(&idem("k1", "f")), &name, 1).0, Answer::InProgress);
-        assert_eq!(b.begin(Some(&idem("k2", "g")), &name, 1).0, Answer::Busy { lock: "name:github".into() });
-        assert_eq!(b.begin(Some(&idem("k1", "other")), &[], 1).0, Answer::KeyReused);
-        let stored = Stored { status: 201, body: "{\"id\":1}".into() };
+        assert_eq!(
+            b.begin(Some(&idem("k1", "f")), &name, 1).0,
+            Answer::InProgress
+        );
+        assert_eq!(
+            b.begin(Some(&idem("k2", "g")), &name, 1).0,
+            Answer::Busy {
+                lock: "name:github".into()
+            }
+        );
+        assert_eq!(
+            b.begin(Some(&idem("k1", "other")), &[], 1).0,
+            Answer::KeyReused
+        );
+        let stored = Stored {
+            status: 201,
+            body: "{\"id\":1}".into(),
+        };
         let persisted = b.finish(Some("k1"), Some(stored.clone()), &name).unwrap();
         assert_eq!(persisted.1.unwrap().answer, Some(stored.clone()));
-        assert_eq!(b.begin(Some(&idem("k1", "f")), &name, 2).0, Answer::Replay(stored));
+        assert_eq!(
+            b.begin(Some(&idem("k1", "f")), &name, 2).0,
+            Answer::Replay(stored)
+        );
         // Lock released: a different key proceeds (the store then finds the name taken).
         assert_eq!(b.begin(Some(&idem("k2", "g")), &name, 2).0, Answer::Proceed);
         // A key whose request failed validation later is forgotten: safe to retry.
         assert_eq!(b.finish(Some("k2"), None, &name), Some(("k2".into(), None)));
-        assert_eq!(b.begin(Some(&idem("k2", "changed")), &name, 3).0, Answer::Proceed);
+        assert_eq!(
+            b.begin(Some(&idem("k2", "changed")), &name, 3).0,
+            Answer::Proceed
+        );
     }
 
     #[test]
@@ -169,7 +204,12 @@ mod tests {
         let mut b = Book::default();
         let l = vec!["cn:1".to_string()];
         assert_eq!(b.begin(None, &l, 0).0, Answer::Proceed);
-        assert_eq!(b.begin(None, &l, LOCK_TTL_MS - 1).0, Answer::Busy { lock: "cn:1".into() });
+        assert_eq!(
+            b.begin(None, &l, LOCK_TTL_MS - 1).0,
+            Answer::Busy {
+                lock: "cn:1".into()
+            }
+        );
         assert_eq!(b.begin(None, &l, LOCK_TTL_MS).0, Answer::Proceed);
     }
 }

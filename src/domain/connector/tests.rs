@@ -3,7 +3,9 @@ use serde_json::json;
 
 fn listing(mode: &str) -> Listing {
     let fields = match mode {
-        "pat" => json!([{"key": "token", "label": "Personal access token", "secret": true, "required": true, "pattern": "^(ghp_|github_pat_)[A-Za-z0-9_]+$"}]),
+        "pat" => {
+            json!([{"key": "token", "label": "Personal access token", "secret": true, "required": true, "pattern": "^(ghp_|github_pat_)[A-Za-z0-9_]+$"}])
+        }
         "basic" => json!([{"key": "username", "label": "Email", "secret": false, "required": true},
                           {"key": "password", "label": "API token", "secret": true, "required": true}]),
         _ => json!([]),
@@ -35,7 +37,11 @@ fn param(e: Error) -> String {
 #[test]
 fn auth_must_match_the_listing() {
     let l = listing("pat");
-    let ok = AuthInput::parse(Some(&json!({"type": "pat", "token": "ghp_abcdefghijklmnop"})), &l).unwrap();
+    let ok = AuthInput::parse(
+        Some(&json!({"type": "pat", "token": "ghp_abcdefghijklmnop"})),
+        &l,
+    )
+    .unwrap();
     assert_eq!(ok.fields["token"], "ghp_abcdefghijklmnop");
     for (body, want) in [
         (None, "auth"),
@@ -46,17 +52,33 @@ fn auth_must_match_the_listing() {
         (Some(json!({"type": "pat"})), "auth.token"),
         (Some(json!({"type": "pat", "token": "nope"})), "auth.token"),
         (Some(json!({"type": "pat", "token": 5})), "auth.token"),
-        (Some(json!({"type": "pat", "token": "ghp_abc", "extra": "x"})), "auth.extra"),
+        (
+            Some(json!({"type": "pat", "token": "ghp_abc", "extra": "x"})),
+            "auth.extra",
+        ),
     ] {
-        assert_eq!(param(AuthInput::parse(body.as_ref(), &l).unwrap_err()), want, "{body:?}");
+        assert_eq!(
+            param(AuthInput::parse(body.as_ref(), &l).unwrap_err()),
+            want,
+            "{body:?}"
+        );
     }
     // Messages never echo the submitted secret.
-    let e = AuthInput::parse(Some(&json!({"type": "pat", "token": "sekrit-value"})), &l).unwrap_err();
+    let e =
+        AuthInput::parse(Some(&json!({"type": "pat", "token": "sekrit-value"})), &l).unwrap_err();
     assert!(!e.to_string().contains("sekrit"));
     let b = listing("basic");
-    assert_eq!(param(AuthInput::parse(Some(&json!({"type": "basic", "username": "a@b.c"})), &b).unwrap_err()), "auth.password");
+    assert_eq!(
+        param(
+            AuthInput::parse(Some(&json!({"type": "basic", "username": "a@b.c"})), &b).unwrap_err()
+        ),
+        "auth.password"
+    );
     let none = listing("none");
-    assert!(AuthInput::parse(Some(&json!({"type": "none"})), &none).unwrap().fields.is_empty());
+    assert!(AuthInput::parse(Some(&json!({"type": "none"})), &none)
+        .unwrap()
+        .fields
+        .is_empty());
 }
 
 #[test]
@@ -66,7 +88,13 @@ fn hints_mask_secrets() {
     assert_eq!(mask("short"), "****");
     assert_eq!(mask("abcdefghijklmnop"), "****op");
     let l = listing("basic");
-    let a = AuthInput::parse(Some(&json!({"type": "basic", "username": "me@x.io", "password": "abcdefghijklmnopqrstuv"})), &l).unwrap();
+    let a = AuthInput::parse(
+        Some(
+            &json!({"type": "basic", "username": "me@x.io", "password": "abcdefghijklmnopqrstuv"}),
+        ),
+        &l,
+    )
+    .unwrap();
     assert_eq!(a.hint(&l).unwrap(), "****uv");
 }
 
@@ -75,12 +103,28 @@ fn config_gets_defaults_and_names_the_failing_field() {
     let l = listing("pat");
     let c = validate_config(None, &l).unwrap();
     assert_eq!(c["base_url"], "https://api.demo.test");
-    let c = validate_config(Some(&json!({"base_url": "https://ghe.example.com/api/v3"})), &l).unwrap();
+    let c = validate_config(
+        Some(&json!({"base_url": "https://ghe.example.com/api/v3"})),
+        &l,
+    )
+    .unwrap();
     assert_eq!(c["base_url"], "https://ghe.example.com/api/v3");
-    assert_eq!(param(validate_config(Some(&json!({"site": "Not Valid!"})), &l).unwrap_err()), "config.site");
-    assert_eq!(param(validate_config(Some(&json!({"base_url": 5})), &l).unwrap_err()), "config.base_url");
-    assert_eq!(param(validate_config(Some(&json!({"bogus": 1})), &l).unwrap_err()), "config.bogus");
-    assert_eq!(param(validate_config(Some(&json!([1])), &l).unwrap_err()), "config");
+    assert_eq!(
+        param(validate_config(Some(&json!({"site": "Not Valid!"})), &l).unwrap_err()),
+        "config.site"
+    );
+    assert_eq!(
+        param(validate_config(Some(&json!({"base_url": 5})), &l).unwrap_err()),
+        "config.base_url"
+    );
+    assert_eq!(
+        param(validate_config(Some(&json!({"bogus": 1})), &l).unwrap_err()),
+        "config.bogus"
+    );
+    assert_eq!(
+        param(validate_config(Some(&json!([1])), &l).unwrap_err()),
+        "config"
+    );
 }
 
 #[test]

@@ -28,9 +28,9 @@ const CASES: &[(&str, &str, bool)] = &[
     ("http://127.0.0.1:9911/token", DEV, true),
     ("http://127.0.0.1:9912/token", DEV, false),
     ("http://127.0.0.1:9911/token", "", false),
-    ("http://127.1:9911/", DEV, true),
+    ("http://127.1:9911/", DEV, false), // a disguise of a listed address is not the listed host
     ("http://[::1]:9913/", DEV, true),
-    ("http://[0:0::1]:9913/", DEV, true),
+    ("http://[0:0::1]:9913/", DEV, false),
     ("http://localhost:9911/", DEV, false),
     ("https://127.0.0.1:9911/", DEV, true),
     ("https://127.0.0.2/", DEV, false),
@@ -211,4 +211,25 @@ fn allow_list_ignores_bad_entries() {
     }
     let list = AllowList::parse("127.0.0.1, 127.0.0.1:9911");
     assert_eq!(list, AllowList::parse("127.0.0.1:9911"));
+}
+
+#[test]
+fn allow_list_needs_the_host_as_written() {
+    let allow = AllowList::parse("127.0.0.1:40000");
+    assert!(check("http://127.0.0.1:40000/user", &allow).is_ok());
+    assert!(check("http://127.0.0.1.:40000/user", &allow).is_ok());
+    for disguised in [
+        "http://2130706433:40000/user",
+        "http://0x7f.1:40000/user",
+        "http://127.1:40000/user",
+        "http://017700000001:40000/",
+        "http://127.0.0.2:40000/",
+        "http://localhost:40000/",
+        "http://[::1]:40000/",
+        "http://[::ffff:127.0.0.1]:40000/",
+        "http://0.0.0.0:40000/",
+        "http://127.0.0.1:40001/",
+    ] {
+        assert!(check(disguised, &allow).is_err(), "{disguised}");
+    }
 }

@@ -2,13 +2,17 @@
 //! `World` holds the stores across the requests of one test.
 
 mod catalog;
+mod connectors;
 mod keys;
 mod service;
 
 use super::http::{HttpRequest, HttpResponse, Method};
 use super::*;
 use crate::domain::ids::testing::SeqRandom;
-use crate::store::memory::{MemoryCache, MemoryCatalog, MemoryObjects, MemoryTenants};
+use crate::probe::client::{OutboundRequest, OutboundResponse, Transport, TransportError};
+use crate::store::memory::{
+    MemoryCache, MemoryCatalog, MemoryConnectors, MemoryObjects, MemoryTenants,
+};
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 
@@ -19,6 +23,9 @@ pub(super) struct World {
     tenants: Rc<MemoryTenants>,
     catalog: Rc<MemoryCatalog>,
     cache: Rc<MemoryCache>,
+    pub(super) connectors: Rc<MemoryConnectors>,
+    objects: Rc<MemoryObjects>,
+    pub(super) provider: Rc<FakeProvider>,
     shared: Rc<Shared>,
     seed: Cell<u64>,
     now: Cell<i64>,
@@ -27,8 +34,18 @@ pub(super) struct World {
 
 impl World {
     pub(super) fn new() -> Self {
+        let events: crate::store::memory::EventLog = Rc::default();
         World {
-            tenants: Rc::default(),
+            tenants: Rc::new(MemoryTenants {
+                events: events.clone(),
+                ..Default::default()
+            }),
+            connectors: Rc::new(MemoryConnectors {
+                events,
+                ..Default::default()
+            }),
+            objects: Rc::default(),
+            provider: Rc::default(),
             catalog: Rc::default(),
             cache: Rc::default(),
             shared: Rc::default(),
@@ -51,11 +68,24 @@ impl World {
             tenants: self.tenants.clone(),
             catalog: self.catalog.clone(),
             cache: self.cache.clone(),
-            objects: Rc::new(MemoryObjects::default()),
+            objects: self.objects.clone(),
+            connectors: self.connectors.clone(),
+            transport: self.provider.clone(),
+            clock: Rc::new(|| 0),
             shared: self.shared.clone(),
             config: Rc::new(Config {
                 operator_token: "test-operator".into(),
+                allow: crate::probe::guard::AllowList::parse(""),
+                vault: Some(
+                    crate::domain::vault::VaultKey::from_base64(
+                        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                    )
+                    .expect("a 32-byte test key"),
+                ),
             }),
+            request_id: crate::domain::ids::RequestId::generate(&SeqRandom(Cell::new(
+                self.seed.get() ^ 0xABCD,
+            ))),
             rng: Box::new(SeqRandom(Cell::new(self.seed.get() | 1))),
             now: crate::domain::time::Millis(self.now.get()),
             log: Box::new(move |l| logs.borrow_mut().push(l.to_string())),
@@ -143,4 +173,43 @@ impl World {
 
 pub(super) fn err_code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("<no code>")
+}
+
+/// A provider behind every outbound URL: accepts `GOOD_TOKEN` in any header,
+/// rejects anything else with 401, or fails as switched.
+#[derive(Default)]
+pub(super) struct FakeProvider {
+    pub mode: RefCell<&'static str>,
+    pub sent: RefCell<Vec<OutboundRequest>>,
+}
+
+pub(super) const GOOD_TOKEN: &str = "ghp_GoodToken1234567890abcdefghijklmnop";
+
+#[async_trait::async_trait(?Send)]
+impl Transport for FakeProvider {
+    async fn send(
+        &self,
+        req: &OutboundRequest,
+        _t: u64,
+        _m: usize,
+    ) -> Result<OutboundResponse, TransportError> {
+        self.sent.borrow_mut().push(req.clone());
+        let answer = |status: u16, body: &str| {
+            Ok(OutboundResponse {
+                status,
+                headers: vec![],
+                body: body.as_bytes().to_vec(),
+                truncated: false,
+            })
+        };
+        match *self.mode.borrow() {
+            "down" => Err(TransportError::Unreachable("connection refused".into())),
+            "slow" => Err(TransportError::Timeout(10_000)),
+            "500" => answer(500, "internal"),
+            _ if req.headers.iter().any(|(_, v)| v.contains(GOOD_TOKEN)) => {
+                answer(200, r#"{"login":"octocat"}"#)
+            }
+            _ => answer(401, r#"{"message":"Bad credentials"}"#),
+        }
+    }
 }

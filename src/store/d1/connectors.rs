@@ -127,7 +127,10 @@ impl D1Store {
         ])
     }
 
-    async fn run_batch(&self, stmts: Vec<D1PreparedStatement>) -> StoreResult<Vec<worker::D1Result>> {
+    async fn run_batch(
+        &self,
+        stmts: Vec<D1PreparedStatement>,
+    ) -> StoreResult<Vec<worker::D1Result>> {
         Ok(self.db.batch(stmts).await?)
     }
 
@@ -138,7 +141,12 @@ impl D1Store {
 
 #[async_trait(?Send)]
 impl ConnectorStore for D1Store {
-    async fn insert_connector(&self, _tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written> {
+    async fn insert_connector(
+        &self,
+        _tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: &EventRecord,
+    ) -> StoreResult<Written> {
         let insert = self.stmt(
             &format!("INSERT INTO connectors ({CONNECTOR_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"),
             &Self::connector_values(c)?,
@@ -150,10 +158,16 @@ impl ConnectorStore for D1Store {
         }
     }
 
-    async fn connector(&self, tenant: &TenantId, id: &ConnectorId) -> StoreResult<Option<ConnectorRecord>> {
+    async fn connector(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+    ) -> StoreResult<Option<ConnectorRecord>> {
         let row = self
             .stmt(
-                &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 AND id = ?2"),
+                &format!(
+                    "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 AND id = ?2"
+                ),
                 &[tenant.as_str().into(), id.as_str().into()],
             )?
             .first::<ConnectorRow>(None)
@@ -180,7 +194,9 @@ impl ConnectorStore for D1Store {
         limit: usize,
     ) -> StoreResult<Vec<ConnectorRecord>> {
         // Optional filters as `?n IS NULL OR …`, so one statement serves all.
-        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| (a.into(), i.into()));
+        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| {
+            (a.into(), i.into())
+        });
         let sql = format!(
             "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1
                AND (?2 IS NULL OR listing_id = ?2) AND (?3 IS NULL OR kind = ?3)
@@ -222,7 +238,12 @@ impl ConnectorStore for D1Store {
         rows.into_iter().map(ConnectorRow::into_record).collect()
     }
 
-    async fn update_connector(&self, tenant: &TenantId, c: &ConnectorRecord, e: &EventRecord) -> StoreResult<Written> {
+    async fn update_connector(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: &EventRecord,
+    ) -> StoreResult<Written> {
         let update = self.stmt(
             "UPDATE connectors SET name = ?3, config = ?4, auth_hint = ?5, secret = ?6, status = ?7, health = ?8, updated_at = ?9, crew_id = ?10
              WHERE tenant_id = ?1 AND id = ?2",
@@ -248,16 +269,28 @@ impl ConnectorStore for D1Store {
         }
     }
 
-    async fn delete_connector(&self, tenant: &TenantId, id: &ConnectorId, e: &EventRecord) -> StoreResult<bool> {
+    async fn delete_connector(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
         let delete = self.stmt(
             "DELETE FROM connectors WHERE tenant_id = ?1 AND id = ?2",
             &[tenant.as_str().into(), id.as_str().into()],
         )?;
-        let r = self.run_batch(vec![delete, self.conditional_event(e)?]).await?;
+        let r = self
+            .run_batch(vec![delete, self.conditional_event(e)?])
+            .await?;
         Ok(r.first().map(Self::changes) == Some(1))
     }
 
-    async fn insert_binding(&self, _tenant: &TenantId, b: &BindingRecord, e: &EventRecord) -> StoreResult<()> {
+    async fn insert_binding(
+        &self,
+        _tenant: &TenantId,
+        b: &BindingRecord,
+        e: &EventRecord,
+    ) -> StoreResult<()> {
         let insert = self.stmt(
             "INSERT INTO bindings (id, tenant_id, consumer, capability, connector_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             &[
@@ -273,7 +306,11 @@ impl ConnectorStore for D1Store {
         Ok(())
     }
 
-    async fn binding(&self, tenant: &TenantId, id: &BindingId) -> StoreResult<Option<BindingRecord>> {
+    async fn binding(
+        &self,
+        tenant: &TenantId,
+        id: &BindingId,
+    ) -> StoreResult<Option<BindingRecord>> {
         let row = self
             .stmt(
                 "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings WHERE tenant_id = ?1 AND id = ?2",
@@ -284,8 +321,15 @@ impl ConnectorStore for D1Store {
         Ok(row.map(Into::into))
     }
 
-    async fn list_bindings(&self, tenant: &TenantId, after: Option<(String, String)>, limit: usize) -> StoreResult<Vec<BindingRecord>> {
-        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| (a.into(), i.into()));
+    async fn list_bindings(
+        &self,
+        tenant: &TenantId,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<BindingRecord>> {
+        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| {
+            (a.into(), i.into())
+        });
         let rows = self
             .stmt(
                 "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings
@@ -311,12 +355,19 @@ impl ConnectorStore for D1Store {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn delete_binding(&self, tenant: &TenantId, id: &BindingId, e: &EventRecord) -> StoreResult<bool> {
+    async fn delete_binding(
+        &self,
+        tenant: &TenantId,
+        id: &BindingId,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
         let delete = self.stmt(
             "DELETE FROM bindings WHERE tenant_id = ?1 AND id = ?2",
             &[tenant.as_str().into(), id.as_str().into()],
         )?;
-        let r = self.run_batch(vec![delete, self.conditional_event(e)?]).await?;
+        let r = self
+            .run_batch(vec![delete, self.conditional_event(e)?])
+            .await?;
         Ok(r.first().map(Self::changes) == Some(1))
     }
 
@@ -332,7 +383,9 @@ impl ConnectorStore for D1Store {
         after: Option<(String, String)>,
         limit: usize,
     ) -> StoreResult<Vec<EventRecord>> {
-        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| (a.into(), i.into()));
+        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| {
+            (a.into(), i.into())
+        });
         let rows = self
             .stmt(
                 "SELECT id, tenant_id, type, connector_id, data, created_at FROM events

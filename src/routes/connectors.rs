@@ -1,0 +1,324 @@
+//! Installed connectors: list, read, update (rename, config, rotation),
+//! uninstall (API §4).
+
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::http::{HttpRequest, HttpResponse};
+use super::install::{health_json, name_taken, probe, require_accepted, seal};
+use super::write::guarded;
+use super::App;
+use crate::domain::auth::Role;
+use crate::domain::connector::{validate_config, validate_name, AuthInput};
+use crate::domain::ids::{ConnectorId, ListingId};
+use crate::domain::manifest::Listing;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::Error;
+use crate::store::{ConnectorFilter, ConnectorRecord, Written};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// A published listing by id, parsed.
+pub async fn load_listing(app: &App, id: &str) -> Result<Listing, ApiError> {
+    let lid = ListingId::parse(id).map_err(|e| ApiError::from(e).param("listing"))?;
+    let stored = app
+        .catalog()
+        .listing(&lid)
+        .await?
+        .ok_or_else(|| ApiError::from(Error::not_found("listing", id)).param("listing"))?;
+    Listing::parse(&stored.raw)
+        .map_err(|e| ApiError::internal(format!("stored listing {id} does not parse: {e}")))
+}
+
+/// The public view of an instance (API §4): never the secret.
+pub fn connector_json(c: &ConnectorRecord) -> Value {
+    let tools: Vec<Value> = c
+        .tools
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| json!({"name": t["name"], "capability": t["capability"], "side_effect": t["side_effect"]}))
+        .collect();
+    json!({
+        "id": c.id.as_str(),
+        "object": "connector",
+        "listing": c.listing,
+        "listing_version": c.listing_version,
+        "name": c.name,
+        "kind": c.kind,
+        "transport": c.transport,
+        "crew_id": c.crew_id,
+        "capabilities": c.capabilities,
+        "tools": tools,
+        "config": c.config,
+        "auth": {"type": c.auth_type, "hint": c.auth_hint},
+        "status": c.status,
+        "health": c.health,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "last_synced_at": c.last_synced_at,
+    })
+}
+
+/// A page request, the position after which it starts, and the filters given.
+pub type ListQuery = (
+    PageRequest,
+    Option<(String, String)>,
+    BTreeMap<String, String>,
+);
+
+/// Parses `limit`/`cursor` plus the named filters; unknown parameters are refused.
+pub fn list_query(req: &HttpRequest, filters: &[&str]) -> Result<ListQuery, ApiError> {
+    let (mut limit, mut cursor, mut found) = (None, None, BTreeMap::new());
+    for (k, v) in &req.query {
+        match k.as_str() {
+            "limit" => limit = Some(v.as_str()),
+            "cursor" => cursor = Some(v.as_str()),
+            f if filters.contains(&f) => {
+                if !v.is_empty() {
+                    found.insert(f.to_string(), v.clone());
+                }
+            }
+            other => {
+                let mut expected: Vec<&str> = filters.to_vec();
+                expected.extend(["limit", "cursor"]);
+                return Err(Error::invalid(
+                    other,
+                    format!(
+                        "Unknown query parameter '{other}': expected {}.",
+                        expected.join(", ")
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    let page = PageRequest::parse(limit, cursor)?;
+    let after = match &page.after {
+        Some(s) => Some(
+            s.split_once('|')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "cursor",
+                        "Invalid cursor: pass the next_cursor of a previous page unchanged.",
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    Ok((page, after, found))
+}
+
+/// A list answer from an over-fetched page.
+pub fn list_json<T>(
+    items: Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> String,
+    view: impl Fn(&T) -> Value,
+) -> HttpResponse {
+    let page = Page::from_overfetch(items, limit, key);
+    HttpResponse::json(
+        200,
+        &json!({
+            "object": "list",
+            "data": page.data.iter().map(view).collect::<Vec<_>>(),
+            "has_more": page.has_more,
+            "next_cursor": page.next_cursor,
+        }),
+    )
+}
+
+/// `GET /v1/connectors` — newest first, filtered.
+pub async fn list_connectors(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, _) = principal.require(Role::Viewer)?;
+    let (page, after, mut f) =
+        list_query(req, &["listing", "capability", "kind", "status", "crew_id"])?;
+    let filter = ConnectorFilter {
+        listing: f.remove("listing"),
+        capability: f.remove("capability"),
+        kind: f.remove("kind"),
+        status: f.remove("status"),
+        crew_id: f.remove("crew_id"),
+    };
+    let items = app
+        .connectors
+        .list_connectors(tenant, &filter, after, page.limit + 1)
+        .await?;
+    Ok(list_json(
+        items,
+        page.limit,
+        |c| format!("{}|{}", c.created_at, c.id),
+        connector_json,
+    ))
+}
+
+async fn owned(
+    app: &App,
+    tenant: &crate::domain::ids::TenantId,
+    id: &str,
+) -> Result<ConnectorRecord, ApiError> {
+    let id = ConnectorId::parse(id)?;
+    app.connectors
+        .connector(tenant, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("connector", id.as_str()).into())
+}
+
+/// `GET /v1/connectors/{id}`.
+pub async fn get_connector(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, _) = principal.require(Role::Viewer)?;
+    Ok(HttpResponse::json(
+        200,
+        &connector_json(&owned(app, tenant, id).await?),
+    ))
+}
+
+/// `PATCH /v1/connectors/{id}` — `{name?, config?, auth?, crew_id?}`. A new
+/// credential is verified before it replaces the old one; a config change
+/// must come with the credential again, so that stored secrets can never be
+/// pointed at a new host by whoever holds a manager key.
+pub async fn update_connector(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, by) = principal.require(Role::Manager)?;
+    let body = JsonBody::parse(&req.body)?;
+    body.only(&["name", "config", "auth", "crew_id"])?;
+    let current = owned(app, tenant, id).await?;
+    let listing = load_listing(app, &current.listing).await?;
+    let name = body.opt_str("name", 100)?;
+    if let Some(n) = &name {
+        validate_name(n)?;
+    }
+    let crew_id = body.opt_str("crew_id", 100)?;
+    let auth = match body.get("auth") {
+        Some(v) if !v.is_null() => Some(AuthInput::parse(Some(v), &listing)?),
+        _ => None,
+    };
+    let config = if body.has("config") {
+        Some(validate_config(body.get("config"), &listing)?)
+    } else {
+        None
+    };
+    let config_changed = config
+        .as_ref()
+        .is_some_and(|c| Value::Object(c.clone()) != current.config);
+    if config_changed && auth.is_none() && !listing.auth_fields.is_empty() {
+        return Err(ApiError::from(Error::missing("auth")).with_message(
+            "Changing config needs the credential again (auth): a stored secret is never sent to a new target unverified.",
+        ));
+    }
+    let mut locks = vec![format!("cn:{}", current.id)];
+    if let Some(n) = name.as_ref().filter(|n| **n != current.name) {
+        locks.push(format!("name:{n}"));
+    }
+    let by = by.to_string();
+    guarded(app, tenant, None, locks, || async {
+        let mut next = current.clone();
+        let mut changed = vec![];
+        if let Some(n) = name.filter(|n| *n != current.name) {
+            if app.connectors.name_taken(tenant, &n).await? {
+                return Err(name_taken(&n));
+            }
+            next.name = n;
+            changed.push("name");
+        }
+        if let Some(c) = crew_id.filter(|c| Some(c) != current.crew_id.as_ref()) {
+            next.crew_id = Some(c);
+            changed.push("crew_id");
+        }
+        if let Some(c) = config.filter(|_| config_changed) {
+            next.config = Value::Object(c);
+            changed.push("config");
+        }
+        if let Some(a) = &auth {
+            let cfg: Map<String, Value> = next.config.as_object().cloned().unwrap_or_default();
+            if !matches!(a.mode.as_str(), "oauth2" | "mcp_oauth") {
+                // Verified first: a rejected rotation keeps the old secret.
+                let checked = require_accepted(probe(app, &listing, a, &cfg).await)?;
+                next.health = health_json(app, &checked);
+                next.status = "connected".into();
+            }
+            next.secret = seal(app, tenant, &next.id, a);
+            next.auth_hint = a.hint(&listing);
+            changed.push("auth");
+        }
+        if changed.is_empty() {
+            return Ok(HttpResponse::json(200, &connector_json(&current)));
+        }
+        next.updated_at = app.now.rfc3339();
+        let event = app.event_for(
+            tenant,
+            &next.id,
+            "connector.updated",
+            json!({"changed": changed, "by": by}),
+        );
+        match app
+            .connectors
+            .update_connector(tenant, &next, &event)
+            .await?
+        {
+            Written::Done => Ok(HttpResponse::json(200, &connector_json(&next))),
+            Written::NameTaken => Err(name_taken(&next.name)),
+            Written::Gone => Err(Error::not_found("connector", next.id.as_str()).into()),
+        }
+    })
+    .await
+}
+
+/// `DELETE /v1/connectors/{id}` — refused while a binding depends on it.
+pub async fn delete_connector(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, by) = principal.require(Role::Manager)?;
+    let current = owned(app, tenant, id).await?;
+    // "bindings" serialises uninstalls with binding changes.
+    let locks = vec![format!("cn:{}", current.id), "bindings".to_string()];
+    let by = by.to_string();
+    guarded(app, tenant, None, locks, || async {
+        let dependents = super::bindings::dependents(app, tenant, &current).await?;
+        if !dependents.is_empty() {
+            let ids: Vec<&str> = dependents.iter().map(|b| b.id.as_str()).collect();
+            return Err(ApiError::new(
+                409,
+                "conflict_error",
+                "connector_in_use",
+                format!(
+                    "The connector is needed by {} binding(s): {}. Delete or re-point them first.",
+                    ids.len(),
+                    ids.join(", ")
+                ),
+            )
+            .extra("bindings", json!(ids)));
+        }
+        let event = app.event_for(
+            tenant,
+            &current.id,
+            "connector.uninstalled",
+            json!({"listing": current.listing, "name": current.name, "by": by}),
+        );
+        if !app
+            .connectors
+            .delete_connector(tenant, &current.id, &event)
+            .await?
+        {
+            return Err(Error::not_found("connector", current.id.as_str()).into());
+        }
+        Ok(HttpResponse::json(
+            200,
+            &json!({"id": current.id.as_str(), "object": "connector", "deleted": true}),
+        ))
+    })
+    .await
+}

@@ -1,0 +1,328 @@
+//! Verifying credentials and installing a listing (API §3 verify, §4 install).
+
+use super::connectors::{connector_json, load_listing};
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::http::{HttpRequest, HttpResponse};
+use super::write::{guarded, idempotency};
+use super::App;
+use crate::domain::auth::Role;
+use crate::domain::connector::{validate_config, validate_name, validate_return_url, AuthInput};
+use crate::domain::ids::{ConnectorId, TenantId};
+use crate::domain::manifest::Listing;
+use crate::domain::vault;
+use crate::domain::Error;
+use crate::probe::run::{self, Outcome};
+use crate::probe::template::Values;
+use crate::store::{ConnectorRecord, Written};
+use serde_json::{json, Map, Value};
+
+/// What a probe said about credentials that may be stored.
+pub enum Checked {
+    Verified {
+        latency_ms: u64,
+    },
+    /// The probe kind cannot run here; stored without a check, and said so.
+    Unverified {
+        message: String,
+    },
+}
+
+/// Runs the listing's verify probe (static credentials only).
+pub async fn probe(
+    app: &App,
+    listing: &Listing,
+    auth: &AuthInput,
+    config: &Map<String, Value>,
+) -> Outcome {
+    let Some(p) = listing.verify.as_ref() else {
+        return Outcome::Unsupported {
+            message: "This listing declares no verify probe; the credentials were not checked."
+                .into(),
+        };
+    };
+    let values = Values {
+        config,
+        auth: &auth.fields,
+    };
+    let clock = app.clock.clone();
+    run::run(p, &values, &app.outbound(), &move || clock()).await
+}
+
+/// Maps a probe outcome for a write: rejection and failures refuse it.
+pub fn require_accepted(outcome: Outcome) -> Result<Checked, ApiError> {
+    match outcome {
+        Outcome::Accepted { latency_ms, .. } => Ok(Checked::Verified { latency_ms }),
+        Outcome::Unsupported { message } => Ok(Checked::Unverified { message }),
+        Outcome::Rejected {
+            status, snippet, ..
+        } => Err(ApiError::new(
+            422,
+            "invalid_request_error",
+            "auth_failed",
+            format!("The provider rejected the credentials (HTTP {status}): {snippet}"),
+        )
+        .param("auth")),
+        Outcome::Unreachable { message } => Err(upstream(&message)),
+        Outcome::Refused { message } => Err(target_not_allowed(&message)),
+    }
+}
+
+pub fn upstream(message: &str) -> ApiError {
+    ApiError::new(
+        502,
+        "upstream_error",
+        "connector_upstream_error",
+        message.to_string(),
+    )
+}
+
+pub fn target_not_allowed(message: &str) -> ApiError {
+    ApiError::new(
+        400,
+        "invalid_request_error",
+        "target_not_allowed",
+        message.to_string(),
+    )
+    .param("config")
+}
+
+fn oauth_mode(mode: &str) -> bool {
+    matches!(mode, "oauth2" | "mcp_oauth")
+}
+
+/// `POST /v1/catalog/{listing}/verify` — runs the probe once.
+pub async fn verify_listing(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, _) = principal.require(Role::Manager)?;
+    let listing = load_listing(app, id).await?;
+    let body = JsonBody::parse(&req.body)?;
+    body.only(&["auth", "config"])?;
+    let auth = AuthInput::parse(body.get("auth"), &listing)?;
+    let config = validate_config(body.get("config"), &listing)?;
+    if oauth_mode(&auth.mode) {
+        return Err(ApiError::new(
+            422,
+            "invalid_request_error",
+            "verification_unsupported",
+            "OAuth listings are verified by completing consent after install, not by a probe.",
+        ));
+    }
+    let (ok, message) = match probe(app, &listing, &auth, &config).await {
+        Outcome::Accepted { status, latency_ms } => (
+            true,
+            format!(
+                "{} accepted the credentials (HTTP {status}, {latency_ms} ms).",
+                listing.name
+            ),
+        ),
+        Outcome::Rejected {
+            status, snippet, ..
+        } => (
+            false,
+            format!(
+                "{} rejected the credentials (HTTP {status}): {snippet}",
+                listing.name
+            ),
+        ),
+        Outcome::Unreachable { message } => return Err(upstream(&message)),
+        Outcome::Refused { message } => return Err(target_not_allowed(&message)),
+        Outcome::Unsupported { message } => {
+            return Err(ApiError::new(
+                422,
+                "invalid_request_error",
+                "verification_unsupported",
+                message,
+            ))
+        }
+    };
+    let event = app.event(
+        tenant,
+        "connector.verified",
+        json!({"listing": listing.id, "ok": ok}),
+    );
+    app.connectors.insert_event(tenant, &event).await?;
+    Ok(HttpResponse::json(
+        200,
+        &json!({"ok": ok, "message": message}),
+    ))
+}
+
+/// `POST /v1/connectors` — installs a listing into the caller's tenant.
+pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, by) = principal.require(Role::Manager)?;
+    let idem = idempotency(req)?;
+    let body = JsonBody::parse(&req.body)?;
+    body.only(&["listing", "name", "auth", "config", "crew_id", "return_url"])?;
+    let listing_id = body.req_str("listing", 63)?;
+    let listing = load_listing(app, &listing_id).await?;
+    if listing.availability == "early_access" {
+        return Err(ApiError::new(
+            422,
+            "invalid_request_error",
+            "listing_early_access",
+            format!(
+                "The listing '{}' is in early access and cannot be installed yet.",
+                listing.id
+            ),
+        )
+        .param("listing"));
+    }
+    let auth = AuthInput::parse(body.get("auth"), &listing)?;
+    let config = validate_config(body.get("config"), &listing)?;
+    let name = body
+        .opt_str("name", 100)?
+        .unwrap_or_else(|| listing.id.clone());
+    validate_name(&name)?;
+    let crew_id = body.opt_str("crew_id", 100)?;
+    let return_url = body.opt_str("return_url", 2000)?;
+    if let Some(u) = &return_url {
+        validate_return_url(u)?;
+    }
+    if !auth.fields.is_empty() && app.config.vault.is_none() {
+        return Err(ApiError::internal(
+            "VAULT_KEY is not configured: credentials cannot be stored",
+        ));
+    }
+    let locks = vec![format!("name:{name}")];
+    let by = by.to_string();
+    guarded(app, tenant, idem, locks, || async {
+        if app.connectors.name_taken(tenant, &name).await? {
+            return Err(name_taken(&name));
+        }
+        let (status, health) = if oauth_mode(&auth.mode) {
+            ("pending_auth", json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Waiting for OAuth consent."}))
+        } else {
+            let checked = require_accepted(probe(app, &listing, &auth, &config).await)?;
+            ("connected", health_json(app, &checked))
+        };
+        let id = ConnectorId::generate(app.rng.as_ref());
+        let record = new_record(app, tenant, &id, &listing, &name, &auth, config.clone(), status, health, crew_id.clone(), return_url.clone());
+        let event = app.event_for(
+            tenant,
+            &id,
+            "connector.installed",
+            json!({"listing": listing.id, "listing_version": listing.version, "name": name, "status": status, "by": by}),
+        );
+        if app.connectors.insert_connector(tenant, &record, &event).await? == Written::NameTaken {
+            return Err(name_taken(&name));
+        }
+        let mut view = connector_json(&record);
+        if listing.is_priced() {
+            view["price"] = listing.pricing.clone();
+        }
+        if oauth_mode(&auth.mode) {
+            view["next_step"] = json!("oauth");
+            view["authorize_url"] = authorize_url(&listing, &auth);
+        }
+        Ok(HttpResponse::json(201, &view))
+    })
+    .await
+}
+
+pub fn name_taken(name: &str) -> ApiError {
+    Error::StateConflict(format!(
+        "A connector named '{name}' already exists in this tenant; choose another name."
+    ))
+    .into()
+}
+
+pub fn health_json(app: &App, checked: &Checked) -> Value {
+    match checked {
+        Checked::Verified { latency_ms } => {
+            json!({"healthy": true, "last_check": app.now.rfc3339(), "latency_ms": latency_ms, "message": ""})
+        }
+        Checked::Unverified { message } => {
+            json!({"healthy": null, "last_check": null, "latency_ms": null, "message": message})
+        }
+    }
+}
+
+/// The sealed credential of an instance: its fields as JSON, bound to the
+/// tenant and instance ids.
+pub fn seal(app: &App, tenant: &TenantId, id: &ConnectorId, auth: &AuthInput) -> Option<String> {
+    if auth.fields.is_empty() {
+        return None;
+    }
+    let key = app.config.vault.as_ref()?;
+    let plain = serde_json::to_vec(&auth.fields).expect("a map of strings serialises");
+    Some(key.seal(
+        app.rng.as_ref(),
+        &vault::owner(tenant.as_str(), id.as_str()),
+        &plain,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_record(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectorId,
+    listing: &Listing,
+    name: &str,
+    auth: &AuthInput,
+    config: Map<String, Value>,
+    status: &str,
+    health: Value,
+    crew_id: Option<String>,
+    return_url: Option<String>,
+) -> ConnectorRecord {
+    let now = app.now.rfc3339();
+    ConnectorRecord {
+        id: id.clone(),
+        tenant: tenant.clone(),
+        listing: listing.id.clone(),
+        listing_version: listing.version.clone(),
+        name: name.to_string(),
+        kind: listing.kind.clone(),
+        transport: listing.transport.clone(),
+        crew_id,
+        capabilities: listing.capabilities.clone(),
+        tools: serde_json::to_value(&listing.tools).expect("tools serialise"),
+        config: Value::Object(config),
+        auth_type: auth.mode.clone(),
+        auth_hint: auth.hint(listing),
+        secret: seal(app, tenant, id, auth),
+        status: status.to_string(),
+        health,
+        return_url,
+        created_at: now.clone(),
+        updated_at: now,
+        last_synced_at: None,
+    }
+}
+
+/// Until the OAuth flow lands (state, PKCE, callback), the listing's
+/// authorize endpoint with the client id and scopes; `null` for `mcp_oauth`,
+/// whose server is discovered at consent time.
+fn authorize_url(listing: &Listing, auth: &AuthInput) -> Value {
+    let Some(oauth) = listing.oauth.as_ref() else {
+        return Value::Null;
+    };
+    let Ok(mut u) = url::Url::parse(oauth["authorize_url"].as_str().unwrap_or_default()) else {
+        return Value::Null;
+    };
+    let sep = oauth["scope_separator"].as_str().unwrap_or(" ");
+    let scopes: Vec<&str> = oauth["scopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    {
+        let mut q = u.query_pairs_mut();
+        q.append_pair("response_type", "code");
+        if let Some(c) = auth.fields.get("client_id") {
+            q.append_pair("client_id", c);
+        }
+        if !scopes.is_empty() {
+            q.append_pair("scope", &scopes.join(sep));
+        }
+    }
+    json!(u.to_string())
+}

@@ -1,0 +1,138 @@
+//! Writes that go through the tenant's Durable Object: the `Idempotency-Key`
+//! check (API §2) and locks on names and instances, taken before the write
+//! and released after it, with the answer recorded for replays.
+
+use super::error::ApiError;
+use super::http::{HttpRequest, HttpResponse};
+use super::App;
+use crate::domain::idempotency::{self, Stored};
+use crate::domain::ids::TenantId;
+use crate::domain::Error;
+use crate::tenant::protocol::{Answer, Idem};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+
+/// The request's `Idempotency-Key` with a fingerprint of route and body
+/// (canonical JSON, so key order and whitespace do not matter).
+pub fn idempotency(req: &HttpRequest) -> Result<Option<Idem>, ApiError> {
+    let Some(key) = req.header("idempotency-key") else {
+        return Ok(None);
+    };
+    if !idempotency::valid_key(key) {
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            "Invalid Idempotency-Key: use 1 to 255 visible ASCII characters.",
+        )
+        .into());
+    }
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let mut h = Sha256::new();
+    h.update(req.method.as_str());
+    h.update(b" ");
+    h.update(req.path.as_bytes());
+    h.update(b"\n");
+    h.update(canonical(&body).as_bytes());
+    Ok(Some(Idem {
+        key: key.to_string(),
+        fingerprint: hex::encode(h.finalize()),
+    }))
+}
+
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Runs `work` under the tenant object's idempotency check and `locks`.
+/// Answers below 500 are recorded for the key; 5xx and upstream failures
+/// are not, so the request may be retried with the same key.
+pub async fn guarded<F, Fut>(
+    app: &App,
+    tenant: &TenantId,
+    idem: Option<Idem>,
+    locks: Vec<String>,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<HttpResponse, ApiError>>,
+{
+    let key = idem.as_ref().map(|i| i.key.clone());
+    match app
+        .objects
+        .begin(tenant, idem, locks.clone(), app.now.0)
+        .await?
+    {
+        Answer::Proceed => {}
+        Answer::Replay(s) => {
+            return Ok(HttpResponse::raw_json(s.status, s.body.into_bytes())
+                .header("idempotent-replayed", "true"))
+        }
+        Answer::InProgress => {
+            return Err(ApiError::new(
+                409,
+                "conflict_error",
+                "idempotency_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+            ))
+        }
+        Answer::KeyReused => {
+            return Err(ApiError::new(
+                422,
+                "invalid_request_error",
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with a different request; use a new key.",
+            ))
+        }
+        Answer::Busy { lock } => {
+            let what = match lock.split_once(':') {
+                Some(("name", n)) => format!("the name '{n}' is being claimed by another request"),
+                Some(("cn", id)) => {
+                    format!("the connector '{id}' is being changed by another request")
+                }
+                _ => "another request is changing the same objects".to_string(),
+            };
+            return Err(Error::StateConflict(format!("Conflict: {what}; retry shortly.")).into());
+        }
+        other => {
+            return Err(ApiError::internal(format!(
+                "tenant object answered {other:?} to begin"
+            )))
+        }
+    }
+    let result = work().await;
+    let stored = match &result {
+        Ok(r) if r.status < 500 => Some(Stored {
+            status: r.status,
+            body: String::from_utf8_lossy(&r.body).into_owned(),
+        }),
+        Err(e) if e.status < 500 => Some(Stored {
+            status: e.status,
+            body: String::from_utf8_lossy(&e.clone().into_response(app.request_id.as_str()).body)
+                .into_owned(),
+        }),
+        _ => None,
+    };
+    let stored = if key.is_some() { stored } else { None };
+    if let Err(e) = app.objects.finish(tenant, key, stored, locks).await {
+        // The write happened; the replay record or a lock may be lost
+        // (locks expire by themselves). Log it, answer the write.
+        (app.log)(&format!("tenant object finish failed: {}", e.0));
+    }
+    result
+}
