@@ -4,9 +4,11 @@
 #   floor      GET /v1/ping                (touches no storage, no auth)
 #   by-id      GET /v1/catalog/github      (auth + catalog read)
 #   search     GET /v1/catalog?q=…&limit=20
+#   install    POST /v1/connectors (static credentials verified against a fake
+#              provider on 127.0.0.1), one tenant, and spread over 20 tenants
 # each as requests/s, p50, p99 and a ratio to the floor's requests/s, and the
 # release wasm size raw and gzip. Goals: by-id ≥ 0.8×, search ≥ 0.6×,
-# wasm ≤ 450 KiB gzip.
+# install ≥ 0.3×, wasm ≤ 450 KiB gzip.
 #
 #   DURATION (default 10s)  CONNECTIONS (default 16)  THREADS (default 2)
 set -euo pipefail
@@ -29,10 +31,21 @@ state=$(mktemp -d /tmp/cm-bench.XXXXXX)
 token="bench-operator-$RANDOM$RANDOM"
 base="http://127.0.0.1:$port"
 
+provider_token="ghp_BenchToken0123456789abcdefghijklmnop"
+python3 bench/fake_provider.py "$state/provider.port" "$provider_token" &
+provider=$!
+for _ in $(seq 1 100); do [ -s "$state/provider.port" ] && break; sleep 0.05; done
+provider_base="http://127.0.0.1:$(cat "$state/provider.port")"
+
 PORT=$port PERSIST_DIR="$state/persist" OPERATOR_TOKEN="$token" WRANGLER_LOG_LEVEL=warn \
+  PROBE_ALLOW_HOSTS="127.0.0.1:$(cat "$state/provider.port")" \
   setsid bash scripts/serve.sh > "$state/stdout" 2> "$state/serve.log" &
 serve=$!
-cleanup() { kill -TERM -- "-$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true; rm -rf "$state"; }
+cleanup() {
+  kill -TERM -- "-$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true
+  kill "$provider" 2>/dev/null || true; wait "$provider" 2>/dev/null || true
+  rm -rf "$state"
+}
 trap cleanup EXIT
 for _ in $(seq 1 600); do grep -q READY "$state/stdout" 2>/dev/null && break; sleep 0.2; done
 grep -q READY "$state/stdout" || { cat "$state/serve.log" >&2; echo "[bench] server did not start" >&2; exit 1; }
@@ -42,13 +55,33 @@ admin=$(curl -fsS -X POST "$base/v1/tenants" -H "authorization: Bearer $token" -
 viewer=$(curl -fsS -X POST "$base/v1/api-keys" -H "authorization: Bearer $admin" -d '{"role":"viewer"}' \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).secret))')
 
-# run NAME PATH [AUTH]: prints "rps p50 p99" after a short warm-up.
+secret_of() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);console.log(v.secret??v.api_key.secret)})'; }
+# Manager keys: one tenant, and twenty tenants.
+one="$state/one-tenant.keys"; twenty="$state/twenty-tenants.keys"
+curl -fsS -X POST "$base/v1/api-keys" -H "authorization: Bearer $admin" -d '{"role":"manager"}' | secret_of > "$one"
+for i in $(seq 1 20); do
+  a=$(curl -fsS -X POST "$base/v1/tenants" -H "authorization: Bearer $token" -d "{\"name\":\"bench-$i\"}" | secret_of)
+  curl -fsS -X POST "$base/v1/api-keys" -H "authorization: Bearer $a" -d '{"role":"manager"}' | secret_of >> "$twenty"
+done
+
+# run NAME PATH [AUTH | @KEYFILE]: prints "rps p50 p99" after a short warm-up.
+# With @KEYFILE the request is an install (bench/install.lua) spread over those keys.
 run() {
-  local path=$2 auth=()
-  [ -n "${3:-}" ] && auth=(-H "Authorization: Bearer $3")
-  wrk -t1 -c4 -d2s "${auth[@]}" "$base$path" >/dev/null
+  local path=$2 auth=() script=()
+  case "${3:-}" in
+    "") ;;
+    @*) script=(-s bench/install.lua) ;;
+    *) auth=(-H "Authorization: Bearer $3") ;;
+  esac
+  local args=()
+  local warm=()
+  if [ ${#script[@]} -gt 0 ]; then
+    args=(-- "${3#@}" "$provider_base" "$1-run")
+    warm=(-- "${3#@}" "$provider_base" "$1-warm")
+  fi
+  wrk -t1 -c4 -d2s "${auth[@]}" "${script[@]}" "$base$path" "${warm[@]}" >/dev/null
   local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${auth[@]}" "$base$path")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${auth[@]}" "${script[@]}" "$base$path" "${args[@]}")
   if grep -q "Non-2xx" <<<"$out"; then echo "[bench] $1: non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
   local rps p50 p99
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
@@ -60,6 +93,10 @@ run() {
 read -r f_rps f_p50 f_p99 < <(run floor /v1/ping)
 read -r i_rps i_p50 i_p99 < <(run by-id /v1/catalog/github "$viewer")
 read -r s_rps s_p50 s_p99 < <(run search "/v1/catalog?q=git&limit=20" "$viewer")
+read -r n_rps n_p50 n_p99 < <(run install-1 /v1/connectors "@$one")
+read -r m_rps m_p50 m_p99 < <(run install-20 /v1/connectors "@$twenty")
+installed=$(curl -fsS "$base/v1/connectors?limit=1" -H "authorization: Bearer $(cat "$one")" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.length))')
+[ "$installed" = 1 ] || { echo "[bench] installs did not persist" >&2; exit 1; }
 
 wasm=build/index_bg.wasm
 raw=$(stat -c %s "$wasm")
@@ -68,6 +105,7 @@ gz=$(gzip -9c "$wasm" | wc -c)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 verdict() { awk -v r="$1" -v g="$2" 'BEGIN { print (r >= g) ? "ok" : "MISSED" }'; }
 ri=$(ratio "$i_rps" "$f_rps"); rs=$(ratio "$s_rps" "$f_rps")
+rn=$(ratio "$n_rps" "$f_rps"); rm_=$(ratio "$m_rps" "$f_rps")
 
 echo
 echo "wrangler dev (workerd), $THREADS wrk threads, $CONNECTIONS connections, $DURATION per route, $(nproc) cores"
@@ -75,6 +113,8 @@ printf '%-34s %10s %9s %9s %7s %s\n' route "req/s" p50 p99 "×floor" goal
 printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/ping (floor)" "$f_rps" "$f_p50" "$f_p99" "1.00" ""
 printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/catalog/github" "$i_rps" "$i_p50" "$i_p99" "$ri" "≥0.80 $(verdict "$ri" 0.8)"
 printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/catalog?q=git&limit=20" "$s_rps" "$s_p50" "$s_p99" "$rs" "≥0.60 $(verdict "$rs" 0.6)"
+printf '%-34s %10s %9s %9s %7s %s\n' "POST /v1/connectors (1 tenant)" "$n_rps" "$n_p50" "$n_p99" "$rn" "≥0.30 $(verdict "$rn" 0.3)"
+printf '%-34s %10s %9s %9s %7s %s\n' "POST /v1/connectors (20 tenants)" "$m_rps" "$m_p50" "$m_p99" "$rm_" "≥0.30 $(verdict "$rm_" 0.3)"
 printf 'wasm: %d bytes raw (%.1f KiB), %d bytes gzip (%.1f KiB)  goal ≤450 KiB gzip %s\n' \
   "$raw" "$(awk -v n="$raw" 'BEGIN{print n/1024}')" "$gz" "$(awk -v n="$gz" 'BEGIN{print n/1024}')" \
   "$(awk -v n="$gz" 'BEGIN { print (n <= 450*1024) ? "ok" : "MISSED" }')"

@@ -1,0 +1,34 @@
+"""A fake provider for the benchmark: a real HTTP server on 127.0.0.1 that
+answers 200 to `Authorization: Bearer <token>` (argv[2]) and 401 otherwise.
+Usage: fake_provider.py <port-file> <token>"""
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        ok = self.headers.get("Authorization") == f"Bearer {sys.argv[2]}"
+        body = b'{"login":"bench"}' if ok else b'{"message":"Bad credentials"}'
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients closing kept-alive connections are not errors here
+
+
+server = Server(("127.0.0.1", 0), Handler)
+with open(sys.argv[1], "w") as f:
+    f.write(str(server.server_address[1]))
+server.serve_forever()
