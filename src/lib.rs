@@ -46,7 +46,7 @@ mod edge {
             .unwrap_or_default()
     }
 
-    fn app(env: &Env) -> Result<App> {
+    fn app(env: &Env, ctx: Rc<Context>) -> Result<App> {
         let vault = setting(env, "VAULT_KEY");
         let config = Config {
             operator_token: setting(env, "OPERATOR_TOKEN"),
@@ -69,7 +69,8 @@ mod edge {
             request_id: RequestId::generate(&CryptoRandom),
             rng: Box::new(CryptoRandom),
             now: Millis(Date::now().as_millis() as i64),
-            log: Box::new(|line| console_error!("{line}")),
+            log: Rc::new(|line| console_error!("{line}")),
+            background: Rc::new(move |f| ctx.wait_until(f)),
         })
     }
 
@@ -134,7 +135,7 @@ mod edge {
     }
 
     #[event(fetch)]
-    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         install_panic_notice();
         // A test hook, off unless the deployment sets ENABLE_TEST_ROUTES=true:
         // proves that a panic still answers the 500 envelope (worker/entry.mjs).
@@ -145,7 +146,7 @@ mod edge {
         {
             panic!("deliberate panic from the test route");
         }
-        let app = app(&env)?;
+        let app = app(&env, Rc::new(ctx))?;
         let plain = to_plain(req).await?;
         from_plain(routes::handle(&app, plain).await)
     }

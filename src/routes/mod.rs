@@ -59,7 +59,10 @@ pub struct App {
     /// This request's id, echoed in `Request-Id` and in every error.
     pub request_id: RequestId,
     /// Where 5xx causes go, with the request id (the console at the edge).
-    pub log: Box<dyn Fn(&str)>,
+    pub log: Rc<dyn Fn(&str)>,
+    /// Runs work after the answer is sent (`waitUntil` at the edge): the
+    /// tenant object's bookkeeping after a write.
+    pub background: Rc<dyn Fn(std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>)>,
 }
 
 impl App {

@@ -129,10 +129,15 @@ where
         _ => None,
     };
     let stored = if key.is_some() { stored } else { None };
-    if let Err(e) = app.objects.finish(tenant, key, stored, locks).await {
-        // The write happened; the replay record or a lock may be lost
-        // (locks expire by themselves). Log it, answer the write.
-        (app.log)(&format!("tenant object finish failed: {}", e.0));
-    }
+    // Recording the answer and releasing the locks happens after the answer
+    // is sent. A repeat of the key meanwhile waits in the object for it.
+    let (objects, tenant, log) = (app.objects.clone(), tenant.clone(), app.log.clone());
+    (app.background)(Box::pin(async move {
+        if let Err(e) = objects.finish(&tenant, key, stored, locks).await {
+            // The write happened; the replay record or a lock may be lost
+            // (locks expire by themselves).
+            log(&format!("tenant object finish failed: {}", e.0));
+        }
+    }));
     result
 }
