@@ -1,12 +1,11 @@
 //! API keys of a tenant (admin only): mint, list, revoke.
 
 use super::error::ApiError;
-use super::extract::JsonBody;
+use super::extract::{list_json, list_query, JsonBody};
 use super::http::{HttpRequest, HttpResponse};
 use super::App;
 use crate::domain::auth::{mint_key, Role};
 use crate::domain::ids::KeyId;
-use crate::domain::page::{Page, PageRequest};
 use crate::domain::Error;
 use crate::store::KeyRecord;
 use serde_json::{json, Value};
@@ -61,45 +60,13 @@ pub async fn create_api_key(app: &App, req: &HttpRequest) -> Result<HttpResponse
 pub async fn list_api_keys(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, _) = principal.require(Role::Admin)?;
-    let mut limit = None;
-    let mut cursor = None;
-    for (k, v) in &req.query {
-        match k.as_str() {
-            "limit" => limit = Some(v.as_str()),
-            "cursor" => cursor = Some(v.as_str()),
-            other => {
-                return Err(Error::invalid(
-                    other,
-                    format!("Unknown query parameter '{other}': expected limit or cursor."),
-                )
-                .into())
-            }
-        }
-    }
-    let page = PageRequest::parse(limit, cursor)?;
-    let after = match page.after {
-        Some(s) => Some(
-            s.split_once('|')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "cursor",
-                        "Invalid cursor: pass the next_cursor of a previous page unchanged.",
-                    )
-                })?,
-        ),
-        None => None,
-    };
+    let (page, after, _) = list_query(req, &[])?;
     let keys = app.tenants.list_keys(tenant, after, page.limit + 1).await?;
-    let page = Page::from_overfetch(keys, page.limit, |k| format!("{}|{}", k.created_at, k.id));
-    Ok(HttpResponse::json(
-        200,
-        &json!({
-            "object": "list",
-            "data": page.data.iter().map(|k| key_json(k, None)).collect::<Vec<_>>(),
-            "has_more": page.has_more,
-            "next_cursor": page.next_cursor,
-        }),
+    Ok(list_json(
+        keys,
+        page.limit,
+        |k| format!("{}|{}", k.created_at, k.id),
+        |k| key_json(k, None),
     ))
 }
 

@@ -1,9 +1,8 @@
 //! Capabilities and bindings (API §7): consumers depend on capabilities,
 //! optionally pinned to one instance; uninstalls respect them.
 
-use super::connectors::{list_json, list_query};
 use super::error::ApiError;
-use super::extract::JsonBody;
+use super::extract::{list_json, list_query, JsonBody};
 use super::http::{HttpRequest, HttpResponse};
 use super::write::{guarded, idempotency};
 use super::App;

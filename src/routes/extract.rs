@@ -1,11 +1,15 @@
 //! Extractors: the JSON body (malformed JSON reports its position) with typed
 //! field access that names the failing parameter, and the caller's identity.
 
+use super::error::ApiError;
+use super::http::{HttpRequest, HttpResponse};
 use super::App;
 use crate::domain::auth::{self, Presented, Principal};
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::Error;
 use crate::store::Fail;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 /// A request body that is a JSON object.
 pub struct JsonBody(Map<String, Value>);
@@ -117,6 +121,75 @@ pub async fn authenticate(app: &App, header: Option<&str>) -> Result<Principal, 
             }
         }
     }
+}
+
+/// A page request, the position after which it starts, and the filters given.
+pub type ListQuery = (
+    PageRequest,
+    Option<(String, String)>,
+    BTreeMap<String, String>,
+);
+
+/// Parses `limit`/`cursor` plus the named filters; unknown parameters are refused.
+pub fn list_query(req: &HttpRequest, filters: &[&str]) -> Result<ListQuery, ApiError> {
+    let (mut limit, mut cursor, mut found) = (None, None, BTreeMap::new());
+    for (k, v) in &req.query {
+        match k.as_str() {
+            "limit" => limit = Some(v.as_str()),
+            "cursor" => cursor = Some(v.as_str()),
+            f if filters.contains(&f) => {
+                if !v.is_empty() {
+                    found.insert(f.to_string(), v.clone());
+                }
+            }
+            other => {
+                let mut expected: Vec<&str> = filters.to_vec();
+                expected.extend(["limit", "cursor"]);
+                return Err(Error::invalid(
+                    other,
+                    format!(
+                        "Unknown query parameter '{other}': expected {}.",
+                        expected.join(", ")
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    let page = PageRequest::parse(limit, cursor)?;
+    let after = match &page.after {
+        Some(s) => Some(
+            s.split_once('|')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "cursor",
+                        "Invalid cursor: pass the next_cursor of a previous page unchanged.",
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    Ok((page, after, found))
+}
+
+/// A list answer from an over-fetched page.
+pub fn list_json<T>(
+    items: Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> String,
+    view: impl Fn(&T) -> Value,
+) -> HttpResponse {
+    let page = Page::from_overfetch(items, limit, key);
+    HttpResponse::json(
+        200,
+        &json!({
+            "object": "list",
+            "data": page.data.iter().map(view).collect::<Vec<_>>(),
+            "has_more": page.has_more,
+            "next_cursor": page.next_cursor,
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -27,6 +27,9 @@ use error::ApiError;
 use http::{HttpRequest, HttpResponse, Method};
 use std::rc::Rc;
 
+/// Work to finish after the answer is sent.
+pub type Deferred = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
 /// Request bodies above this size are refused with `413` (API §2).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -62,7 +65,7 @@ pub struct App {
     pub log: Rc<dyn Fn(&str)>,
     /// Runs work after the answer is sent (`waitUntil` at the edge): the
     /// tenant object's bookkeeping after a write.
-    pub background: Rc<dyn Fn(std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>)>,
+    pub background: Rc<dyn Fn(Deferred)>,
 }
 
 impl App {

@@ -89,7 +89,7 @@ impl World {
             rng: Box::new(SeqRandom(Cell::new(self.seed.get() | 1))),
             now: crate::domain::time::Millis(self.now.get()),
             log: Rc::new(move |l| logs.borrow_mut().push(l.to_string())),
-            background: Rc::new(|f| pollster::block_on(f)),
+            background: Rc::new(pollster::block_on),
         }
     }
 
