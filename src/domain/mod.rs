@@ -9,6 +9,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod manifest;
+pub mod oauth;
 pub mod page;
 pub mod time;
 pub mod vault;
