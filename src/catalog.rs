@@ -22,6 +22,7 @@ pub struct Catalog<'a> {
     pub cache: &'a dyn Cache,
     pub shared: &'a Shared,
     pub now: Millis,
+    pub allow: &'a crate::probe::guard::AllowList,
 }
 
 impl Catalog<'_> {
@@ -74,7 +75,7 @@ impl Catalog<'_> {
 
     /// Validates and publishes a manifest; answers whether anything changed.
     pub async fn put(&self, id: &ListingId, raw: &str) -> Result<bool, Fail> {
-        let m = manifest::validate(raw, Some(id.as_str()))?;
+        let m = manifest::validate_for(raw, Some(id.as_str()), self.allow)?;
         let changed = self.store.put_listing(&m, &self.now.rfc3339()).await?;
         if changed {
             self.cache.delete(&listing_key(id.as_str())).await?;

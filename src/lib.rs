@@ -54,12 +54,14 @@ mod edge {
             // A malformed key is treated as absent: writes that need it fail
             // with a logged internal error rather than storing anything.
             vault: VaultKey::from_base64(&vault).ok(),
+            public_base_url: Some(setting(env, "PUBLIC_BASE_URL")).filter(|s| !s.is_empty()),
         };
         let db = env.d1("DB")?;
         Ok(App {
             tenants: Rc::new(D1Store::new(env.d1("DB")?)),
             catalog: Rc::new(D1Store::new(env.d1("DB")?)),
             connectors: Rc::new(D1Store::new(db)),
+            oauth: Rc::new(D1Store::new(env.d1("DB")?)),
             transport: Rc::new(FetchTransport),
             clock: Rc::new(|| Date::now().as_millis() as i64),
             cache: Rc::new(KvCache::new(env.kv("MANIFESTS")?)),
@@ -94,6 +96,7 @@ mod edge {
         };
         Ok(HttpRequest {
             method: M::parse(req.method().as_ref()),
+            origin: url.origin().ascii_serialization(),
             path: url.path().to_string(),
             query: url
                 .query_pairs()

@@ -5,6 +5,8 @@
 
 #[path = "scenarios/connectors.rs"]
 mod connectors;
+#[path = "scenarios/oauth.rs"]
+mod oauth;
 mod support;
 
 /// A port on 127.0.0.1 that nothing listens on, allow-listed like the fake.
@@ -500,11 +502,18 @@ fn main() {
         ("refused_targets", &|| {
             connectors::refused_targets(s, p, seen)
         }),
+        ("oauth_consent", &|| oauth::consent(s, p, seen)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);
     // A second start on the same state keeps every tenant, key and listing.
     let (_, admin, _) = tenant(&server, "survivor");
+    let listed = call("GET", &server.url("/v1/catalog?limit=1"))
+        .auth(&admin)
+        .send()
+        .json()["total"]
+        .clone();
+    assert!(listed.as_u64().unwrap() as usize >= manifest_files().len());
     server.restart();
     let s = &server;
     ok &= support::run(&[("restart_keeps_state", &|| {
@@ -512,7 +521,7 @@ fn main() {
             .auth(&admin)
             .send()
             .json();
-        assert_eq!(v["total"], json!(manifest_files().len()));
+        assert_eq!(v["total"], listed);
         assert_eq!(
             call("GET", &s.url("/v1/api-keys"))
                 .auth(&admin)

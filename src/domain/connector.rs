@@ -104,7 +104,7 @@ impl AuthInput {
                             return Err(Error::invalid(
                                 format!("auth.{}", f.key),
                                 format!(
-                                    "Invalid auth.{}: it does not look like a {}.",
+                                    "Invalid auth.{}: it does not match the format of the {}.",
                                     f.key, f.label
                                 ),
                             ));

@@ -3,6 +3,7 @@
 //! and the summary the catalog browses. Errors name the JSON path.
 
 use super::Error;
+use crate::probe::guard::AllowList;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -136,6 +137,16 @@ struct AuthHead {
 /// Validates manifest text; `expected_id` (the file name or the route's
 /// listing id) must equal the manifest's `id` when given.
 pub fn validate(raw: &str, expected_id: Option<&str>) -> Result<ValidManifest, Error> {
+    validate_for(raw, expected_id, &AllowList::default())
+}
+
+/// As `validate`, with the development allow-list (API §10): OAuth endpoints
+/// must be https, except on a listed `host:port` (local fake providers).
+pub fn validate_for(
+    raw: &str,
+    expected_id: Option<&str>,
+    allow: &AllowList,
+) -> Result<ValidManifest, Error> {
     let value: Value = serde_json::from_str(raw).map_err(|e| Error::InvalidManifest {
         path: "/".into(),
         message: format!(
@@ -145,7 +156,7 @@ pub fn validate(raw: &str, expected_id: Option<&str>) -> Result<ValidManifest, E
         ),
     })?;
     check_schema(&value)?;
-    check_semantics(&value)?;
+    check_semantics(&value, allow)?;
     let head: Head = serde_json::from_value(value).map_err(|e| bad("/", format!("{e}")))?;
     if let Some(want) = expected_id {
         if head.id != want {
@@ -229,7 +240,7 @@ fn pointer(reversed: &[String]) -> String {
     })
 }
 
-fn check_semantics(m: &Value) -> Result<(), Error> {
+fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error> {
     let capabilities: BTreeSet<&str> = m["capabilities"]
         .as_array()
         .into_iter()
@@ -281,7 +292,15 @@ fn check_semantics(m: &Value) -> Result<(), Error> {
     }
     for field in ["authorize_url", "token_url"] {
         if let Some(u) = m["oauth"][field].as_str() {
-            let ok = url::Url::parse(u).is_ok_and(|u| u.scheme() == "https" && u.host().is_some());
+            let ok = url::Url::parse(u).is_ok_and(|p| {
+                p.host().is_some()
+                    && (p.scheme() == "https"
+                        || (p.scheme() == "http"
+                            && allow.contains(
+                                p.host_str().unwrap_or_default(),
+                                p.port_or_known_default().unwrap_or(80),
+                            )))
+            });
             if !ok {
                 return Err(bad(
                     &format!("/oauth/{field}"),

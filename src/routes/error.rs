@@ -185,6 +185,7 @@ pub const CODES: &[&str] = &[
     "verification_unsupported",
     "target_not_allowed",
     "connector_upstream_error",
+    "invalid_state",
     "payload_too_large",
     "internal_error",
 ];

@@ -46,6 +46,8 @@ impl Method {
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
     pub method: Method,
+    /// `scheme://host[:port]` the request was addressed to.
+    pub origin: String,
     /// The decoded path, e.g. `/v1/catalog/github`.
     pub path: String,
     /// Decoded query pairs in order.
@@ -70,6 +72,7 @@ impl HttpRequest {
             .unwrap_or((path_and_query, ""));
         Self {
             method,
+            origin: "https://api.test".into(),
             path: path.to_string(),
             query: url::form_urlencoded::parse(query.as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))

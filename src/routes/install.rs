@@ -217,8 +217,10 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
             view["price"] = listing.pricing.clone();
         }
         if oauth_mode(&auth.mode) {
+            let consent = super::oauth::start_consent(app, req, tenant, &id, &listing, &auth.fields).await?;
             view["next_step"] = json!("oauth");
-            view["authorize_url"] = authorize_url(&listing, &auth);
+            view["authorize_url"] = json!(consent.as_ref().map(|c| &c.0));
+            view["authorize_expires_at"] = json!(consent.as_ref().map(|c| &c.1));
         }
         Ok(HttpResponse::json(201, &view))
     })
@@ -295,34 +297,4 @@ fn new_record(
         updated_at: now,
         last_synced_at: None,
     }
-}
-
-/// Until the OAuth flow lands (state, PKCE, callback), the listing's
-/// authorize endpoint with the client id and scopes; `null` for `mcp_oauth`,
-/// whose server is discovered at consent time.
-fn authorize_url(listing: &Listing, auth: &AuthInput) -> Value {
-    let Some(oauth) = listing.oauth.as_ref() else {
-        return Value::Null;
-    };
-    let Ok(mut u) = url::Url::parse(oauth["authorize_url"].as_str().unwrap_or_default()) else {
-        return Value::Null;
-    };
-    let sep = oauth["scope_separator"].as_str().unwrap_or(" ");
-    let scopes: Vec<&str> = oauth["scopes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    {
-        let mut q = u.query_pairs_mut();
-        q.append_pair("response_type", "code");
-        if let Some(c) = auth.fields.get("client_id") {
-            q.append_pair("client_id", c);
-        }
-        if !scopes.is_empty() {
-            q.append_pair("scope", &scopes.join(sep));
-        }
-    }
-    json!(u.to_string())
 }

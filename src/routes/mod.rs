@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod install;
+pub mod oauth;
 pub mod service;
 pub mod tenants;
 pub mod write;
@@ -42,6 +43,9 @@ pub struct Config {
     pub allow: crate::probe::guard::AllowList,
     /// `VAULT_KEY`; `None` refuses anything that would store a credential.
     pub vault: Option<crate::domain::vault::VaultKey>,
+    /// `PUBLIC_BASE_URL`: the origin OAuth providers redirect back to; the
+    /// request's own origin when unset.
+    pub public_base_url: Option<String>,
 }
 
 /// Everything a request needs, assembled by the edge for each request.
@@ -51,6 +55,7 @@ pub struct App {
     pub cache: Rc<dyn Cache>,
     pub objects: Rc<dyn TenantObjects>,
     pub connectors: Rc<dyn crate::store::ConnectorStore>,
+    pub oauth: Rc<dyn crate::store::OAuthStore>,
     /// The outbound transport under the guarded client.
     pub transport: Rc<dyn crate::probe::client::Transport>,
     /// Milliseconds since the epoch, read again for latencies.
@@ -75,6 +80,7 @@ impl App {
             cache: self.cache.as_ref(),
             shared: &self.shared,
             now: self.now,
+            allow: &self.config.allow,
         }
     }
 
@@ -137,6 +143,8 @@ pub enum Route {
     Binding(String),
     Capabilities,
     Events,
+    Authorize(String),
+    OAuthCallback,
 }
 
 /// Every routed path with its methods: the OpenAPI document must name each.
@@ -160,6 +168,8 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/bindings/{id}", &[Method::Delete]),
     ("/v1/capabilities", &[Method::Get]),
     ("/v1/events", &[Method::Get]),
+    ("/v1/connectors/{id}/authorize", &[Method::Post]),
+    ("/v1/oauth/callback", &[Method::Get]),
 ];
 
 /// Resolves a path to a route and the methods it allows.
@@ -197,6 +207,11 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         }
         ["v1", "capabilities"] => (Route::Capabilities, "/v1/capabilities"),
         ["v1", "events"] => (Route::Events, "/v1/events"),
+        ["v1", "connectors", id, "authorize"] if !id.is_empty() => (
+            Route::Authorize(id.to_string()),
+            "/v1/connectors/{id}/authorize",
+        ),
+        ["v1", "oauth", "callback"] => (Route::OAuthCallback, "/v1/oauth/callback"),
         _ => return None,
     };
     let methods = ROUTES
@@ -278,6 +293,8 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Binding(id), _) => bindings::delete_binding(app, req, &id).await,
         (Route::Capabilities, _) => bindings::list_capabilities(app, req).await,
         (Route::Events, _) => bindings::list_events(app, req).await,
+        (Route::Authorize(id), _) => oauth::authorize_connector(app, req, &id).await,
+        (Route::OAuthCallback, _) => oauth::oauth_callback(app, req).await,
     }
 }
 

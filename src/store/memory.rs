@@ -440,3 +440,32 @@ impl ConnectorStore for MemoryConnectors {
         Ok(v)
     }
 }
+
+/// Consent states in memory: spent once, like the D1 conditional update.
+#[derive(Default)]
+pub struct MemoryOAuth {
+    pub states: RefCell<BTreeMap<String, (OAuthStateRecord, bool)>>,
+}
+
+#[async_trait(?Send)]
+impl OAuthStore for MemoryOAuth {
+    async fn insert_state(&self, s: &OAuthStateRecord) -> StoreResult<()> {
+        self.states
+            .borrow_mut()
+            .insert(s.state_hash.clone(), (s.clone(), false));
+        Ok(())
+    }
+
+    async fn take_state(&self, state_hash: &str, now_ms: i64, _now: &str) -> StoreResult<Taken> {
+        let mut all = self.states.borrow_mut();
+        Ok(match all.get_mut(state_hash) {
+            None => Taken::Unknown,
+            Some((_, true)) => Taken::Used,
+            Some((r, _)) if now_ms >= r.expires_at_ms => Taken::Expired,
+            Some((r, used)) => {
+                *used = true;
+                Taken::Fresh(r.clone())
+            }
+        })
+    }
+}

@@ -24,6 +24,8 @@ pub struct Seen {
 
 pub struct Provider {
     pub port: u16,
+    /// Authorization codes handed out by `/authorize`, with their PKCE challenge.
+    codes: Arc<Mutex<Vec<(String, String)>>>,
     pub good_token: String,
     mode: Arc<Mutex<Mode>>,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -35,17 +37,24 @@ impl Provider {
         let port = listener.local_addr().unwrap().port();
         let mode = Arc::new(Mutex::new(Mode::Normal));
         let seen = Arc::new(Mutex::new(vec![]));
-        let (m, s, good) = (mode.clone(), seen.clone(), good_token.to_string());
+        let codes = Arc::new(Mutex::new(vec![]));
+        let (m, s, c, good) = (
+            mode.clone(),
+            seen.clone(),
+            codes.clone(),
+            good_token.to_string(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (m, s, good) = (m.clone(), s.clone(), good.clone());
+                let (m, s, c, good) = (m.clone(), s.clone(), c.clone(), good.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &m, &s, &good);
+                    let _ = serve(stream, &m, &s, &c, &good);
                 });
             }
         });
         Provider {
             port,
+            codes,
             good_token: good_token.to_string(),
             mode,
             seen,
@@ -69,10 +78,24 @@ impl Provider {
     }
 }
 
+/// The OAuth client the fake authorization server knows.
+pub const OAUTH_CLIENT_ID: &str = "e2e-client";
+pub const OAUTH_CLIENT_SECRET: &str = "e2e-oauth-client-secret";
+pub const OAUTH_ACCESS_TOKEN: &str = "e2e-oauth-access-token-0001";
+pub const OAUTH_REFRESH_TOKEN: &str = "e2e-oauth-refresh-token-0002";
+
+fn query_of(path: &str) -> std::collections::HashMap<String, String> {
+    let q = path.split_once('?').map(|(_, q)| q).unwrap_or("");
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
+}
+
 fn serve(
     stream: TcpStream,
     mode: &Mutex<Mode>,
     seen: &Mutex<Vec<Seen>>,
+    codes: &Mutex<Vec<(String, String)>>,
     good: &str,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -112,9 +135,73 @@ fn serve(
             .any(|(k, v)| k == "authorization" && v == &format!("Bearer {good}"));
         seen.lock().unwrap().push(Seen {
             method,
-            path,
-            headers,
+            path: path.clone(),
+            headers: headers.clone(),
         });
+        // An OAuth authorization server: the consent page approves at once
+        // and redirects back with a code bound to the PKCE challenge.
+        if path.starts_with("/authorize") {
+            let q = query_of(&path);
+            let code = format!("code-{}", codes.lock().unwrap().len() + 1);
+            let challenge = q.get("code_challenge").cloned().unwrap_or_default();
+            codes.lock().unwrap().push((code.clone(), challenge));
+            let redirect = q
+                .get("redirect_uri")
+                .map(String::as_str)
+                .unwrap_or("http://invalid/");
+            let mut back = url::Url::parse(redirect).expect("a redirect_uri");
+            back.query_pairs_mut()
+                .append_pair("code", &code)
+                .append_pair("state", q.get("state").map(String::as_str).unwrap_or(""));
+            let ok = q.get("client_id").map(String::as_str) == Some(OAUTH_CLIENT_ID)
+                && q.get("code_challenge_method").map(String::as_str) == Some("S256");
+            if ok {
+                write!(
+                    out,
+                    "HTTP/1.1 302 Found\r\nLocation: {back}\r\nContent-Length: 0\r\n\r\n"
+                )?;
+            } else {
+                write!(out, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")?;
+            }
+            out.flush()?;
+            continue;
+        }
+        if path.starts_with("/token") {
+            use base64::Engine;
+            use sha2::Digest;
+            let form: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(&body).into_owned().collect();
+            let f = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+            let challenge = codes
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(c, _)| c == f("code"))
+                .map(|(_, ch)| ch.clone());
+            let pkce_ok = challenge.is_some_and(|ch| {
+                let digest = sha2::Sha256::digest(f("code_verifier").as_bytes());
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest) == ch
+            });
+            let ok = f("grant_type") == "authorization_code"
+                && f("client_id") == OAUTH_CLIENT_ID
+                && f("client_secret") == OAUTH_CLIENT_SECRET
+                && pkce_ok;
+            let text = if ok {
+                format!(
+                    r#"{{"access_token":"{OAUTH_ACCESS_TOKEN}","refresh_token":"{OAUTH_REFRESH_TOKEN}","token_type":"Bearer","expires_in":3600}}"#
+                )
+            } else {
+                r#"{"error":"invalid_grant","error_description":"code, client or PKCE verifier rejected"}"#.to_string()
+            };
+            let status = if ok { "200 OK" } else { "400 Bad Request" };
+            write!(
+                out,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+                text.len()
+            )?;
+            out.flush()?;
+            continue;
+        }
         let mode = *mode.lock().unwrap();
         let (status, text) = match mode {
             Mode::Garbage => {

@@ -204,6 +204,12 @@ impl Call {
         self
     }
 
+    /// A request to a fake provider: none of the worker's invariants apply.
+    pub fn send_foreign(mut self) -> Answer {
+        self.platform = true;
+        self.send()
+    }
+
     pub fn send(self) -> Answer {
         Self::answer(self.req.call(), self.platform, self.allow_5xx)
     }

@@ -4,6 +4,7 @@
 mod catalog;
 mod connectors;
 mod keys;
+mod oauth;
 mod service;
 
 use super::http::{HttpRequest, HttpResponse, Method};
@@ -24,6 +25,7 @@ pub(super) struct World {
     catalog: Rc<MemoryCatalog>,
     cache: Rc<MemoryCache>,
     pub(super) connectors: Rc<MemoryConnectors>,
+    pub(super) oauth: Rc<crate::store::memory::MemoryOAuth>,
     objects: Rc<MemoryObjects>,
     pub(super) provider: Rc<FakeProvider>,
     shared: Rc<Shared>,
@@ -45,6 +47,7 @@ impl World {
                 ..Default::default()
             }),
             objects: Rc::default(),
+            oauth: Rc::default(),
             provider: Rc::default(),
             catalog: Rc::default(),
             cache: Rc::default(),
@@ -70,6 +73,7 @@ impl World {
             cache: self.cache.clone(),
             objects: self.objects.clone(),
             connectors: self.connectors.clone(),
+            oauth: self.oauth.clone(),
             transport: self.provider.clone(),
             clock: Rc::new(|| 0),
             shared: self.shared.clone(),
@@ -82,6 +86,7 @@ impl World {
                     )
                     .expect("a 32-byte test key"),
                 ),
+                public_base_url: None,
             }),
             request_id: crate::domain::ids::RequestId::generate(&SeqRandom(Cell::new(
                 self.seed.get() ^ 0xABCD,
@@ -91,6 +96,11 @@ impl World {
             log: Rc::new(move |l| logs.borrow_mut().push(l.to_string())),
             background: Rc::new(pollster::block_on),
         }
+    }
+
+    /// Moves the clock (consent expiry).
+    pub(super) fn advance(&self, ms: i64) {
+        self.now.set(self.now.get() + ms);
     }
 
     pub(super) fn send(&self, req: HttpRequest) -> HttpResponse {
@@ -203,6 +213,21 @@ impl Transport for FakeProvider {
                 truncated: false,
             })
         };
+        if req.url == "https://oauth2.googleapis.com/token" {
+            // Google's token endpoint: one good code, PKCE verifier required.
+            let body = req.body.clone().unwrap_or_default();
+            return if body.contains("code=good-code") && body.contains("code_verifier=") {
+                answer(
+                    200,
+                    r#"{"access_token":"ya29.access-secret-1234","refresh_token":"1//refresh-secret-5678","expires_in":3599,"token_type":"Bearer"}"#,
+                )
+            } else {
+                answer(
+                    400,
+                    r#"{"error":"invalid_grant","error_description":"Bad Request"}"#,
+                )
+            };
+        }
         match *self.mode.borrow() {
             "down" => Err(TransportError::Unreachable("connection refused".into())),
             "slow" => Err(TransportError::Timeout(10_000)),

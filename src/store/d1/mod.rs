@@ -3,6 +3,7 @@
 //! in `connectors.rs`).
 
 mod connectors;
+mod oauth;
 
 use super::*;
 use crate::domain::auth::Role;

@@ -1,0 +1,352 @@
+//! OAuth consent for `oauth2` listings (API §5): the authorize URL with a
+//! single-use state and PKCE, the callback that exchanges the code through
+//! the guarded client, and re-consent. `mcp_oauth` discovery and dynamic
+//! registration are not wired yet.
+
+use super::connectors::load_listing;
+use super::error::ApiError;
+use super::http::{HttpRequest, HttpResponse};
+use super::install::upstream;
+use super::App;
+use crate::domain::auth::Role;
+use crate::domain::ids::{ConnectorId, TenantId};
+use crate::domain::manifest::Listing;
+use crate::domain::oauth::{self, Authorize, STATE_TTL_MS};
+use crate::domain::time::Millis;
+use crate::domain::vault;
+use crate::domain::Error;
+use crate::probe::client::OutboundRequest;
+use crate::store::{ConnectorRecord, OAuthStateRecord, Taken, Written};
+use serde_json::{json, Map};
+use std::collections::BTreeMap;
+
+pub const CALLBACK_PATH: &str = "/v1/oauth/callback";
+
+/// Where providers send the user back: `PUBLIC_BASE_URL` or this request's origin.
+fn redirect_uri(app: &App, req: &HttpRequest) -> String {
+    let base = app
+        .config
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| req.origin.clone());
+    format!("{}{CALLBACK_PATH}", base.trim_end_matches('/'))
+}
+
+/// Opens an instance's sealed credential fields.
+pub fn open_fields(app: &App, c: &ConnectorRecord) -> Result<BTreeMap<String, String>, ApiError> {
+    let (Some(sealed), Some(key)) = (&c.secret, &app.config.vault) else {
+        return Err(ApiError::internal(
+            "the instance has no sealed credential or VAULT_KEY is missing",
+        ));
+    };
+    let plain = key
+        .open(&vault::owner(c.tenant.as_str(), c.id.as_str()), sealed)
+        .map_err(|e| ApiError::internal(format!("vault: {e}")))?;
+    serde_json::from_slice(&plain)
+        .map_err(|_| ApiError::internal("vault: the credential is not a field map"))
+}
+
+/// Starts a consent: stores a state (and PKCE verifier) and answers the
+/// provider's authorize URL with its expiry. `None` when the listing has no
+/// fixed OAuth endpoints (`mcp_oauth`, discovered at consent time).
+pub async fn start_consent(
+    app: &App,
+    req: &HttpRequest,
+    tenant: &TenantId,
+    id: &ConnectorId,
+    listing: &Listing,
+    fields: &BTreeMap<String, String>,
+) -> Result<Option<(String, String)>, ApiError> {
+    let Some(block) = listing.oauth.as_ref() else {
+        return Ok(None);
+    };
+    let key = app
+        .config
+        .vault
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("VAULT_KEY is not configured"))?;
+    let (state, hash) = oauth::new_state(app.rng.as_ref());
+    let verifier = (block["pkce"] != false).then(|| oauth::pkce_verifier(app.rng.as_ref()));
+    let challenge = verifier.as_deref().map(oauth::pkce_challenge);
+    let redirect = redirect_uri(app, req);
+    let scopes: Vec<String> = block["scopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect();
+    let empty = Map::new();
+    let url = Authorize {
+        endpoint: block["authorize_url"].as_str().unwrap_or_default(),
+        client_id: fields
+            .get("client_id")
+            .map(String::as_str)
+            .unwrap_or_default(),
+        redirect_uri: &redirect,
+        scopes: &scopes,
+        scope_separator: block["scope_separator"].as_str().unwrap_or(" "),
+        state: &state,
+        challenge: challenge.as_deref(),
+        extra: block["extra_params"].as_object().unwrap_or(&empty),
+    }
+    .url()
+    .map_err(|e| ApiError::internal(format!("listing {}: {e}", listing.id)))?;
+    let expires_at_ms = app.now.0 + STATE_TTL_MS;
+    let record = OAuthStateRecord {
+        verifier: verifier.map(|v| {
+            key.seal(
+                app.rng.as_ref(),
+                &vault::owner(tenant.as_str(), &hash),
+                v.as_bytes(),
+            )
+        }),
+        state_hash: hash,
+        tenant: tenant.clone(),
+        connector_id: id.clone(),
+        redirect_uri: redirect,
+        expires_at_ms,
+    };
+    app.oauth.insert_state(&record).await?;
+    Ok(Some((url, Millis(expires_at_ms).rfc3339())))
+}
+
+/// `POST /v1/connectors/{id}/authorize` — a fresh consent (re-consent).
+pub async fn authorize_connector(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, _) = principal.require(Role::Manager)?;
+    let id = ConnectorId::parse(id)?;
+    let c = app
+        .connectors
+        .connector(tenant, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("connector", id.as_str()))?;
+    if c.auth_type != "oauth2" {
+        return Err(Error::StateConflict(format!(
+            "The connector authenticates with '{}'; only oauth2 connectors take consent.",
+            c.auth_type
+        ))
+        .into());
+    }
+    let listing = load_listing(app, &c.listing).await?;
+    let fields = open_fields(app, &c)?;
+    let (url, expires_at) = start_consent(app, req, tenant, &id, &listing, &fields)
+        .await?
+        .ok_or_else(|| Error::StateConflict("The listing declares no OAuth endpoints.".into()))?;
+    Ok(HttpResponse::json(
+        200,
+        &json!({"object": "authorization", "connector_id": id.as_str(), "authorize_url": url, "expires_at": expires_at}),
+    ))
+}
+
+fn invalid_state(message: &str) -> ApiError {
+    ApiError::new(
+        400,
+        "invalid_request_error",
+        "invalid_state",
+        message.to_string(),
+    )
+    .param("state")
+}
+
+/// `GET /v1/oauth/callback?state=…&code=…` — no API key: the state is the
+/// credential. Spends the state, exchanges the code, stores the tokens.
+pub async fn oauth_callback(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let q: BTreeMap<&str, &str> = req
+        .query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let state = q
+        .get("state")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::missing("state"))?;
+    // Checked before the state is spent, so a malformed callback can be retried.
+    if !q.contains_key("error") && q.get("code").is_none_or(|c| c.is_empty()) {
+        return Err(Error::missing("code").into());
+    }
+    let record =
+        match app
+            .oauth
+            .take_state(&oauth::state_hash(state), app.now.0, &app.now.rfc3339())
+            .await?
+        {
+            Taken::Fresh(r) => r,
+            Taken::Expired => return Err(invalid_state(
+                "This consent link has expired (they last 10 minutes); start the consent again.",
+            )),
+            Taken::Used => {
+                return Err(invalid_state(
+                    "This consent link was already used; start the consent again.",
+                ))
+            }
+            Taken::Unknown => {
+                return Err(invalid_state(
+                    "Unknown state: the consent link is not one this service issued.",
+                ))
+            }
+        };
+    let tenant = record.tenant.clone();
+    let c = app
+        .connectors
+        .connector(&tenant, &record.connector_id)
+        .await?
+        .ok_or_else(|| invalid_state("The connector this consent was for no longer exists."))?;
+    let listing = load_listing(app, &c.listing).await?;
+    if let Some(err) = q.get("error") {
+        let code: String = err
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        return finish(
+            app,
+            &c,
+            Err(format!("The provider refused consent ({code}).")),
+        )
+        .await;
+    }
+    let code = q.get("code").copied().unwrap_or_default();
+    let fields = open_fields(app, &c)?;
+    let verifier = match (&record.verifier, &app.config.vault) {
+        (Some(sealed), Some(key)) => Some(
+            String::from_utf8(
+                key.open(&vault::owner(tenant.as_str(), &record.state_hash), sealed)
+                    .map_err(|e| ApiError::internal(format!("vault: {e}")))?,
+            )
+            .map_err(|_| ApiError::internal("vault: verifier is not text"))?,
+        ),
+        _ => None,
+    };
+    let token_url = listing
+        .oauth
+        .as_ref()
+        .and_then(|o| o["token_url"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let body = oauth::code_exchange_body(
+        code,
+        &record.redirect_uri,
+        fields
+            .get("client_id")
+            .map(String::as_str)
+            .unwrap_or_default(),
+        fields.get("client_secret").map(String::as_str),
+        verifier.as_deref(),
+    );
+    let sent = app
+        .outbound()
+        .send(OutboundRequest {
+            method: "POST".into(),
+            url: token_url,
+            headers: vec![
+                (
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: Some(body),
+        })
+        .await;
+    let outcome = match sent {
+        Err(e) => Err(format!("The token exchange failed: {e}")),
+        Ok(resp) => oauth::parse_token_response(resp.status, &resp.body, app.now.0)
+            .map(|t| (fields, t))
+            .map_err(|e| e.to_string()),
+    };
+    finish(app, &c, outcome).await
+}
+
+/// Records the consent's outcome on the instance and answers the browser.
+async fn finish(
+    app: &App,
+    c: &ConnectorRecord,
+    outcome: Result<(BTreeMap<String, String>, oauth::Tokens), String>,
+) -> Result<HttpResponse, ApiError> {
+    let mut next = c.clone();
+    next.updated_at = app.now.rfc3339();
+    let (status, message, kind) = match outcome {
+        Ok((mut fields, tokens)) => {
+            fields.insert("access_token".into(), tokens.access_token);
+            if let Some(r) = tokens.refresh_token {
+                fields.insert("refresh_token".into(), r);
+            }
+            if let Some(t) = tokens.expires_at_ms {
+                fields.insert("expires_at_ms".into(), t.to_string());
+            }
+            let key = app
+                .config
+                .vault
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("VAULT_KEY is not configured"))?;
+            let plain = serde_json::to_vec(&fields).expect("a map of strings serialises");
+            next.secret = Some(key.seal(
+                app.rng.as_ref(),
+                &vault::owner(c.tenant.as_str(), c.id.as_str()),
+                &plain,
+            ));
+            next.status = "connected".into();
+            next.health = json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Authorized; not checked yet."});
+            ("connected", String::new(), "connector.authorized")
+        }
+        Err(message) => {
+            // The code is spent: the instance needs a fresh consent.
+            next.status = "error".into();
+            next.health = json!({"healthy": false, "last_check": app.now.rfc3339(), "latency_ms": null, "message": message});
+            ("error", message, "connector.updated")
+        }
+    };
+    let data = if status == "connected" {
+        json!({"listing": c.listing})
+    } else {
+        json!({"changed": ["status"], "status": "error", "reason": message})
+    };
+    let event = app.event_for(&c.tenant, &c.id, kind, data);
+    if app
+        .connectors
+        .update_connector(&c.tenant, &next, &event)
+        .await?
+        != Written::Done
+    {
+        return Err(invalid_state(
+            "The connector this consent was for no longer exists.",
+        ));
+    }
+    if let Some(ret) = c
+        .return_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+    {
+        let mut ret = ret;
+        ret.query_pairs_mut()
+            .append_pair("connector_id", c.id.as_str())
+            .append_pair("status", status);
+        if status == "error" {
+            ret.query_pairs_mut().append_pair("error", &message);
+        }
+        return Ok(HttpResponse::empty(302).header("location", ret.as_str()));
+    }
+    if status == "error" {
+        return Err(upstream(&message));
+    }
+    let page = format!(
+        "<!doctype html><meta charset=utf-8><title>Connected</title><p>{} is connected. You can close this window.</p>",
+        html_escape(&c.name)
+    );
+    Ok(HttpResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+        body: page.into_bytes(),
+    })
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,168 @@
+//! OAuth consent over memory stores: state and PKCE in the authorize URL, the
+//! callback's exchange, and every way a state is refused.
+
+use super::*;
+use crate::domain::oauth::pkce_challenge;
+use crate::routes::http::{HttpRequest, Method};
+use serde_json::json;
+use std::collections::HashMap;
+
+fn query(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+fn callback(w: &World, params: &str) -> HttpResponse {
+    w.send(HttpRequest::new(
+        Method::Get,
+        &format!("/v1/oauth/callback?{params}"),
+    ))
+}
+
+#[test]
+fn consent_round_trip_and_refusals() {
+    let w = World::new();
+    w.load_catalog();
+    let (_, admin) = w.tenant("acme");
+    let (_, m) = w.key(&admin, "manager");
+    let m = format!("Bearer {m}");
+    let body = json!({"listing": "google-drive", "name": "drive", "return_url": "https://app.example.com/done?tab=1",
+                      "auth": {"type": "oauth2", "client_id": "1234567890-abc123def.apps.googleusercontent.com", "client_secret": "GOCSPX-client-secret"}});
+    let (s, c) = w.call(Method::Post, "/v1/connectors", Some(&m), Some(body));
+    assert_eq!(
+        (s, c["status"].as_str()),
+        (201, Some("pending_auth")),
+        "{c}"
+    );
+    let id = c["id"].as_str().unwrap().to_string();
+    let q = query(c["authorize_url"].as_str().unwrap());
+    assert_eq!(q["redirect_uri"], "https://api.test/v1/oauth/callback");
+    assert_eq!(
+        (q["client_id"].as_str(), q["code_challenge_method"].as_str()),
+        ("1234567890-abc123def.apps.googleusercontent.com", "S256")
+    );
+    assert!(q["state"].starts_with("st_"));
+
+    // The provider's answer completes it; the verifier sent matches the challenge.
+    let r = callback(&w, &format!("state={}&code=good-code", q["state"]));
+    assert_eq!(r.status, 302, "{}", String::from_utf8_lossy(&r.body));
+    let loc = query(r.get_header("location").unwrap());
+    assert_eq!(
+        (
+            loc["tab"].as_str(),
+            loc["connector_id"].as_str(),
+            loc["status"].as_str()
+        ),
+        ("1", id.as_str(), "connected")
+    );
+    let sent = w.provider.sent.borrow().last().unwrap().clone();
+    let form: HashMap<String, String> = url::form_urlencoded::parse(sent.body.unwrap().as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(pkce_challenge(&form["code_verifier"]), q["code_challenge"]);
+    assert_eq!(form["redirect_uri"], q["redirect_uri"]);
+    let (_, now) = w.call(Method::Get, &format!("/v1/connectors/{id}"), Some(&m), None);
+    assert_eq!(now["status"], "connected");
+    let (_, ev) = w.call(
+        Method::Get,
+        &format!("/v1/events?type=connector.authorized&connector_id={id}"),
+        Some(&m),
+        None,
+    );
+    assert_eq!(ev["data"].as_array().unwrap().len(), 1);
+
+    // Spent, tampered, unknown.
+    for params in [
+        format!("state={}&code=good-code", q["state"]),
+        format!("state={}x&code=good-code", q["state"]),
+        "state=st_nope&code=x".into(),
+    ] {
+        let r = callback(&w, &params);
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!((r.status, err_code(&v)), (400, "invalid_state"), "{params}");
+    }
+    let r = callback(&w, "code=x");
+    assert_eq!(r.status, 400);
+
+    // Expired after 10 minutes.
+    let (s, a) = w.call(
+        Method::Post,
+        &format!("/v1/connectors/{id}/authorize"),
+        Some(&m),
+        None,
+    );
+    assert_eq!(s, 200, "{a}");
+    let q2 = query(a["authorize_url"].as_str().unwrap());
+    w.advance(10 * 60 * 1000 + 1);
+    let r = callback(&w, &format!("state={}&code=good-code", q2["state"]));
+    assert_eq!(r.status, 400);
+
+    // The provider refuses: the instance records it.
+    let (_, a) = w.call(
+        Method::Post,
+        &format!("/v1/connectors/{id}/authorize"),
+        Some(&m),
+        None,
+    );
+    let q3 = query(a["authorize_url"].as_str().unwrap());
+    let r = callback(&w, &format!("state={}&error=access_denied", q3["state"]));
+    assert_eq!(query(r.get_header("location").unwrap())["status"], "error");
+    let (_, now) = w.call(Method::Get, &format!("/v1/connectors/{id}"), Some(&m), None);
+    assert_eq!(now["status"], "error");
+    assert!(now["health"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("access_denied"));
+
+    // A bad code fails the exchange without storing anything partial.
+    let (_, a) = w.call(
+        Method::Post,
+        &format!("/v1/connectors/{id}/authorize"),
+        Some(&m),
+        None,
+    );
+    let q4 = query(a["authorize_url"].as_str().unwrap());
+    let r = callback(&w, &format!("state={}&code=bad-code", q4["state"]));
+    assert_eq!(query(r.get_header("location").unwrap())["status"], "error");
+
+    // Another tenant cannot start a consent for this connector.
+    let (_, other) = w.tenant("globex");
+    assert_eq!(
+        w.call(
+            Method::Post,
+            &format!("/v1/connectors/{id}/authorize"),
+            Some(&other),
+            None
+        )
+        .0,
+        404
+    );
+    // A static-credential connector takes no consent.
+    let (_, g) = w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&m),
+        Some(json!({"listing": "github", "auth": {"type": "pat", "token": GOOD_TOKEN}})),
+    );
+    let (s, _) = w.call(
+        Method::Post,
+        &format!("/v1/connectors/{}/authorize", g["id"].as_str().unwrap()),
+        Some(&m),
+        None,
+    );
+    assert_eq!(s, 409);
+
+    // Tokens are sealed, never shown, never in events.
+    let (_, all) = w.call(Method::Get, "/v1/events?limit=100", Some(&m), None);
+    let everything = format!("{all}{now}{:?}", w.connectors.connectors.borrow());
+    for secret in [
+        "ya29.access-secret-1234",
+        "1//refresh-secret-5678",
+        "GOCSPX-client-secret",
+    ] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
