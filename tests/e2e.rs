@@ -503,6 +503,7 @@ fn main() {
             connectors::refused_targets(s, p, seen)
         }),
         ("oauth_consent", &|| oauth::consent(s, p, seen)),
+        ("health_checks", &|| connectors::health_checks(s, p, seen)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);

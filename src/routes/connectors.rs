@@ -192,7 +192,7 @@ pub async fn update_connector(
         );
         match app
             .connectors
-            .update_connector(tenant, &next, &event)
+            .update_connector(tenant, &next, Some(&event))
             .await?
         {
             Written::Done => Ok(HttpResponse::json(200, &connector_json(&next))),

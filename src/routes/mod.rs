@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod connectors;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod http;
 pub mod install;
 pub mod oauth;
@@ -145,6 +146,7 @@ pub enum Route {
     Events,
     Authorize(String),
     OAuthCallback,
+    Health(String),
 }
 
 /// Every routed path with its methods: the OpenAPI document must name each.
@@ -170,6 +172,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/events", &[Method::Get]),
     ("/v1/connectors/{id}/authorize", &[Method::Post]),
     ("/v1/oauth/callback", &[Method::Get]),
+    ("/v1/connectors/{id}/health", &[Method::Get]),
 ];
 
 /// Resolves a path to a route and the methods it allows.
@@ -212,6 +215,9 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
             "/v1/connectors/{id}/authorize",
         ),
         ["v1", "oauth", "callback"] => (Route::OAuthCallback, "/v1/oauth/callback"),
+        ["v1", "connectors", id, "health"] if !id.is_empty() => {
+            (Route::Health(id.to_string()), "/v1/connectors/{id}/health")
+        }
         _ => return None,
     };
     let methods = ROUTES
@@ -295,6 +301,7 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Events, _) => bindings::list_events(app, req).await,
         (Route::Authorize(id), _) => oauth::authorize_connector(app, req, &id).await,
         (Route::OAuthCallback, _) => oauth::oauth_callback(app, req).await,
+        (Route::Health(id), _) => health::connector_health(app, req, &id).await,
     }
 }
 

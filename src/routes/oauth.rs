@@ -308,7 +308,7 @@ async fn finish(
     let event = app.event_for(&c.tenant, &c.id, kind, data);
     if app
         .connectors
-        .update_connector(&c.tenant, &next, &event)
+        .update_connector(&c.tenant, &next, Some(&event))
         .await?
         != Written::Done
     {

@@ -305,7 +305,7 @@ impl ConnectorStore for MemoryConnectors {
         &self,
         tenant: &TenantId,
         c: &ConnectorRecord,
-        e: &EventRecord,
+        e: Option<&EventRecord>,
     ) -> StoreResult<Written> {
         let mut all = self.connectors.borrow_mut();
         if all
@@ -317,7 +317,7 @@ impl ConnectorStore for MemoryConnectors {
         match all.iter_mut().find(|x| &x.tenant == tenant && x.id == c.id) {
             Some(slot) => {
                 *slot = c.clone();
-                self.events.borrow_mut().push(e.clone());
+                self.events.borrow_mut().extend(e.cloned());
                 Ok(Written::Done)
             }
             None => Ok(Written::Gone),

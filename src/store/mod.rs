@@ -265,7 +265,7 @@ pub trait ConnectorStore {
         &self,
         tenant: &TenantId,
         c: &ConnectorRecord,
-        e: &EventRecord,
+        e: Option<&EventRecord>,
     ) -> StoreResult<Written>;
     /// Deletes the instance (and with it the ciphertext), keeping events.
     async fn delete_connector(

@@ -419,3 +419,58 @@ pub fn refused_targets(s: &Server, p: &Provider, seen: &Seen) {
     }
     assert!(p.seen().is_empty(), "no refused probe reached the fake");
 }
+
+pub fn health_checks(s: &Server, p: &Provider, seen: &Seen) {
+    let (_, admin, _) = tenant(s, "health");
+    let (_, m) = key(s, &admin, "manager");
+    let (_, viewer) = key(s, &admin, "viewer");
+    let c = keep(seen, post(s, &m, "/v1/connectors", &gh(p, GOOD, "watched"))).json();
+    let id = c["id"].as_str().unwrap().to_string();
+    let health = || {
+        keep(
+            seen,
+            call("GET", &s.url(&format!("/v1/connectors/{id}/health")))
+                .auth(&viewer)
+                .send(),
+        )
+        .json()
+    };
+    let changes = || {
+        call(
+            "GET",
+            &s.url(&format!(
+                "/v1/events?type=connector.health_changed&connector_id={id}"
+            )),
+        )
+        .auth(&viewer)
+        .send()
+        .json()["data"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let h = health();
+    assert_eq!(
+        (h["healthy"].as_bool(), h["status"].as_str()),
+        (Some(true), Some("connected")),
+        "{h}"
+    );
+    assert_eq!(changes(), 0, "installed healthy, still healthy: no change");
+    p.set(Mode::Error500);
+    let h = health();
+    assert_eq!(h["healthy"], false);
+    assert!(h["message"].as_str().unwrap().contains("500"));
+    assert_eq!(changes(), 1);
+    let h = health();
+    assert_eq!(h["healthy"], false);
+    assert_eq!(changes(), 1, "no change, no event");
+    p.set(Mode::Normal);
+    assert_eq!(health()["healthy"], true);
+    assert_eq!(changes(), 2);
+    let got = call("GET", &s.url(&format!("/v1/connectors/{id}")))
+        .auth(&viewer)
+        .send()
+        .json();
+    assert_eq!(got["health"]["healthy"], true);
+    assert!(got["health"]["last_check"].is_string());
+}

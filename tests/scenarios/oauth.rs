@@ -44,6 +44,7 @@ pub fn consent(s: &Server, p: &Provider, seen: &Seen) {
     let (_, admin, _) = tenant(s, "oauth");
     let (_, m) = key(s, &admin, "manager");
     let body = json!({"listing": "e2e-oauth", "name": "drive", "return_url": format!("{}/done", p.base()),
+                      "config": {"base_url": p.base()},
                       "auth": {"type": "oauth2", "client_id": OAUTH_CLIENT_ID, "client_secret": OAUTH_CLIENT_SECRET}});
     let a = call("POST", &s.url("/v1/connectors")).auth(&m).json(&body);
     assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));

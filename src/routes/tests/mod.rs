@@ -216,6 +216,21 @@ impl Transport for FakeProvider {
         if req.url == "https://oauth2.googleapis.com/token" {
             // Google's token endpoint: one good code, PKCE verifier required.
             let body = req.body.clone().unwrap_or_default();
+            if body.contains("grant_type=refresh_token") {
+                return if body.contains("refresh_token=1%2F%2Frefresh-secret-5678")
+                    && *self.mode.borrow() != "refuse-refresh"
+                {
+                    answer(
+                        200,
+                        r#"{"access_token":"ya29.access-secret-1234-renewed","expires_in":3599,"token_type":"Bearer"}"#,
+                    )
+                } else {
+                    answer(
+                        400,
+                        r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
+                    )
+                };
+            }
             return if body.contains("code=good-code") && body.contains("code_verifier=") {
                 answer(
                     200,
@@ -232,7 +247,10 @@ impl Transport for FakeProvider {
             "down" => Err(TransportError::Unreachable("connection refused".into())),
             "slow" => Err(TransportError::Timeout(10_000)),
             "500" => answer(500, "internal"),
-            _ if req.headers.iter().any(|(_, v)| v.contains(GOOD_TOKEN)) => {
+            _ if req.headers.iter().any(|(_, v)| {
+                v.contains(GOOD_TOKEN) || v.starts_with("Bearer ya29.access-secret")
+            }) =>
+            {
                 answer(200, r#"{"login":"octocat"}"#)
             }
             _ => answer(401, r#"{"message":"Bad credentials"}"#),

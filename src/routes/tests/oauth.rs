@@ -74,6 +74,70 @@ fn consent_round_trip_and_refusals() {
     );
     assert_eq!(ev["data"].as_array().unwrap().len(), 1);
 
+    // Health runs the probe with the access token; near expiry it refreshes first.
+    let (s, h) = w.call(
+        Method::Get,
+        &format!("/v1/connectors/{id}/health"),
+        Some(&m),
+        None,
+    );
+    assert_eq!((s, h["healthy"].as_bool()), (200, Some(true)), "{h}");
+    let probe = w.provider.sent.borrow().last().unwrap().clone();
+    assert!(probe
+        .url
+        .starts_with("https://www.googleapis.com/drive/v3/about"));
+    assert!(probe
+        .headers
+        .iter()
+        .any(|(k, v)| k == "Authorization" && v == "Bearer ya29.access-secret-1234"));
+    w.advance(3_599_000 - 4 * 60_000);
+    let (_, h) = w.call(
+        Method::Get,
+        &format!("/v1/connectors/{id}/health"),
+        Some(&m),
+        None,
+    );
+    assert_eq!(h["healthy"], true);
+    let sent = w.provider.sent.borrow().clone();
+    assert!(
+        sent.iter().any(|r| r
+            .body
+            .as_deref()
+            .is_some_and(|b| b.contains("grant_type=refresh_token"))),
+        "refreshed"
+    );
+    assert!(sent
+        .last()
+        .unwrap()
+        .headers
+        .iter()
+        .any(|(_, v)| v == "Bearer ya29.access-secret-1234-renewed"));
+    // A refused refresh moves the instance to error, with one event.
+    w.advance(3_599_000);
+    *w.provider.mode.borrow_mut() = "refuse-refresh";
+    let (_, h) = w.call(
+        Method::Get,
+        &format!("/v1/connectors/{id}/health"),
+        Some(&m),
+        None,
+    );
+    assert_eq!(
+        (h["healthy"].as_bool(), h["status"].as_str()),
+        (Some(false), Some("error")),
+        "{h}"
+    );
+    assert!(h["message"].as_str().unwrap().contains("invalid_grant"));
+    // Two changes: unknown → healthy at the first check, healthy → failing now.
+    let (_, ev) = w.call(
+        Method::Get,
+        &format!("/v1/events?type=connector.health_changed&connector_id={id}"),
+        Some(&m),
+        None,
+    );
+    assert_eq!(ev["data"].as_array().unwrap().len(), 2);
+    assert_eq!(ev["data"][0]["data"]["healthy"], false);
+    *w.provider.mode.borrow_mut() = "";
+
     // Spent, tampered, unknown.
     for params in [
         format!("state={}&code=good-code", q["state"]),

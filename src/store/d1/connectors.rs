@@ -242,7 +242,7 @@ impl ConnectorStore for D1Store {
         &self,
         tenant: &TenantId,
         c: &ConnectorRecord,
-        e: &EventRecord,
+        e: Option<&EventRecord>,
     ) -> StoreResult<Written> {
         let update = self.stmt(
             "UPDATE connectors SET name = ?3, config = ?4, auth_hint = ?5, secret = ?6, status = ?7, health = ?8, updated_at = ?9, crew_id = ?10
@@ -260,8 +260,11 @@ impl ConnectorStore for D1Store {
                 opt(&c.crew_id),
             ],
         )?;
-        let event = self.conditional_event(e)?;
-        match self.run_batch(vec![update, event]).await {
+        let mut batch = vec![update];
+        if let Some(e) = e {
+            batch.push(self.conditional_event(e)?);
+        }
+        match self.run_batch(batch).await {
             Ok(r) if r.first().map(Self::changes) == Some(1) => Ok(Written::Done),
             Ok(_) => Ok(Written::Gone),
             Err(err) if is_unique_violation(&err) => Ok(Written::NameTaken),
