@@ -9,13 +9,14 @@ use super::oauth::open_fields;
 use super::App;
 use crate::domain::auth::Role;
 use crate::domain::ids::ConnectorId;
+use crate::domain::manifest::Listing;
 use crate::domain::oauth;
 use crate::domain::vault;
 use crate::domain::Error;
 use crate::probe::client::OutboundRequest;
 use crate::probe::run::{self, Outcome};
 use crate::probe::template::Values;
-use crate::store::Written;
+use crate::store::{ConnectorRecord, Written};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -75,29 +76,22 @@ async fn refresh_if_due(
     Ok(true)
 }
 
-/// `GET /v1/connectors/{id}/health`.
-pub async fn connector_health(
-    app: &App,
-    req: &HttpRequest,
-    id: &str,
-) -> Result<HttpResponse, ApiError> {
-    let principal = app.principal(req).await?;
-    let (tenant, _) = principal.require(Role::Viewer)?;
-    let id = ConnectorId::parse(id)?;
-    let c = app
-        .connectors
-        .connector(tenant, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("connector", id.as_str()))?;
-    if c.status == "pending_auth" {
-        return Err(Error::StateConflict(
-            "The connector is waiting for OAuth consent; authorize it first.".into(),
-        )
-        .into());
-    }
-    let listing = load_listing(app, &c.listing).await?;
+/// One health check's result, before anything is written.
+pub struct Check {
+    /// The instance as it should now be stored.
+    pub next: ConnectorRecord,
+    pub healthy: Option<bool>,
+    pub message: String,
+    pub latency_ms: Option<u64>,
+    /// `healthy` or `status` moved: D1 must be written and an event recorded.
+    pub changed: bool,
+}
+
+/// Runs an instance's health probe (refreshing an OAuth token first when it
+/// is due). Writes nothing: callers decide what to record.
+pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<Check, ApiError> {
     let mut fields = if c.secret.is_some() {
-        open_fields(app, &c)?
+        open_fields(app, c)?
     } else {
         BTreeMap::new()
     };
@@ -138,7 +132,7 @@ pub async fn connector_health(
         let clock = app.clock.clone();
         run::run(&probe, &values, &app.outbound(), &move || clock()).await
     };
-    let (healthy, message, latency) = match &outcome {
+    let (healthy, message, latency_ms) = match &outcome {
         Outcome::Accepted { latency_ms, .. } => (Some(true), String::new(), Some(*latency_ms)),
         Outcome::Rejected {
             status: 0, snippet, ..
@@ -157,7 +151,7 @@ pub async fn connector_health(
         }
         Outcome::Unsupported { message } => (None, message.clone(), None),
     };
-    next.health = json!({"healthy": healthy, "last_check": app.now.rfc3339(), "latency_ms": latency, "message": message});
+    next.health = json!({"healthy": healthy, "last_check": app.now.rfc3339(), "latency_ms": latency_ms, "message": message});
     next.status = match (&outcome, healthy) {
         (Outcome::Rejected { .. }, _) => "error".into(),
         (_, Some(true)) => "connected".into(),
@@ -176,24 +170,57 @@ pub async fn connector_health(
             &plain,
         ));
     }
-    let was = c.health["healthy"].as_bool();
-    let changed = was != healthy || next.status != c.status;
-    // An event only when something changed; the check itself is recorded
-    // on the instance (last_check, latency).
-    let event = changed.then(|| {
+    let changed = c.health["healthy"].as_bool() != healthy || next.status != c.status || refreshed;
+    Ok(Check {
+        next,
+        healthy,
+        message,
+        latency_ms,
+        changed,
+    })
+}
+
+/// Stores a check: the row always, an event only when `healthy` or `status`
+/// moved (a refresh alone changes the sealed secret, not the health).
+pub async fn record(app: &App, c: &ConnectorRecord, k: &Check) -> Result<Written, ApiError> {
+    let moved = c.health["healthy"].as_bool() != k.healthy || k.next.status != c.status;
+    let event = moved.then(|| {
         app.event_for(
-            tenant,
+            &c.tenant,
             &c.id,
             "connector.health_changed",
-            json!({"healthy": healthy, "status": next.status, "message": message}),
+            json!({"healthy": k.healthy, "status": k.next.status, "message": k.message}),
         )
     });
-    if app
+    Ok(app
         .connectors
-        .update_connector(tenant, &next, event.as_ref())
+        .update_connector(&c.tenant, &k.next, event.as_ref())
+        .await?)
+}
+
+/// `GET /v1/connectors/{id}/health`.
+pub async fn connector_health(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, _) = principal.require(Role::Viewer)?;
+    let id = ConnectorId::parse(id)?;
+    let c = app
+        .connectors
+        .connector(tenant, &id)
         .await?
-        == Written::Gone
-    {
+        .ok_or_else(|| Error::not_found("connector", id.as_str()))?;
+    if c.status == "pending_auth" {
+        return Err(Error::StateConflict(
+            "The connector is waiting for OAuth consent; authorize it first.".into(),
+        )
+        .into());
+    }
+    let listing = load_listing(app, &c.listing).await?;
+    let k = check(app, &c, &listing).await?;
+    if record(app, &c, &k).await? == Written::Gone {
         return Err(Error::not_found("connector", c.id.as_str()).into());
     }
     Ok(HttpResponse::json(
@@ -201,11 +228,11 @@ pub async fn connector_health(
         &json!({
             "object": "connector_health",
             "connector_id": c.id.as_str(),
-            "healthy": healthy,
-            "status": next.status,
-            "last_check": next.health["last_check"],
-            "latency_ms": latency,
-            "message": message,
+            "healthy": k.healthy,
+            "status": k.next.status,
+            "last_check": k.next.health["last_check"],
+            "latency_ms": k.latency_ms,
+            "message": k.message,
         }),
     ))
 }
