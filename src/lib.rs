@@ -3,6 +3,7 @@
 //! each request to `routes::handle`. Nothing else lives here.
 
 pub mod catalog;
+pub mod cron;
 pub mod domain;
 pub mod probe;
 pub mod routes;
@@ -11,7 +12,7 @@ pub mod store;
 pub mod tenant;
 
 #[cfg(target_arch = "wasm32")]
-mod edge {
+pub(crate) mod edge {
     use crate::domain::ids::{Random, RequestId};
     use crate::domain::time::Millis;
     use crate::domain::vault::VaultKey;
@@ -46,7 +47,8 @@ mod edge {
             .unwrap_or_default()
     }
 
-    fn app(env: &Env, ctx: Rc<Context>) -> Result<App> {
+    /// The per-request (or per-alarm) application over the platform's parts.
+    pub(crate) fn build_app(env: &Env, background: Rc<dyn Fn(routes::Deferred)>) -> Result<App> {
         let vault = setting(env, "VAULT_KEY");
         let config = Config {
             operator_token: setting(env, "OPERATOR_TOKEN"),
@@ -56,12 +58,13 @@ mod edge {
             vault: VaultKey::from_base64(&vault).ok(),
             public_base_url: Some(setting(env, "PUBLIC_BASE_URL")).filter(|s| !s.is_empty()),
         };
-        let db = env.d1("DB")?;
+        let d1 = Rc::new(D1Store::new(env.d1("DB")?));
         Ok(App {
-            tenants: Rc::new(D1Store::new(env.d1("DB")?)),
-            catalog: Rc::new(D1Store::new(env.d1("DB")?)),
-            connectors: Rc::new(D1Store::new(db)),
-            oauth: Rc::new(D1Store::new(env.d1("DB")?)),
+            tenants: d1.clone(),
+            catalog: d1.clone(),
+            connectors: d1.clone(),
+            oauth: d1.clone(),
+            sweep: d1,
             transport: Rc::new(FetchTransport),
             clock: Rc::new(|| Date::now().as_millis() as i64),
             cache: Rc::new(KvCache::new(env.kv("MANIFESTS")?)),
@@ -72,7 +75,7 @@ mod edge {
             rng: Box::new(CryptoRandom),
             now: Millis(Date::now().as_millis() as i64),
             log: Rc::new(|line| console_error!("{line}")),
-            background: Rc::new(move |f| ctx.wait_until(f)),
+            background,
         })
     }
 
@@ -149,18 +152,34 @@ mod edge {
         {
             panic!("deliberate panic from the test route");
         }
-        let app = app(&env, Rc::new(ctx))?;
+        let app = build_app(&env, Rc::new(move |f| ctx.wait_until(f)))?;
         let plain = to_plain(req).await?;
         from_plain(routes::handle(&app, plain).await)
     }
 
     #[event(scheduled)]
-    async fn scheduled(event: ScheduledEvent, _env: Env, _ctx: ScheduleContext) {
-        // The health sweep (API §6) arrives with connector instances; until
-        // then the trigger is declared and observed.
+    async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        // The sweep fans out: each tenant object sweeps its own instances
+        // from its alarm, so this invocation makes one request per tenant.
+        let app = match build_app(&env, Rc::new(wasm_bindgen_futures::spawn_local)) {
+            Ok(a) => a,
+            Err(e) => return console_error!("scheduled: cannot start: {e}"),
+        };
+        let tenants = match app.sweep.tenants_with_connectors().await {
+            Ok(t) => t,
+            Err(e) => return console_error!("scheduled: cannot list tenants: {}", e.0),
+        };
+        let mut started = 0;
+        for t in &tenants {
+            match app.objects.sweep(t, app.now.0).await {
+                Ok(()) => started += 1,
+                Err(e) => console_error!("scheduled: tenant {t}: {}", e.0),
+            }
+        }
         console_log!(
-            "scheduled: cron '{}' (no instances to sweep yet)",
-            event.cron()
+            "scheduled: cron '{}': sweep started for {started} of {} tenants",
+            event.cron(),
+            tenants.len()
         );
     }
 }

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod manifest;
 pub mod oauth;
 pub mod page;
+pub mod sweep;
 pub mod time;
 pub mod vault;
 

@@ -74,11 +74,19 @@ pub async fn list_connectors(app: &App, req: &HttpRequest) -> Result<HttpRespons
         .connectors
         .list_connectors(tenant, &filter, after, page.limit + 1)
         .await?;
+    let details = app
+        .objects
+        .details(tenant, items.iter().map(|c| c.id.to_string()).collect())
+        .await?;
     Ok(list_json(
         items,
         page.limit,
         |c| format!("{}|{}", c.created_at, c.id),
-        connector_json,
+        |c| {
+            let mut v = connector_json(c);
+            crate::cron::overlay(&mut v, details.get(c.id.as_str()));
+            v
+        },
     ))
 }
 
@@ -102,10 +110,12 @@ pub async fn get_connector(
 ) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, _) = principal.require(Role::Viewer)?;
-    Ok(HttpResponse::json(
-        200,
-        &connector_json(&owned(app, tenant, id).await?),
-    ))
+    let c = owned(app, tenant, id).await?;
+    let details = app.objects.details(tenant, vec![c.id.to_string()]).await?;
+    let mut v = connector_json(&c);
+    // The sweep's latest check lives in the tenant object until a change.
+    crate::cron::overlay(&mut v, details.get(c.id.as_str()));
+    Ok(HttpResponse::json(200, &v))
 }
 
 /// `PATCH /v1/connectors/{id}` — `{name?, config?, auth?, crew_id?}`. A new

@@ -85,6 +85,8 @@ pub struct Check {
     pub latency_ms: Option<u64>,
     /// `healthy` or `status` moved: D1 must be written and an event recorded.
     pub changed: bool,
+    /// The provider answered (even if it refused): feeds the sweep's backoff.
+    pub reachable: bool,
 }
 
 /// Runs an instance's health probe (refreshing an OAuth token first when it
@@ -171,12 +173,14 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
         ));
     }
     let changed = c.health["healthy"].as_bool() != healthy || next.status != c.status || refreshed;
+    let reachable = !matches!(outcome, Outcome::Unreachable { .. });
     Ok(Check {
         next,
         healthy,
         message,
         latency_ms,
         changed,
+        reachable,
     })
 }
 

@@ -170,6 +170,8 @@ impl Cache for MemoryCache {
 #[derive(Default)]
 pub struct MemoryObjects {
     pub books: RefCell<std::collections::HashMap<TenantId, crate::tenant::protocol::Book>>,
+    /// Tenants asked to sweep.
+    pub sweeps: RefCell<Vec<TenantId>>,
 }
 
 #[async_trait(?Send)]
@@ -191,6 +193,26 @@ impl TenantObjects for MemoryObjects {
             .or_default()
             .begin(idem.as_ref(), &locks, now_ms)
             .0)
+    }
+
+    async fn sweep(&self, tenant: &TenantId, _now_ms: i64) -> StoreResult<()> {
+        self.sweeps.borrow_mut().push(tenant.clone());
+        Ok(())
+    }
+
+    async fn details(
+        &self,
+        tenant: &TenantId,
+        ids: Vec<String>,
+    ) -> StoreResult<std::collections::HashMap<String, Value>> {
+        let books = self.books.borrow();
+        let Some(b) = books.get(tenant) else {
+            return Ok(Default::default());
+        };
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| b.details.get(&id).map(|d| (id, d.clone())))
+            .collect())
     }
 
     async fn finish(
@@ -467,5 +489,38 @@ impl OAuthStore for MemoryOAuth {
                 Taken::Fresh(r.clone())
             }
         })
+    }
+}
+
+#[async_trait(?Send)]
+impl SweepStore for MemoryConnectors {
+    async fn sweep_batch(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectorRecord>> {
+        let mut v: Vec<_> = self
+            .connectors
+            .borrow()
+            .iter()
+            .filter(|c| &c.tenant == tenant && after.is_none_or(|a| c.id.as_str() > a))
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v.truncate(limit);
+        Ok(v)
+    }
+
+    async fn tenants_with_connectors(&self) -> StoreResult<Vec<TenantId>> {
+        let mut v: Vec<TenantId> = self
+            .connectors
+            .borrow()
+            .iter()
+            .map(|c| c.tenant.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        Ok(v)
     }
 }

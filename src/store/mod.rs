@@ -129,6 +129,14 @@ pub trait TenantObjects {
         locks: Vec<String>,
         now_ms: i64,
     ) -> StoreResult<crate::tenant::protocol::Answer>;
+    /// Asks the tenant's object to sweep its instances (from its alarm).
+    async fn sweep(&self, tenant: &TenantId, now_ms: i64) -> StoreResult<()>;
+    /// The latest check details the object holds for these instances.
+    async fn details(
+        &self,
+        tenant: &TenantId,
+        ids: Vec<String>,
+    ) -> StoreResult<std::collections::HashMap<String, Value>>;
     /// Stores the answer (or forgets the key) and releases the locks.
     async fn finish(
         &self,
@@ -336,4 +344,19 @@ pub trait OAuthStore {
     async fn insert_state(&self, s: &OAuthStateRecord) -> StoreResult<()>;
     /// Spends a state exactly once, however many callbacks race for it.
     async fn take_state(&self, state_hash: &str, now_ms: i64, now: &str) -> StoreResult<Taken>;
+}
+
+/// What the sweep reads.
+#[async_trait(?Send)]
+pub trait SweepStore {
+    /// A tenant's instances in id order, strictly after `after`.
+    async fn sweep_batch(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectorRecord>>;
+    /// Every tenant that has instances: the cron's fan-out list. Not scoped
+    /// by a tenant, because finding the tenants is its purpose.
+    async fn tenants_with_connectors(&self) -> StoreResult<Vec<TenantId>>;
 }

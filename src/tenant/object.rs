@@ -5,6 +5,7 @@
 //! request all get its answer.
 
 use super::protocol::{self, Answer, Book, Command, Idem, BINDING};
+use crate::cron::SweepState;
 use crate::domain::idempotency::{Record, Stored, RETAIN_MS};
 use crate::domain::ids::TenantId;
 use crate::store::{StoreError, StoreResult, TenantObjects};
@@ -20,13 +21,15 @@ const POLL_MS: u64 = 50;
 #[durable_object]
 pub struct TenantObject {
     state: State,
+    env: Env,
     book: RefCell<Book>,
 }
 
 impl DurableObject for TenantObject {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         Self {
             state,
+            env,
             book: RefCell::new(Book::default()),
         }
     }
@@ -55,11 +58,29 @@ impl DurableObject for TenantObject {
                 }
                 Answer::Done
             }
+            Ok(Command::Sweep { tenant, now_ms }) => self.start_sweep(tenant, now_ms).await?,
+            Ok(Command::Details { ids }) => {
+                let storage = self.state.storage();
+                let mut details = std::collections::HashMap::new();
+                for id in ids.into_iter().take(200) {
+                    if let Some(d) = storage
+                        .get::<serde_json::Value>(&protocol::details_key(&id))
+                        .await?
+                    {
+                        details.insert(id, d);
+                    }
+                }
+                Answer::Details { details }
+            }
         };
         Response::from_json(&answer)
     }
 
     async fn alarm(&self) -> Result<Response> {
+        let swept = self.sweep_step().await;
+        if let Err(e) = &swept {
+            console_error!("sweep step failed: {e}");
+        }
         // Purge idempotency records past their retention.
         let now = Date::now().as_millis() as i64;
         let all = self
@@ -90,6 +111,67 @@ impl DurableObject for TenantObject {
 }
 
 impl TenantObject {
+    /// Marks a sweep as running and wakes the alarm now (an alarm already
+    /// due keeps its time: a running sweep is not restarted).
+    async fn start_sweep(&self, tenant: String, now_ms: i64) -> Result<Answer> {
+        let storage = self.state.storage();
+        let mut st: SweepState = storage
+            .get(protocol::SWEEP_STATE)
+            .await?
+            .unwrap_or_default();
+        st.tenant = tenant;
+        if !st.active {
+            st.active = true;
+            st.cursor = None;
+            st.started_ms = now_ms;
+            storage.put(protocol::SWEEP_STATE, &st).await?;
+        }
+        storage.set_alarm(Date::now().as_millis() as i64).await?;
+        Ok(Answer::Done)
+    }
+
+    /// One sweep run from the alarm; schedules the next run until done.
+    async fn sweep_step(&self) -> Result<()> {
+        let storage = self.state.storage();
+        let Some(mut st) = storage.get::<SweepState>(protocol::SWEEP_STATE).await? else {
+            return Ok(());
+        };
+        if !st.active {
+            return Ok(());
+        }
+        let app = crate::edge::build_app(
+            &self.env,
+            std::rc::Rc::new(wasm_bindgen_futures::spawn_local),
+        )?;
+        let tenant = TenantId::from_trusted(st.tenant.clone());
+        let mut jitter = [0u8; 1];
+        getrandom::getrandom(&mut jitter).map_err(|e| Error::RustError(e.to_string()))?;
+        let report = crate::cron::run_once(&app, &tenant, &mut st, f64::from(jitter[0]) / 256.0)
+            .await
+            .map_err(|e| Error::RustError(e.internal.unwrap_or(e.message)))?;
+        for (id, d) in &report.details {
+            storage.put(&protocol::details_key(id), d).await?;
+            self.book.borrow_mut().details.insert(id.clone(), d.clone());
+        }
+        storage.put(protocol::SWEEP_STATE, &st).await?;
+        console_log!(
+            "sweep {tenant}: probed {} (changed {}, skipped {}, outbound budget {}), done: {}",
+            report.probed,
+            report.changed,
+            report.skipped,
+            report.outbound_budget,
+            report.done
+        );
+        let next = if report.done {
+            // Back to the idempotency purge schedule.
+            Date::now().as_millis() as i64 + RETAIN_MS
+        } else {
+            Date::now().as_millis() as i64 + 10
+        };
+        storage.set_alarm(next).await?;
+        Ok(())
+    }
+
     async fn begin(&self, idem: Option<Idem>, locks: Vec<String>, now_ms: i64) -> Result<Answer> {
         if let Some(i) = &idem {
             let known = self.book.borrow().records.contains_key(&i.key);
@@ -194,6 +276,31 @@ impl TenantObjects for DoClient {
             },
         )
         .await
+    }
+
+    async fn sweep(&self, tenant: &TenantId, now_ms: i64) -> StoreResult<()> {
+        let cmd = Command::Sweep {
+            tenant: tenant.to_string(),
+            now_ms,
+        };
+        self.send(tenant.as_str(), &cmd).await?;
+        Ok(())
+    }
+
+    async fn details(
+        &self,
+        tenant: &TenantId,
+        ids: Vec<String>,
+    ) -> StoreResult<std::collections::HashMap<String, serde_json::Value>> {
+        match self
+            .send(tenant.as_str(), &Command::Details { ids })
+            .await?
+        {
+            Answer::Details { details } => Ok(details),
+            other => Err(StoreError(format!(
+                "tenant object answered {other:?} to details"
+            ))),
+        }
     }
 
     async fn finish(

@@ -39,6 +39,10 @@ pub enum Command {
         answer: Option<Stored>,
         locks: Vec<String>,
     },
+    /// Start a health sweep of the tenant's instances (API §6).
+    Sweep { tenant: String, now_ms: i64 },
+    /// The latest check details of these instances.
+    Details { ids: Vec<String> },
 }
 
 /// Answers, the JSON body of the object's response.
@@ -55,6 +59,9 @@ pub enum Answer {
         lock: String,
     },
     Done,
+    Details {
+        details: std::collections::HashMap<String, serde_json::Value>,
+    },
     /// The command could not be read (a version skew between worker and object).
     Refused {
         reason: String,
@@ -67,6 +74,8 @@ pub enum Answer {
 pub struct Book {
     pub records: HashMap<String, Record>,
     locks: HashMap<String, i64>,
+    /// Latest sweep check per instance (the object's storage keeps them too).
+    pub details: HashMap<String, serde_json::Value>,
 }
 
 impl Book {
@@ -125,6 +134,14 @@ impl Book {
         }
     }
 }
+
+/// Storage key of an instance's latest check details.
+pub fn details_key(id: &str) -> String {
+    format!("h:{id}")
+}
+
+/// Storage key of the sweep's progress.
+pub const SWEEP_STATE: &str = "sweep:state";
 
 /// Storage key of an idempotency record.
 pub fn record_key(idem_key: &str) -> String {

@@ -6,6 +6,7 @@ mod connectors;
 mod keys;
 mod oauth;
 mod service;
+mod sweep;
 
 use super::http::{HttpRequest, HttpResponse, Method};
 use super::*;
@@ -30,7 +31,7 @@ pub(super) struct World {
     pub(super) provider: Rc<FakeProvider>,
     shared: Rc<Shared>,
     seed: Cell<u64>,
-    now: Cell<i64>,
+    pub(super) now: Cell<i64>,
     logs: Rc<RefCell<Vec<String>>>,
 }
 
@@ -74,6 +75,7 @@ impl World {
             objects: self.objects.clone(),
             connectors: self.connectors.clone(),
             oauth: self.oauth.clone(),
+            sweep: self.connectors.clone(),
             transport: self.provider.clone(),
             clock: Rc::new(|| 0),
             shared: self.shared.clone(),

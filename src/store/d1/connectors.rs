@@ -414,3 +414,41 @@ impl ConnectorStore for D1Store {
             .collect()
     }
 }
+
+#[derive(Deserialize)]
+struct TenantRow {
+    tenant_id: String,
+}
+
+#[async_trait(?Send)]
+impl SweepStore for D1Store {
+    async fn sweep_batch(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectorRecord>> {
+        let rows = self
+            .stmt(
+                &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3"),
+                &[tenant.as_str().into(), after.map_or(JsValue::NULL, JsValue::from), (limit as f64).into()],
+            )?
+            .all()
+            .await?
+            .results::<ConnectorRow>()?;
+        rows.into_iter().map(ConnectorRow::into_record).collect()
+    }
+
+    async fn tenants_with_connectors(&self) -> StoreResult<Vec<TenantId>> {
+        let rows = self
+            .db
+            .prepare("SELECT DISTINCT tenant_id FROM connectors ORDER BY tenant_id")
+            .all()
+            .await?
+            .results::<TenantRow>()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TenantId::from_trusted(r.tenant_id))
+            .collect())
+    }
+}
