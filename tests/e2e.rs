@@ -8,6 +8,8 @@ mod connectors;
 #[path = "scenarios/oauth.rs"]
 mod oauth;
 mod support;
+#[path = "scenarios/sweep.rs"]
+mod sweep;
 
 /// A port on 127.0.0.1 that nothing listens on, allow-listed like the fake.
 static DOWN_PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
@@ -465,13 +467,17 @@ fn main() {
         return;
     }
     let provider = support::fake::Provider::start(connectors::GOOD);
+    let provider_b = support::fake::Provider::start(connectors::GOOD);
     let down = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     DOWN_PORT.set(down).unwrap();
-    let allow = format!("127.0.0.1:{},127.0.0.1:{down}", provider.port);
+    let allow = format!(
+        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down}",
+        provider.port, provider_b.port
+    );
     let mut server = Server::start(&[
         ("ENABLE_TEST_ROUTES", "true"),
         ("PROBE_ALLOW_HOSTS", &allow),
@@ -504,6 +510,7 @@ fn main() {
         }),
         ("oauth_consent", &|| oauth::consent(s, p, seen)),
         ("health_checks", &|| connectors::health_checks(s, p, seen)),
+        ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);

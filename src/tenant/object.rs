@@ -126,7 +126,8 @@ impl TenantObject {
             st.started_ms = now_ms;
             storage.put(protocol::SWEEP_STATE, &st).await?;
         }
-        storage.set_alarm(Date::now().as_millis() as i64).await?;
+        // `set_alarm` takes an offset from now.
+        storage.set_alarm(Duration::ZERO).await?;
         Ok(Answer::Done)
     }
 
@@ -162,13 +163,13 @@ impl TenantObject {
             report.outbound_budget,
             report.done
         );
-        let next = if report.done {
+        let next_ms = if report.done {
             // Back to the idempotency purge schedule.
-            Date::now().as_millis() as i64 + RETAIN_MS
+            RETAIN_MS as u64
         } else {
-            Date::now().as_millis() as i64 + 10
+            10
         };
-        storage.set_alarm(next).await?;
+        storage.set_alarm(Duration::from_millis(next_ms)).await?;
         Ok(())
     }
 
@@ -213,8 +214,9 @@ impl TenantObject {
             Some(r) => {
                 storage.put(&protocol::record_key(key), &r).await?;
                 if storage.get_alarm().await?.is_none() {
-                    let at = Date::now().as_millis() as i64 + RETAIN_MS;
-                    storage.set_alarm(at).await?;
+                    storage
+                        .set_alarm(Duration::from_millis(RETAIN_MS as u64))
+                        .await?;
                 }
             }
             None => {
