@@ -8,7 +8,9 @@
 #              provider on 127.0.0.1), one tenant, and spread over 20 tenants
 # each as requests/s, p50, p99 and a ratio to the floor's requests/s, and the
 # release wasm size raw and gzip. Goals: by-id ≥ 0.8×, search ≥ 0.6×,
-# install ≥ 0.3×, wasm ≤ 450 KiB gzip.
+# install ≥ 0.3×, wasm ≤ 450 KiB gzip. Then the health sweep over the instances
+# the install runs created: instances swept per second (cron trigger to the
+# last fresh check, polled every 200 ms) and outbound requests per invocation.
 #
 #   DURATION (default 10s)  CONNECTIONS (default 16)  THREADS (default 2)
 set -euo pipefail
@@ -37,7 +39,7 @@ provider=$!
 for _ in $(seq 1 100); do [ -s "$state/provider.port" ] && break; sleep 0.05; done
 provider_base="http://127.0.0.1:$(cat "$state/provider.port")"
 
-PORT=$port PERSIST_DIR="$state/persist" OPERATOR_TOKEN="$token" WRANGLER_LOG_LEVEL=warn \
+PORT=$port PERSIST_DIR="$state/persist" OPERATOR_TOKEN="$token" WRANGLER_LOG_LEVEL=log \
   PROBE_ALLOW_HOSTS="127.0.0.1:$(cat "$state/provider.port")" \
   setsid bash scripts/serve.sh > "$state/stdout" 2> "$state/serve.log" &
 serve=$!
@@ -98,6 +100,12 @@ read -r m_rps m_p50 m_p99 < <(run install-20 /v1/connectors "@$twenty")
 installed=$(curl -fsS "$base/v1/connectors?limit=1" -H "authorization: Bearer $(cat "$one")" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.length))')
 [ "$installed" = 1 ] || { echo "[bench] installs did not persist" >&2; exit 1; }
 
+read -r swept sweep_s < <(python3 bench/sweep_wait.py "$base" "$twenty")
+sweep_rate=$(awk -v n="$swept" -v s="$sweep_s" 'BEGIN { printf "%.0f", n / s }')
+# Each alarm run logs its planned outbound requests (probes + possible token refreshes).
+read -r runs out_max out_mean < <(grep -o 'outbound budget [0-9]*' "$state/serve.log" \
+  | awk '{ n++; s += $3; if ($3 > m) m = $3 } END { printf "%d %d %.1f\n", n, m, (n ? s / n : 0) }')
+
 wasm=build/index_bg.wasm
 raw=$(stat -c %s "$wasm")
 gz=$(gzip -9c "$wasm" | wc -c)
@@ -115,6 +123,8 @@ printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/catalog/github" "$i_rps" "$i_p50" 
 printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/catalog?q=git&limit=20" "$s_rps" "$s_p50" "$s_p99" "$rs" "≥0.60 $(verdict "$rs" 0.6)"
 printf '%-34s %10s %9s %9s %7s %s\n' "POST /v1/connectors (1 tenant)" "$n_rps" "$n_p50" "$n_p99" "$rn" "≥0.30 $(verdict "$rn" 0.3)"
 printf '%-34s %10s %9s %9s %7s %s\n' "POST /v1/connectors (20 tenants)" "$m_rps" "$m_p50" "$m_p99" "$rm_" "≥0.30 $(verdict "$rm_" 0.3)"
+printf 'sweep: %d instances in 20 tenants in %ss (%s instances/s); %d alarm runs, outbound requests per run max %d, mean %s (cap 50)\n' \
+  "$swept" "$sweep_s" "$sweep_rate" "$runs" "$out_max" "$out_mean"
 printf 'wasm: %d bytes raw (%.1f KiB), %d bytes gzip (%.1f KiB)  goal ≤450 KiB gzip %s\n' \
   "$raw" "$(awk -v n="$raw" 'BEGIN{print n/1024}')" "$gz" "$(awk -v n="$gz" 'BEGIN{print n/1024}')" \
   "$(awk -v n="$gz" 'BEGIN { print (n <= 450*1024) ? "ok" : "MISSED" }')"
