@@ -35,7 +35,7 @@ def instances():
 
 before = instances()
 start = time.time()
-get("/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*")
+urllib.request.urlopen(base + "/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*", timeout=30).read()
 while True:
     now = instances()
     if all(now[i] > before[i] for i in before):
