@@ -90,7 +90,8 @@ pub async fn list_connectors(app: &App, req: &HttpRequest) -> Result<HttpRespons
     ))
 }
 
-async fn owned(
+/// The caller's tenant's instance by path id; anything else is `404`.
+pub(super) async fn owned(
     app: &App,
     tenant: &crate::domain::ids::TenantId,
     id: &str,

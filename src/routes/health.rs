@@ -8,12 +8,10 @@ use super::http::{HttpRequest, HttpResponse};
 use super::oauth::open_fields;
 use super::App;
 use crate::domain::auth::Role;
-use crate::domain::ids::ConnectorId;
 use crate::domain::manifest::Listing;
 use crate::domain::oauth;
 use crate::domain::vault;
 use crate::domain::Error;
-use crate::probe::client::OutboundRequest;
 use crate::probe::run::{self, Outcome};
 use crate::probe::template::Values;
 use crate::store::{ConnectorRecord, Written};
@@ -47,20 +45,7 @@ async fn refresh_if_due(
             .unwrap_or_default(),
         fields.get("client_secret").map(String::as_str),
     );
-    let resp = app
-        .outbound()
-        .send(OutboundRequest {
-            method: "POST".into(),
-            url: token_url.to_string(),
-            headers: vec![
-                (
-                    "Content-Type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
-                ("Accept".into(), "application/json".into()),
-            ],
-            body: Some(body),
-        })
+    let resp = super::oauth::token_request(app, token_url, body)
         .await
         .map_err(|e| format!("The token refresh failed: {e}"))?;
     let tokens = oauth::parse_token_response(resp.status, &resp.body, app.now.0)
@@ -210,12 +195,7 @@ pub async fn connector_health(
 ) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, _) = principal.require(Role::Viewer)?;
-    let id = ConnectorId::parse(id)?;
-    let c = app
-        .connectors
-        .connector(tenant, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("connector", id.as_str()))?;
+    let c = super::connectors::owned(app, tenant, id).await?;
     if c.status == "pending_auth" {
         return Err(Error::StateConflict(
             "The connector is waiting for OAuth consent; authorize it first.".into(),

@@ -118,12 +118,7 @@ pub async fn authorize_connector(
 ) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, _) = principal.require(Role::Manager)?;
-    let id = ConnectorId::parse(id)?;
-    let c = app
-        .connectors
-        .connector(tenant, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("connector", id.as_str()))?;
+    let c = super::connectors::owned(app, tenant, id).await?;
     if c.auth_type != "oauth2" {
         return Err(Error::StateConflict(format!(
             "The connector authenticates with '{}'; only oauth2 connectors take consent.",
@@ -133,13 +128,35 @@ pub async fn authorize_connector(
     }
     let listing = load_listing(app, &c.listing).await?;
     let fields = open_fields(app, &c)?;
-    let (url, expires_at) = start_consent(app, req, tenant, &id, &listing, &fields)
+    let (url, expires_at) = start_consent(app, req, tenant, &c.id, &listing, &fields)
         .await?
         .ok_or_else(|| Error::StateConflict("The listing declares no OAuth endpoints.".into()))?;
     Ok(HttpResponse::json(
         200,
-        &json!({"object": "authorization", "connector_id": id.as_str(), "authorize_url": url, "expires_at": expires_at}),
+        &json!({"object": "authorization", "connector_id": c.id.as_str(), "authorize_url": url, "expires_at": expires_at}),
     ))
+}
+
+/// A form POST to a token endpoint through the guarded client.
+pub(super) async fn token_request(
+    app: &App,
+    token_url: &str,
+    form: String,
+) -> Result<crate::probe::client::OutboundResponse, crate::probe::client::ProbeError> {
+    app.outbound()
+        .send(OutboundRequest {
+            method: "POST".into(),
+            url: token_url.to_string(),
+            headers: vec![
+                (
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: Some(form),
+        })
+        .await
 }
 
 fn invalid_state(message: &str) -> ApiError {
@@ -237,21 +254,7 @@ pub async fn oauth_callback(app: &App, req: &HttpRequest) -> Result<HttpResponse
         fields.get("client_secret").map(String::as_str),
         verifier.as_deref(),
     );
-    let sent = app
-        .outbound()
-        .send(OutboundRequest {
-            method: "POST".into(),
-            url: token_url,
-            headers: vec![
-                (
-                    "Content-Type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
-                ("Accept".into(), "application/json".into()),
-            ],
-            body: Some(body),
-        })
-        .await;
+    let sent = token_request(app, &token_url, body).await;
     let outcome = match sent {
         Err(e) => Err(format!("The token exchange failed: {e}")),
         Ok(resp) => oauth::parse_token_response(resp.status, &resp.body, app.now.0)
