@@ -18,6 +18,7 @@ pub mod install;
 pub mod oauth;
 pub mod service;
 pub mod tenants;
+pub mod test_tools;
 pub mod write;
 
 use crate::domain::auth::Principal;
@@ -148,6 +149,7 @@ pub enum Route {
     Authorize(String),
     OAuthCallback,
     Health(String),
+    Test(String),
 }
 
 /// Every routed path with its methods: the OpenAPI document must name each.
@@ -174,6 +176,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/connectors/{id}/authorize", &[Method::Post]),
     ("/v1/oauth/callback", &[Method::Get]),
     ("/v1/connectors/{id}/health", &[Method::Get]),
+    ("/v1/connectors/{id}/test", &[Method::Post]),
 ];
 
 /// Resolves a path to a route and the methods it allows.
@@ -218,6 +221,9 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         ["v1", "oauth", "callback"] => (Route::OAuthCallback, "/v1/oauth/callback"),
         ["v1", "connectors", id, "health"] if !id.is_empty() => {
             (Route::Health(id.to_string()), "/v1/connectors/{id}/health")
+        }
+        ["v1", "connectors", id, "test"] if !id.is_empty() => {
+            (Route::Test(id.to_string()), "/v1/connectors/{id}/test")
         }
         _ => return None,
     };
@@ -303,6 +309,7 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Authorize(id), _) => oauth::authorize_connector(app, req, &id).await,
         (Route::OAuthCallback, _) => oauth::oauth_callback(app, req).await,
         (Route::Health(id), _) => health::connector_health(app, req, &id).await,
+        (Route::Test(id), _) => test_tools::test_connector(app, req, &id).await,
     }
 }
 

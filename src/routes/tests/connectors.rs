@@ -379,3 +379,58 @@ fn other_tenants_see_404() {
         );
     }
 }
+
+#[test]
+fn tools_run_live_or_dry() {
+    let (w, _, m) = setup();
+    let (_, c) = install(&w, &m, github(GOOD_TOKEN, "gh-test"));
+    let id = c["id"].as_str().unwrap();
+    let path = format!("/v1/connectors/{id}/test");
+    let (s, v) = w.call(Method::Post, &path, Some(&m), Some(json!({})));
+    assert_eq!((s, v["status"].as_str()), (200, Some("passed")), "{v}");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 9);
+    let mode = |t: &str| results.iter().find(|r| r["tool"] == t).unwrap()["mode"].clone();
+    assert_eq!(mode("users_get_authenticated"), "live");
+    assert_eq!(
+        mode("issues_create"),
+        "dry_run",
+        "side effects are never run"
+    );
+    // No probe ever wrote: every request the provider saw was a GET.
+    assert!(w.provider.sent.borrow().iter().all(|r| r.method == "GET"));
+    let (s, v) = w.call(
+        Method::Post,
+        &path,
+        Some(&m),
+        Some(json!({"tools": ["nope"]})),
+    );
+    assert_eq!((s, v["error"]["param"].as_str()), (400, Some("tools")));
+    let (s, v) = w.call(
+        Method::Post,
+        &path,
+        Some(&m),
+        Some(json!({"tools": ["users_get_authenticated"]})),
+    );
+    assert_eq!((s, v["results"].as_array().unwrap().len()), (200, 1));
+    // Unreachable: 502 and the instance is marked.
+    *w.provider.mode.borrow_mut() = "down";
+    let (s, v) = w.call(Method::Post, &path, Some(&m), Some(json!({})));
+    assert_eq!((s, err_code(&v)), (502, "connector_upstream_error"));
+    let (_, now) = w.call(Method::Get, &format!("/v1/connectors/{id}"), Some(&m), None);
+    assert_eq!(now["status"], "error");
+    // Pending consent: 409.
+    *w.provider.mode.borrow_mut() = "";
+    let (_, o) = install(
+        &w,
+        &m,
+        json!({"listing": "slack", "auth": {"type": "oauth2", "client_id": "1.2", "client_secret": "s"}}),
+    );
+    let (s, v) = w.call(
+        Method::Post,
+        &format!("/v1/connectors/{}/test", o["id"].as_str().unwrap()),
+        Some(&m),
+        Some(json!({})),
+    );
+    assert_eq!((s, err_code(&v)), (409, "state_conflict"));
+}

@@ -1,0 +1,137 @@
+//! `POST /v1/connectors/{id}/test` (API §4): each requested tool is run —
+//! read tools with a probe live, everything else as a dry run that checks
+//! auth and reachability through the health probe without writing anything.
+//! MCP `tools/list` for `transport: mcp` listings is not wired yet: their
+//! tools are dry-run like the others.
+
+use super::connectors::{load_listing, owned};
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::health::{check, record};
+use super::http::{HttpRequest, HttpResponse};
+use super::install::upstream;
+use super::oauth::open_fields;
+use super::App;
+use crate::domain::auth::Role;
+use crate::domain::Error;
+use crate::probe::run::{self, Outcome};
+use crate::probe::template::Values;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// `POST /v1/connectors/{id}/test` — `{tools?: [names]}`; all tools when absent.
+pub async fn test_connector(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, by) = principal.require(Role::Manager)?;
+    let body = JsonBody::parse(&req.body)?;
+    body.only(&["tools"])?;
+    let c = owned(app, tenant, id).await?;
+    let listing = load_listing(app, &c.listing).await?;
+    let wanted: Vec<String> = match body.get("tools") {
+        None | Some(Value::Null) => listing.tools.iter().map(|t| t.name.clone()).collect(),
+        Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::invalid("tools", "Invalid tools: expected tool names."))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(Error::invalid(
+                "tools",
+                "Invalid tools: expected a non-empty array of tool names.",
+            )
+            .into())
+        }
+    };
+    if let Some(unknown) = wanted
+        .iter()
+        .find(|w| !listing.tools.iter().any(|t| &t.name == *w))
+    {
+        return Err(Error::invalid(
+            "tools",
+            format!("Unknown tool '{unknown}' for the listing '{}'.", listing.id),
+        )
+        .into());
+    }
+    if c.status == "pending_auth" {
+        return Err(Error::StateConflict(
+            "The connector is waiting for OAuth consent; authorize it first.".into(),
+        )
+        .into());
+    }
+    // The dry run: auth and reachability, once for every tool that needs it.
+    let mut k = check(app, &c, &listing).await?;
+    if !k.reachable {
+        // API §4: an unreachable source fails the test and marks the instance.
+        k.next.status = "error".into();
+        record(app, &c, &k).await?;
+        return Err(upstream(&k.message));
+    }
+    if k.changed {
+        record(app, &c, &k).await?;
+    }
+    let fields = if c.secret.is_some() {
+        open_fields(app, &k.next)?
+    } else {
+        BTreeMap::new()
+    };
+    let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
+    let mut results = vec![];
+    for name in &wanted {
+        let tool = listing
+            .tools
+            .iter()
+            .find(|t| &t.name == name)
+            .expect("checked above");
+        let live = !tool.side_effect && tool.probe.is_some();
+        let (ok, latency, error) = if live {
+            let values = Values {
+                config: &config,
+                auth: &fields,
+            };
+            let clock = app.clock.clone();
+            let probe = tool.probe.clone().expect("live tools have a probe");
+            match run::run(&probe, &values, &app.outbound(), &move || clock()).await {
+                Outcome::Accepted { latency_ms, .. } => (true, Some(latency_ms), None),
+                Outcome::Rejected {
+                    status,
+                    snippet,
+                    latency_ms,
+                } => (
+                    false,
+                    Some(latency_ms),
+                    Some(format!("HTTP {status}: {snippet}")),
+                ),
+                Outcome::Unreachable { message }
+                | Outcome::Refused { message }
+                | Outcome::Unsupported { message } => (false, None, Some(message)),
+            }
+        } else {
+            let ok = k.healthy != Some(false);
+            (ok, k.latency_ms, (!ok).then(|| k.message.clone()))
+        };
+        let mut r = json!({"tool": name, "mode": if live { "live" } else { "dry_run" }, "ok": ok, "latency_ms": latency});
+        if let Some(e) = error {
+            r["error"] = json!(e);
+        }
+        results.push(r);
+    }
+    let passed = results.iter().all(|r| r["ok"] == true);
+    let event = app.event_for(
+        tenant,
+        &c.id,
+        "connector.tested",
+        json!({"status": if passed { "passed" } else { "failed" }, "tools": wanted.len(), "by": by.as_str()}),
+    );
+    app.connectors.insert_event(tenant, &event).await?;
+    Ok(HttpResponse::json(
+        200,
+        &json!({"object": "connector_test", "connector_id": c.id.as_str(), "status": if passed { "passed" } else { "failed" }, "results": results}),
+    ))
+}
