@@ -510,6 +510,7 @@ fn main() {
         }),
         ("oauth_consent", &|| oauth::consent(s, p, seen)),
         ("health_checks", &|| connectors::health_checks(s, p, seen)),
+        ("mcp_tools", &|| connectors::mcp_tools(s, p, seen)),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),

@@ -8,5 +8,6 @@ pub mod client;
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;
 pub mod guard;
+pub mod mcp;
 pub mod run;
 pub mod template;

@@ -1,8 +1,8 @@
 //! `POST /v1/connectors/{id}/test` (API §4): each requested tool is run —
 //! read tools with a probe live, everything else as a dry run that checks
 //! auth and reachability through the health probe without writing anything.
-//! MCP `tools/list` for `transport: mcp` listings is not wired yet: their
-//! tools are dry-run like the others.
+//! For `transport: mcp` listings the test speaks MCP instead (initialize,
+//! tools/list) and checks that every requested tool is offered.
 
 use super::connectors::{load_listing, owned};
 use super::error::ApiError;
@@ -82,6 +82,18 @@ pub async fn test_connector(
         BTreeMap::new()
     };
     let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
+    if listing.transport == "mcp" {
+        let offered = mcp_tools(app, &listing, &c, &config, &fields).await;
+        let results: Vec<Value> = wanted
+            .iter()
+            .map(|name| match &offered {
+                Ok(names) if names.contains(name) => json!({"tool": name, "mode": "dry_run", "ok": true, "latency_ms": k.latency_ms}),
+                Ok(_) => json!({"tool": name, "mode": "dry_run", "ok": false, "latency_ms": k.latency_ms, "error": "The MCP server does not offer this tool."}),
+                Err(e) => json!({"tool": name, "mode": "dry_run", "ok": false, "latency_ms": null, "error": e}),
+            })
+            .collect();
+        return answer(app, tenant, &c, by.as_str(), &wanted, results).await;
+    }
     let mut results = vec![];
     for name in &wanted {
         let tool = listing
@@ -122,16 +134,78 @@ pub async fn test_connector(
         }
         results.push(r);
     }
-    let passed = results.iter().all(|r| r["ok"] == true);
+    answer(app, tenant, &c, by.as_str(), &wanted, results).await
+}
+
+/// Records the test and answers it.
+async fn answer(
+    app: &App,
+    tenant: &crate::domain::ids::TenantId,
+    c: &crate::store::ConnectorRecord,
+    by: &str,
+    wanted: &[String],
+    results: Vec<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let status = if results.iter().all(|r| r["ok"] == true) {
+        "passed"
+    } else {
+        "failed"
+    };
     let event = app.event_for(
         tenant,
         &c.id,
         "connector.tested",
-        json!({"status": if passed { "passed" } else { "failed" }, "tools": wanted.len(), "by": by.as_str()}),
+        json!({"status": status, "tools": wanted.len(), "by": by}),
     );
     app.connectors.insert_event(tenant, &event).await?;
     Ok(HttpResponse::json(
         200,
-        &json!({"object": "connector_test", "connector_id": c.id.as_str(), "status": if passed { "passed" } else { "failed" }, "results": results}),
+        &json!({"object": "connector_test", "connector_id": c.id.as_str(), "status": status, "results": results}),
     ))
+}
+
+/// The tools the instance's MCP server offers. Credentials go as the
+/// listing's verify probe sends them (e.g. a PAT as a Bearer), or as the
+/// OAuth access token.
+async fn mcp_tools(
+    app: &App,
+    listing: &crate::domain::manifest::Listing,
+    c: &crate::store::ConnectorRecord,
+    config: &Map<String, Value>,
+    fields: &BTreeMap<String, String>,
+) -> Result<Vec<String>, String> {
+    use crate::probe::template::{render_header, render_url};
+    let values = Values {
+        config,
+        auth: fields,
+    };
+    let template = listing
+        .mcp
+        .as_ref()
+        .and_then(|m| m["url"].as_str())
+        .ok_or("The listing declares no MCP endpoint.")?;
+    let url = render_url(template, &values).map_err(|e| e.to_string())?;
+    let mut headers = vec![];
+    if matches!(c.auth_type.as_str(), "oauth2" | "mcp_oauth") {
+        let token = fields
+            .get("access_token")
+            .ok_or("The connector holds no access token; authorize it.")?;
+        headers.push(("Authorization".to_string(), format!("Bearer {token}")));
+    } else if let Some(h) = listing
+        .verify
+        .as_ref()
+        .and_then(|v| v["headers"].as_object())
+    {
+        for (k, t) in h
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push((
+                k.clone(),
+                render_header(t.as_str().unwrap_or_default(), &values)
+                    .map_err(|e| e.to_string())?,
+            ));
+        }
+    }
+    crate::probe::mcp::list_tools(&app.outbound(), &url, &headers).await
 }

@@ -474,3 +474,49 @@ pub fn health_checks(s: &Server, p: &Provider, seen: &Seen) {
     assert_eq!(got["health"]["healthy"], true);
     assert!(got["health"]["last_check"].is_string());
 }
+
+pub fn mcp_tools(s: &Server, p: &Provider, seen: &Seen) {
+    let (_, admin, _) = tenant(s, "mcp");
+    let (_, m) = key(s, &admin, "manager");
+    let body = json!({"listing": "github-mcp", "auth": {"type": "pat", "token": GOOD}, "config": {"base_url": p.base()}});
+    let c = keep(seen, post(s, &m, "/v1/connectors", &body));
+    assert_eq!(c.status, 201, "{}", String::from_utf8_lossy(&c.body));
+    let id = c.json()["id"].as_str().unwrap().to_string();
+    p.clear();
+    let t = keep(
+        seen,
+        post(
+            s,
+            &m,
+            &format!("/v1/connectors/{id}/test"),
+            &json!({"tools": ["get_me", "list_issues"]}),
+        ),
+    );
+    assert_eq!(
+        (t.status, t.json()["status"].clone()),
+        (200, json!("passed")),
+        "{}",
+        String::from_utf8_lossy(&t.body)
+    );
+    let t = keep(
+        seen,
+        post(s, &m, &format!("/v1/connectors/{id}/test"), &json!({})),
+    )
+    .json();
+    assert_eq!(t["status"], "failed");
+    let missing: Vec<&Value> = t["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ok"] == false)
+        .collect();
+    assert_eq!(
+        (missing.len(), missing[0]["tool"].as_str()),
+        (1, Some("create_pull_request"))
+    );
+    // It spoke MCP (session id carried) and never called a tool.
+    assert!(p.seen().iter().any(|r| r
+        .headers
+        .iter()
+        .any(|(k, v)| k == "mcp-session-id" && v == "e2e-session")));
+}

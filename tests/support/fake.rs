@@ -78,6 +78,19 @@ impl Provider {
     }
 }
 
+/// The tools the fake MCP server offers (github-mcp's, but `create_pull_request`).
+pub const MCP_TOOLS: &[&str] = &[
+    "get_me",
+    "search_repositories",
+    "get_file_contents",
+    "create_branch",
+    "create_or_update_file",
+    "list_issues",
+    "search_issues",
+    "add_issue_comment",
+    "list_pull_requests",
+];
+
 /// The OAuth client the fake authorization server knows.
 pub const OAUTH_CLIENT_ID: &str = "e2e-client";
 pub const OAUTH_CLIENT_SECRET: &str = "e2e-oauth-client-secret";
@@ -163,6 +176,34 @@ fn serve(
                 )?;
             } else {
                 write!(out, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")?;
+            }
+            out.flush()?;
+            continue;
+        }
+        if path.starts_with("/mcp") && authorized {
+            // A streamable-HTTP MCP server: initialize (with a session id),
+            // notifications (202), tools/list as an SSE stream.
+            let msg: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            match msg["method"].as_str() {
+                Some("initialize") => {
+                    let text = serde_json::json!({"jsonrpc": "2.0", "id": msg["id"], "result": {
+                        "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                        "serverInfo": {"name": "fake-mcp", "version": "1"}}})
+                    .to_string();
+                    write!(out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: e2e-session\r\nContent-Length: {}\r\n\r\n{text}", text.len())?;
+                }
+                Some("tools/list") => {
+                    let tools: Vec<_> = MCP_TOOLS
+                        .iter()
+                        .map(|n| serde_json::json!({"name": n, "inputSchema": {"type": "object"}}))
+                        .collect();
+                    let text = format!(
+                        "event: message\ndata: {}\n\n",
+                        serde_json::json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": tools}})
+                    );
+                    write!(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {}\r\n\r\n{text}", text.len())?;
+                }
+                _ => write!(out, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")?,
             }
             out.flush()?;
             continue;

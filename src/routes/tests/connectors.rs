@@ -434,3 +434,41 @@ fn tools_run_live_or_dry() {
     );
     assert_eq!((s, err_code(&v)), (409, "state_conflict"));
 }
+
+#[test]
+fn mcp_tools_are_listed_not_called() {
+    let (w, _, m) = setup();
+    let (s, c) = install(
+        &w,
+        &m,
+        json!({"listing": "github-mcp", "auth": {"type": "pat", "token": GOOD_TOKEN}}),
+    );
+    assert_eq!(s, 201, "{c}");
+    let path = format!("/v1/connectors/{}/test", c["id"].as_str().unwrap());
+    let (s, v) = w.call(
+        Method::Post,
+        &path,
+        Some(&m),
+        Some(json!({"tools": ["get_me", "list_issues"]})),
+    );
+    assert_eq!((s, v["status"].as_str()), (200, Some("passed")), "{v}");
+    let (_, v) = w.call(Method::Post, &path, Some(&m), Some(json!({})));
+    assert_eq!(v["status"], "failed");
+    let missing: Vec<&Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ok"] == false)
+        .collect();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0]["tool"], "create_pull_request");
+    // The session id from initialize was sent on, and no tool was ever called.
+    let sent = w.provider.sent.borrow();
+    assert!(sent.iter().any(|r| r
+        .headers
+        .iter()
+        .any(|(k, v)| k == "Mcp-Session-Id" && v == "sess-1")));
+    assert!(sent
+        .iter()
+        .all(|r| !r.body.as_deref().unwrap_or("").contains("tools/call")));
+}

@@ -196,6 +196,19 @@ pub(super) struct FakeProvider {
     pub sent: RefCell<Vec<OutboundRequest>>,
 }
 
+/// What the fake MCP server offers: github-mcp's tools but one.
+pub(super) const MCP_OFFERED: &[&str] = &[
+    "get_me",
+    "search_repositories",
+    "get_file_contents",
+    "create_branch",
+    "create_or_update_file",
+    "list_issues",
+    "search_issues",
+    "add_issue_comment",
+    "list_pull_requests",
+];
+
 pub(super) const GOOD_TOKEN: &str = "ghp_GoodToken1234567890abcdefghijklmnop";
 
 #[async_trait::async_trait(?Send)]
@@ -215,6 +228,40 @@ impl Transport for FakeProvider {
                 truncated: false,
             })
         };
+        if req.url.ends_with("/mcp/") {
+            // An MCP server: initialize, then tools/list as an SSE stream.
+            let authorized = req
+                .headers
+                .iter()
+                .any(|(_, v)| v == &format!("Bearer {GOOD_TOKEN}"));
+            if !authorized {
+                return answer(401, r#"{"error":"unauthorized"}"#);
+            }
+            let body: Value =
+                serde_json::from_str(req.body.as_deref().unwrap_or("{}")).unwrap_or_default();
+            return match body["method"].as_str() {
+                Some("initialize") => Ok(OutboundResponse {
+                    status: 200,
+                    headers: vec![
+                        ("content-type".into(), "application/json".into()),
+                        ("mcp-session-id".into(), "sess-1".into()),
+                    ],
+                    body: json!({"jsonrpc": "2.0", "id": body["id"], "result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "fake", "version": "1"}}}).to_string().into_bytes(),
+                    truncated: false,
+                }),
+                Some("tools/list") => {
+                    let offered: Vec<Value> = MCP_OFFERED.iter().map(|n| json!({"name": n, "inputSchema": {"type": "object"}})).collect();
+                    let msg = json!({"jsonrpc": "2.0", "id": body["id"], "result": {"tools": offered}});
+                    Ok(OutboundResponse {
+                        status: 200,
+                        headers: vec![("content-type".into(), "text/event-stream".into())],
+                        body: format!("event: message\ndata: {msg}\n\n").into_bytes(),
+                        truncated: false,
+                    })
+                }
+                _ => answer(202, ""),
+            };
+        }
         if req.url == "https://oauth2.googleapis.com/token" {
             // Google's token endpoint: one good code, PKCE verifier required.
             let body = req.body.clone().unwrap_or_default();

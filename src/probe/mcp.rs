@@ -1,0 +1,163 @@
+//! A minimal MCP client over streamable HTTP (MCP 2025-06-18): `initialize`,
+//! `notifications/initialized`, then `tools/list` (following `nextCursor`),
+//! through the guarded client. Answers may be JSON or an SSE stream.
+
+use super::client::{Guarded, OutboundRequest, OutboundResponse};
+use serde_json::{json, Value};
+
+pub const PROTOCOL_VERSION: &str = "2025-06-18";
+const MAX_PAGES: usize = 10;
+
+/// The JSON-RPC message with `id` in an answer (a JSON body or SSE `data:` lines).
+pub fn message_with_id(resp: &OutboundResponse, id: u64) -> Option<Value> {
+    let text = String::from_utf8_lossy(&resp.body);
+    let sse = resp
+        .header("content-type")
+        .is_some_and(|c| c.contains("text/event-stream"));
+    let candidates: Vec<Value> = if sse {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str(d.trim()).ok())
+            .collect()
+    } else {
+        serde_json::from_str(&text).into_iter().collect()
+    };
+    candidates.into_iter().find(|m| m["id"] == json!(id))
+}
+
+async fn rpc(
+    client: &Guarded<'_>,
+    url: &str,
+    headers: &[(String, String)],
+    session: &Option<String>,
+    body: Value,
+) -> Result<OutboundResponse, String> {
+    let mut h = headers.to_vec();
+    h.push(("Content-Type".into(), "application/json".into()));
+    h.push((
+        "Accept".into(),
+        "application/json, text/event-stream".into(),
+    ));
+    h.push(("MCP-Protocol-Version".into(), PROTOCOL_VERSION.into()));
+    if let Some(s) = session {
+        h.push(("Mcp-Session-Id".into(), s.clone()));
+    }
+    client
+        .send(OutboundRequest {
+            method: "POST".into(),
+            url: url.to_string(),
+            headers: h,
+            body: Some(body.to_string()),
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn result_of(resp: &OutboundResponse, id: u64, what: &str) -> Result<Value, String> {
+    if resp.status >= 400 {
+        return Err(format!(
+            "The MCP server answered HTTP {} to {what}.",
+            resp.status
+        ));
+    }
+    let m = message_with_id(resp, id)
+        .ok_or_else(|| format!("The MCP server gave no JSON-RPC answer to {what}."))?;
+    if let Some(e) = m.get("error") {
+        let code = e["code"].as_i64().unwrap_or(0);
+        return Err(format!(
+            "The MCP server refused {what} (JSON-RPC error {code})."
+        ));
+    }
+    Ok(m["result"].clone())
+}
+
+/// The names of the tools an MCP server offers.
+pub async fn list_tools(
+    client: &Guarded<'_>,
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<Vec<String>, String> {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
+        "clientInfo": {"name": "connector-marketplace", "version": env!("CARGO_PKG_VERSION")}}});
+    let resp = rpc(client, url, headers, &None, init).await?;
+    result_of(&resp, 1, "initialize")?;
+    let session = resp.header("mcp-session-id").map(str::to_string);
+    rpc(
+        client,
+        url,
+        headers,
+        &session,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await?;
+    let mut names = vec![];
+    let mut cursor: Option<String> = None;
+    for page in 0..MAX_PAGES {
+        let id = 2 + page as u64;
+        let mut params = json!({});
+        if let Some(c) = &cursor {
+            params["cursor"] = json!(c);
+        }
+        let resp = rpc(
+            client,
+            url,
+            headers,
+            &session,
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params}),
+        )
+        .await?;
+        let result = result_of(&resp, id, "tools/list")?;
+        names.extend(
+            result["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["name"].as_str().map(str::to_string)),
+        );
+        cursor = result["nextCursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(ct: &str, body: &str) -> OutboundResponse {
+        OutboundResponse {
+            status: 200,
+            headers: vec![("content-type".into(), ct.into())],
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn answers_in_json_or_sse() {
+        let j = resp(
+            "application/json",
+            r#"{"jsonrpc":"2.0","id":2,"result":{"tools":[]}}"#,
+        );
+        assert!(message_with_id(&j, 2).is_some());
+        assert!(message_with_id(&j, 3).is_none());
+        let sse = resp(
+            "text/event-stream",
+            "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tools\":[{\"name\":\"get_me\"}]}}\n\n",
+        );
+        assert_eq!(
+            message_with_id(&sse, 2).unwrap()["result"]["tools"][0]["name"],
+            "get_me"
+        );
+        let err = resp(
+            "application/json",
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}}"#,
+        );
+        assert!(result_of(&err, 1, "initialize")
+            .unwrap_err()
+            .contains("-32601"));
+    }
+}
