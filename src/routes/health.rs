@@ -10,7 +10,6 @@ use super::App;
 use crate::domain::auth::Role;
 use crate::domain::manifest::Listing;
 use crate::domain::oauth;
-use crate::domain::vault;
 use crate::domain::Error;
 use crate::probe::run::{self, Outcome};
 use crate::probe::template::Values;
@@ -145,17 +144,7 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
         _ => c.status.clone(),
     };
     if refreshed {
-        let key = app
-            .config
-            .vault
-            .as_ref()
-            .ok_or_else(|| ApiError::internal("VAULT_KEY is not configured"))?;
-        let plain = serde_json::to_vec(&fields).expect("a map of strings serialises");
-        next.secret = Some(key.seal(
-            app.rng.as_ref(),
-            &vault::owner(c.tenant.as_str(), c.id.as_str()),
-            &plain,
-        ));
+        next.secret = Some(super::oauth::seal_fields(app, c, &fields)?);
     }
     let changed = c.health["healthy"].as_bool() != healthy || next.status != c.status || refreshed;
     let reachable = !matches!(outcome, Outcome::Unreachable { .. });

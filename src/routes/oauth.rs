@@ -46,6 +46,25 @@ pub fn open_fields(app: &App, c: &ConnectorRecord) -> Result<BTreeMap<String, St
         .map_err(|_| ApiError::internal("vault: the credential is not a field map"))
 }
 
+/// Seals an instance's credential fields under its tenant and id.
+pub fn seal_fields(
+    app: &App,
+    c: &ConnectorRecord,
+    fields: &BTreeMap<String, String>,
+) -> Result<String, ApiError> {
+    let key = app
+        .config
+        .vault
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("VAULT_KEY is not configured"))?;
+    let plain = serde_json::to_vec(fields).expect("a map of strings serialises");
+    Ok(key.seal(
+        app.rng.as_ref(),
+        &vault::owner(c.tenant.as_str(), c.id.as_str()),
+        &plain,
+    ))
+}
+
 /// Starts a consent: stores a state (and PKCE verifier) and answers the
 /// provider's authorize URL with its expiry. `None` when the listing has no
 /// fixed OAuth endpoints (`mcp_oauth`, discovered at consent time).
@@ -281,17 +300,7 @@ async fn finish(
             if let Some(t) = tokens.expires_at_ms {
                 fields.insert("expires_at_ms".into(), t.to_string());
             }
-            let key = app
-                .config
-                .vault
-                .as_ref()
-                .ok_or_else(|| ApiError::internal("VAULT_KEY is not configured"))?;
-            let plain = serde_json::to_vec(&fields).expect("a map of strings serialises");
-            next.secret = Some(key.seal(
-                app.rng.as_ref(),
-                &vault::owner(c.tenant.as_str(), c.id.as_str()),
-                &plain,
-            ));
+            next.secret = Some(seal_fields(app, c, &fields)?);
             next.status = "connected".into();
             next.health = json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Authorized; not checked yet."});
             ("connected", String::new(), "connector.authorized")
