@@ -187,7 +187,7 @@ pub async fn update_connector(
                 next.health = health_json(app, &checked);
                 next.status = "connected".into();
             }
-            next.secret = seal(app, tenant, &next.id, a);
+            next.secret = seal(app, tenant, &next.id, a)?;
             next.auth_hint = a.hint(&listing);
             changed.push("auth");
         }

@@ -144,7 +144,7 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
         _ => c.status.clone(),
     };
     if refreshed {
-        next.secret = Some(super::oauth::seal_fields(app, c, &fields)?);
+        next.secret = Some(super::oauth::seal_fields(app, &c.tenant, &c.id, &fields)?);
     }
     let changed = c.health["healthy"].as_bool() != healthy || next.status != c.status || refreshed;
     let reachable = !matches!(outcome, Outcome::Unreachable { .. });

@@ -10,7 +10,6 @@ use crate::domain::auth::Role;
 use crate::domain::connector::{validate_config, validate_name, validate_return_url, AuthInput};
 use crate::domain::ids::{ConnectorId, TenantId};
 use crate::domain::manifest::Listing;
-use crate::domain::vault;
 use crate::domain::Error;
 use crate::probe::run::{self, Outcome};
 use crate::probe::template::Values;
@@ -202,7 +201,7 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
             ("connected", health_json(app, &checked))
         };
         let id = ConnectorId::generate(app.rng.as_ref());
-        let record = new_record(app, tenant, &id, &listing, &name, &auth, config.clone(), status, health, crew_id.clone(), return_url.clone());
+        let record = new_record(app, tenant, &id, &listing, &name, &auth, config.clone(), status, health, crew_id.clone(), return_url.clone())?;
         let event = app.event_for(
             tenant,
             &id,
@@ -245,19 +244,18 @@ pub fn health_json(app: &App, checked: &Checked) -> Value {
     }
 }
 
-/// The sealed credential of an instance: its fields as JSON, bound to the
-/// tenant and instance ids.
-pub fn seal(app: &App, tenant: &TenantId, id: &ConnectorId, auth: &AuthInput) -> Option<String> {
+/// The sealed credential of an instance (`None` for auth `none`). A missing
+/// `VAULT_KEY` is an error, never a silently dropped credential.
+pub fn seal(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectorId,
+    auth: &AuthInput,
+) -> Result<Option<String>, ApiError> {
     if auth.fields.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let key = app.config.vault.as_ref()?;
-    let plain = serde_json::to_vec(&auth.fields).expect("a map of strings serialises");
-    Some(key.seal(
-        app.rng.as_ref(),
-        &vault::owner(tenant.as_str(), id.as_str()),
-        &plain,
-    ))
+    super::oauth::seal_fields(app, tenant, id, &auth.fields).map(Some)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -273,9 +271,9 @@ fn new_record(
     health: Value,
     crew_id: Option<String>,
     return_url: Option<String>,
-) -> ConnectorRecord {
+) -> Result<ConnectorRecord, ApiError> {
     let now = app.now.rfc3339();
-    ConnectorRecord {
+    Ok(ConnectorRecord {
         id: id.clone(),
         tenant: tenant.clone(),
         listing: listing.id.clone(),
@@ -289,12 +287,12 @@ fn new_record(
         config: Value::Object(config),
         auth_type: auth.mode.clone(),
         auth_hint: auth.hint(listing),
-        secret: seal(app, tenant, id, auth),
+        secret: seal(app, tenant, id, auth)?,
         status: status.to_string(),
         health,
         return_url,
         created_at: now.clone(),
         updated_at: now,
         last_synced_at: None,
-    }
+    })
 }

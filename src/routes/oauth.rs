@@ -49,7 +49,8 @@ pub fn open_fields(app: &App, c: &ConnectorRecord) -> Result<BTreeMap<String, St
 /// Seals an instance's credential fields under its tenant and id.
 pub fn seal_fields(
     app: &App,
-    c: &ConnectorRecord,
+    tenant: &TenantId,
+    id: &ConnectorId,
     fields: &BTreeMap<String, String>,
 ) -> Result<String, ApiError> {
     let key = app
@@ -60,7 +61,7 @@ pub fn seal_fields(
     let plain = serde_json::to_vec(fields).expect("a map of strings serialises");
     Ok(key.seal(
         app.rng.as_ref(),
-        &vault::owner(c.tenant.as_str(), c.id.as_str()),
+        &vault::owner(tenant.as_str(), id.as_str()),
         &plain,
     ))
 }
@@ -300,7 +301,7 @@ async fn finish(
             if let Some(t) = tokens.expires_at_ms {
                 fields.insert("expires_at_ms".into(), t.to_string());
             }
-            next.secret = Some(seal_fields(app, c, &fields)?);
+            next.secret = Some(seal_fields(app, &c.tenant, &c.id, &fields)?);
             next.status = "connected".into();
             next.health = json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Authorized; not checked yet."});
             ("connected", String::new(), "connector.authorized")

@@ -134,6 +134,24 @@ impl D1Store {
         Ok(self.db.batch(stmts).await?)
     }
 
+    /// Deletes one row of a tenant and writes the event only if it existed.
+    async fn delete_with_event(
+        &self,
+        table: &'static str,
+        tenant: &TenantId,
+        id: &str,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
+        let delete = self.stmt(
+            &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND id = ?2"),
+            &[tenant.as_str().into(), id.into()],
+        )?;
+        let r = self
+            .run_batch(vec![delete, self.conditional_event(e)?])
+            .await?;
+        Ok(r.first().map(Self::changes) == Some(1))
+    }
+
     fn changes(r: &worker::D1Result) -> usize {
         r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
     }
@@ -278,14 +296,8 @@ impl ConnectorStore for D1Store {
         id: &ConnectorId,
         e: &EventRecord,
     ) -> StoreResult<bool> {
-        let delete = self.stmt(
-            "DELETE FROM connectors WHERE tenant_id = ?1 AND id = ?2",
-            &[tenant.as_str().into(), id.as_str().into()],
-        )?;
-        let r = self
-            .run_batch(vec![delete, self.conditional_event(e)?])
-            .await?;
-        Ok(r.first().map(Self::changes) == Some(1))
+        self.delete_with_event("connectors", tenant, id.as_str(), e)
+            .await
     }
 
     async fn insert_binding(
@@ -364,14 +376,8 @@ impl ConnectorStore for D1Store {
         id: &BindingId,
         e: &EventRecord,
     ) -> StoreResult<bool> {
-        let delete = self.stmt(
-            "DELETE FROM bindings WHERE tenant_id = ?1 AND id = ?2",
-            &[tenant.as_str().into(), id.as_str().into()],
-        )?;
-        let r = self
-            .run_batch(vec![delete, self.conditional_event(e)?])
-            .await?;
-        Ok(r.first().map(Self::changes) == Some(1))
+        self.delete_with_event("bindings", tenant, id.as_str(), e)
+            .await
     }
 
     async fn insert_event(&self, _tenant: &TenantId, e: &EventRecord) -> StoreResult<()> {
