@@ -97,6 +97,10 @@ read -r i_rps i_p50 i_p99 < <(run by-id /v1/catalog/github "$viewer")
 read -r s_rps s_p50 s_p99 < <(run search "/v1/catalog?q=git&limit=20" "$viewer")
 read -r n_rps n_p50 n_p99 < <(run install-1 /v1/connectors "@$one")
 read -r m_rps m_p50 m_p99 < <(run install-20 /v1/connectors "@$twenty")
+# Diagnostics (no goal): the probe alone, and one instance read (D1 + object).
+read -r v_rps v_p50 v_p99 < <(run verify /v1/catalog/github/verify "@$one")
+one_id=$(curl -fsS "$base/v1/connectors?limit=1" -H "authorization: Bearer $(cat "$one")" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data[0].id))')
+read -r g_rps g_p50 g_p99 < <(run get-one "/v1/connectors/$one_id" "$(cat "$one")")
 installed=$(curl -fsS "$base/v1/connectors?limit=1" -H "authorization: Bearer $(cat "$one")" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.length))')
 [ "$installed" = 1 ] || { echo "[bench] installs did not persist" >&2; exit 1; }
 
@@ -114,6 +118,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 verdict() { awk -v r="$1" -v g="$2" 'BEGIN { print (r >= g) ? "ok" : "MISSED" }'; }
 ri=$(ratio "$i_rps" "$f_rps"); rs=$(ratio "$s_rps" "$f_rps")
 rn=$(ratio "$n_rps" "$f_rps"); rm_=$(ratio "$m_rps" "$f_rps")
+rv=$(ratio "$v_rps" "$f_rps"); rg=$(ratio "$g_rps" "$f_rps")
 
 echo
 echo "wrangler dev (workerd), $THREADS wrk threads, $CONNECTIONS connections, $DURATION per route, $(nproc) cores"
@@ -123,6 +128,8 @@ printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/catalog/github" "$i_rps" "$i_p50" 
 printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/catalog?q=git&limit=20" "$s_rps" "$s_p50" "$s_p99" "$rs" "≥0.60 $(verdict "$rs" 0.6)"
 printf '%-34s %10s %9s %9s %7s %s\n' "POST /v1/connectors (1 tenant)" "$n_rps" "$n_p50" "$n_p99" "$rn" "≥0.30 $(verdict "$rn" 0.3)"
 printf '%-34s %10s %9s %9s %7s %s\n' "POST /v1/connectors (20 tenants)" "$m_rps" "$m_p50" "$m_p99" "$rm_" "≥0.30 $(verdict "$rm_" 0.3)"
+printf '%-34s %10s %9s %9s %7s %s\n' "POST …/github/verify (probe only)" "$v_rps" "$v_p50" "$v_p99" "$rv" "(diagnostic)"
+printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/connectors/{id}" "$g_rps" "$g_p50" "$g_p99" "$rg" "(diagnostic)"
 printf 'sweep: %d instances in 20 tenants in %ss (%s instances/s); %d alarm runs, outbound requests per run max %d, mean %s (cap 50)\n' \
   "$swept" "$sweep_s" "$sweep_rate" "$runs" "$out_max" "$out_mean"
 printf 'wasm: %d bytes raw (%.1f KiB), %d bytes gzip (%.1f KiB)  goal ≤450 KiB gzip %s\n' \

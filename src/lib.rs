@@ -39,6 +39,14 @@ pub(crate) mod edge {
         }
     }
 
+    #[wasm_bindgen::prelude::wasm_bindgen]
+    extern "C" {
+        /// src/openapi.json, verbatim, from the JavaScript bundle
+        /// (worker/entry.mjs).
+        #[wasm_bindgen(js_namespace = globalThis, js_name = __cm_openapi)]
+        pub(crate) fn openapi_document() -> String;
+    }
+
     /// A secret, or a plain var of that name (local development), or empty.
     fn setting(env: &Env, name: &str) -> String {
         env.secret(name)

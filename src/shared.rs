@@ -4,9 +4,11 @@
 //! other isolates converge within the TTL.
 
 use crate::domain::ids::KeyId;
-use crate::domain::manifest::ListingSummary;
+use crate::domain::manifest::{Listing, ListingSummary};
 use crate::domain::time::Millis;
+use crate::domain::Error;
 use crate::store::{KeyRecord, StoredListing};
+use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -17,12 +19,29 @@ pub const KEY_TTL_MS: i64 = 10_000;
 pub const CATALOG_MEMORY_TTL_MS: i64 = 10_000;
 /// Bounds the key cache so a flood of distinct keys cannot grow it unboundedly.
 const MAX_KEYS: usize = 10_000;
+/// Parsed manifests kept, by ETag.
+const MAX_PARSED: usize = 256;
+/// Config verdicts kept (each bounded by the 64 KiB body limit; in practice
+/// a few hundred bytes).
+const MAX_VERDICTS: usize = 1_024;
+
+/// A config checked against a listing version's `config_schema`: the config
+/// with defaults applied, or the error naming the failing field.
+pub type Verdict = Result<Map<String, Value>, Error>;
 
 #[derive(Default)]
 pub struct Shared {
     keys: RefCell<HashMap<KeyId, (KeyRecord, Millis)>>,
     index: RefCell<Option<(Rc<Vec<ListingSummary>>, Millis)>>,
     listings: RefCell<HashMap<String, (Rc<StoredListing>, Millis)>>,
+    /// Parsed manifests by ETag. An ETag is a digest of the manifest text,
+    /// so an entry never goes stale: no TTL.
+    parsed: RefCell<HashMap<String, Rc<Listing>>>,
+    /// Config verdicts by ETag and config text. Checking a config against a
+    /// JSON Schema compiles every `pattern` anew (jsonschema-valid has no
+    /// compiled form), ~0.2 ms natively and several times that in Wasm; the
+    /// verdict is a pure function of schema and config, so it is memoised.
+    verdicts: RefCell<HashMap<String, Verdict>>,
 }
 
 fn fresh(at: Millis, now: Millis, ttl: i64) -> bool {
@@ -81,6 +100,38 @@ impl Shared {
         l.insert(id.to_string(), (v, now));
     }
 
+    pub fn parsed(&self, etag: &str) -> Option<Rc<Listing>> {
+        self.parsed.borrow().get(etag).cloned()
+    }
+
+    pub fn remember_parsed(&self, l: Rc<Listing>) {
+        let mut m = self.parsed.borrow_mut();
+        if m.len() >= MAX_PARSED {
+            m.clear();
+        }
+        m.insert(l.etag.clone(), l);
+    }
+
+    /// The verdict for `config` under `listing`, computed by `check` once.
+    pub fn verdict(
+        &self,
+        listing: &Listing,
+        config: Option<&Value>,
+        check: impl FnOnce() -> Verdict,
+    ) -> Verdict {
+        let key = format!("{}\n{}", listing.etag, config.unwrap_or(&Value::Null));
+        if let Some(v) = self.verdicts.borrow().get(&key) {
+            return v.clone();
+        }
+        let v = check();
+        let mut m = self.verdicts.borrow_mut();
+        if m.len() >= MAX_VERDICTS {
+            m.clear();
+        }
+        m.insert(key, v.clone());
+        v
+    }
+
     pub fn forget_catalog(&self, id: &str) {
         self.listings.borrow_mut().remove(id);
         *self.index.borrow_mut() = None;
@@ -117,6 +168,38 @@ mod tests {
         s.remember_key(key("key_a"), Millis(5_000));
         s.forget_key(&id);
         assert!(s.cached_key(&id, Millis(5_001)).is_none());
+    }
+
+    #[test]
+    fn config_verdicts_are_memoised_per_listing_version() {
+        let s = Shared::default();
+        let mut l = crate::domain::manifest::Listing::parse(
+            &std::fs::read_to_string("catalog/github.json").unwrap(),
+        )
+        .unwrap();
+        l.etag = "\"v1\"".into();
+        let calls = std::cell::Cell::new(0);
+        let check = || {
+            calls.set(calls.get() + 1);
+            crate::domain::connector::validate_config(None, &l)
+        };
+        let a = s.verdict(&l, None, check);
+        let b = s.verdict(&l, None, || unreachable!("memoised"));
+        assert_eq!(a, b);
+        assert_eq!(calls.get(), 1);
+        // Another config, or another version of the listing, is checked anew.
+        let cfg = serde_json::json!({"base_url": 7});
+        let bad = s.verdict(&l, Some(&cfg), || {
+            crate::domain::connector::validate_config(Some(&cfg), &l)
+        });
+        assert!(bad.is_err());
+        l.etag = "\"v2\"".into();
+        let c = s.verdict(&l, None, || {
+            calls.set(calls.get() + 1);
+            crate::domain::connector::validate_config(None, &l)
+        });
+        assert_eq!(c, a);
+        assert_eq!(calls.get(), 2);
     }
 
     #[test]

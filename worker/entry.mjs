@@ -8,6 +8,9 @@
 //   on the next request.
 import Rust, { TenantObject } from "../build/index.js";
 import { WorkerEntrypoint } from "cloudflare:workers";
+// Imported as text (a module rule in wrangler.toml) and served verbatim by
+// GET /v1/openapi.json: a static document stays out of the Wasm module.
+import openapi from "../src/openapi.json";
 
 export { TenantObject };
 
@@ -18,6 +21,8 @@ globalThis.__cm_on_panic = () => {
   for (const fail of inflight) fail(new Error("the Wasm instance panicked"));
   inflight.clear();
 };
+
+globalThis.__cm_openapi = () => openapi;
 
 function requestId() {
   const bytes = crypto.getRandomValues(new Uint8Array(20));

@@ -25,8 +25,7 @@ pub struct Stored {
 }
 
 /// What a request carrying a key should do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "decision", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// First use (or an expired/abandoned record): run, then store the answer.
     Proceed,

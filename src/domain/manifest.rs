@@ -68,6 +68,10 @@ pub struct Listing {
     pub mcp: Option<Value>,
     pub capabilities: Vec<String>,
     pub tools: Vec<Tool>,
+    /// The stored manifest's ETag (set by the reader, not part of the text):
+    /// it names this exact version, so per-isolate caches key on it.
+    #[serde(skip)]
+    pub etag: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -60,7 +60,26 @@ impl Transport for FetchTransport {
                 .await
                 .map_err(bad)?;
             let status = resp.status_code();
-            let headers = resp.headers().entries().collect();
+            let headers: Vec<(String, String)> = resp.headers().entries().collect();
+            // A declared length within the cap is read in one piece (cheaper
+            // than streaming chunk by chunk through Wasm); anything else is
+            // streamed and cut at the cap.
+            let declared = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+            if declared.is_some_and(|n| n <= max_bytes) {
+                let body = resp.bytes().await.map_err(bad)?;
+                let truncated = body.len() > max_bytes;
+                let mut body = body;
+                body.truncate(max_bytes);
+                return Ok(OutboundResponse {
+                    status,
+                    headers,
+                    body,
+                    truncated,
+                });
+            }
             let mut body = Vec::new();
             let mut truncated = false;
             if let Ok(mut stream) = resp.stream() {

@@ -14,17 +14,36 @@ use crate::domain::manifest::Listing;
 use crate::domain::Error;
 use crate::store::{ConnectorFilter, ConnectorRecord, Written};
 use serde_json::{json, Map, Value};
+use std::rc::Rc;
 
 /// A published listing by id, parsed.
-pub async fn load_listing(app: &App, id: &str) -> Result<Listing, ApiError> {
+pub async fn load_listing(app: &App, id: &str) -> Result<Rc<Listing>, ApiError> {
     let lid = ListingId::parse(id).map_err(|e| ApiError::from(e).param("listing"))?;
     let stored = app
         .catalog()
         .listing(&lid)
         .await?
         .ok_or_else(|| ApiError::from(Error::not_found("listing", id)).param("listing"))?;
-    Listing::parse(&stored.raw)
-        .map_err(|e| ApiError::internal(format!("stored listing {id} does not parse: {e}")))
+    if let Some(l) = app.shared.parsed(&stored.etag) {
+        return Ok(l);
+    }
+    let mut l = Listing::parse(&stored.raw)
+        .map_err(|e| ApiError::internal(format!("stored listing {id} does not parse: {e}")))?;
+    l.etag = stored.etag.clone();
+    let l = Rc::new(l);
+    app.shared.remember_parsed(l.clone());
+    Ok(l)
+}
+
+/// `config` checked against the listing's `config_schema`, defaults applied
+/// (memoised per listing version: see `Shared::verdict`).
+pub fn checked_config(
+    app: &App,
+    config: Option<&Value>,
+    listing: &Listing,
+) -> Result<Map<String, Value>, Error> {
+    app.shared
+        .verdict(listing, config, || validate_config(config, listing))
 }
 
 /// The public view of an instance (API §4): never the secret.
@@ -144,7 +163,7 @@ pub async fn update_connector(
         _ => None,
     };
     let config = if body.has("config") {
-        Some(validate_config(body.get("config"), &listing)?)
+        Some(checked_config(app, body.get("config"), &listing)?)
     } else {
         None
     };

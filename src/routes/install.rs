@@ -1,13 +1,13 @@
 //! Verifying credentials and installing a listing (API §3 verify, §4 install).
 
-use super::connectors::{connector_json, load_listing};
+use super::connectors::{checked_config, connector_json, load_listing};
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::http::{HttpRequest, HttpResponse};
 use super::write::{guarded, idempotency};
 use super::App;
 use crate::domain::auth::Role;
-use crate::domain::connector::{validate_config, validate_name, validate_return_url, AuthInput};
+use crate::domain::connector::{validate_name, validate_return_url, AuthInput};
 use crate::domain::ids::{ConnectorId, TenantId};
 use crate::domain::manifest::Listing;
 use crate::domain::Error;
@@ -102,7 +102,7 @@ pub async fn verify_listing(
     let body = JsonBody::parse(&req.body)?;
     body.only(&["auth", "config"])?;
     let auth = AuthInput::parse(body.get("auth"), &listing)?;
-    let config = validate_config(body.get("config"), &listing)?;
+    let config = checked_config(app, body.get("config"), &listing)?;
     if oauth_mode(&auth.mode) {
         return Err(ApiError::new(
             422,
@@ -173,7 +173,7 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
         .param("listing"));
     }
     let auth = AuthInput::parse(body.get("auth"), &listing)?;
-    let config = validate_config(body.get("config"), &listing)?;
+    let config = checked_config(app, body.get("config"), &listing)?;
     let name = body
         .opt_str("name", 100)?
         .unwrap_or_else(|| listing.id.clone());

@@ -6,8 +6,22 @@ use super::http::HttpResponse;
 use super::App;
 use serde_json::json;
 
-/// The OpenAPI 3.1 document, kept beside the code it describes.
+/// The OpenAPI 3.1 document, kept beside the code it describes. Native
+/// builds (the tests) embed it; the Wasm build does not: static text need not
+/// be compiled into the module, so worker/entry.mjs bundles it and hands it
+/// over (`crate::edge::openapi_document`).
+#[cfg(not(target_arch = "wasm32"))]
 pub const OPENAPI: &str = include_str!("../openapi.json");
+
+#[cfg(not(target_arch = "wasm32"))]
+fn document() -> String {
+    OPENAPI.to_owned()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn document() -> String {
+    crate::edge::openapi_document()
+}
 
 /// `GET /healthz` — no auth; checks D1, KV and a Durable Object. Answers 503
 /// with the failing part named when any is unreachable.
@@ -40,5 +54,5 @@ pub fn ping() -> HttpResponse {
 
 /// `GET /v1/openapi.json`.
 pub fn openapi() -> HttpResponse {
-    HttpResponse::raw_json(200, OPENAPI.as_bytes().to_vec())
+    HttpResponse::raw_json(200, document().into_bytes())
 }

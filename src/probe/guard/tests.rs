@@ -20,6 +20,11 @@ const CASES: &[(&str, &str, bool)] = &[
     ("https://8.8.8.8/?token=x", "", true),
     ("https://[2002:808:808::]/", "", true),
     ("https://[::ffff:8.8.8.8]/", "", true),
+    // Hosts must be ASCII (punycode): Unicode hosts are refused, never mapped
+    // (idna_adapter is pinned to its ASCII-only flavour; no homographs).
+    ("https://xn--bcher-kva.example/", "", true),
+    ("https://bücher.example/", "", false),
+    ("https://аpi.github.com/user", "", false),
     ("https://x.atlassian.net/rest/api/3/myself", "", true),
     // Plain http: only the allow list, and only the exact port.
     ("http://api.github.com/", "", false),
