@@ -509,6 +509,7 @@ fn main() {
             connectors::refused_targets(s, p, seen)
         }),
         ("oauth_consent", &|| oauth::consent(s, p, seen)),
+        ("mcp_oauth_consent", &|| oauth::mcp_consent(s, p, seen)),
         ("health_checks", &|| connectors::health_checks(s, p, seen)),
         ("mcp_tools", &|| connectors::mcp_tools(s, p, seen)),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),

@@ -71,6 +71,44 @@ fn result_of(resp: &OutboundResponse, id: u64, what: &str) -> Result<Value, Stri
     Ok(m["result"].clone())
 }
 
+/// A health check for MCP servers whose listing declares no probe: the
+/// `initialize` handshake, classified like a probe (401/403 → rejected,
+/// 5xx or no answer → unreachable).
+pub async fn handshake(
+    client: &Guarded<'_>,
+    url: &str,
+    headers: &[(String, String)],
+    clock: &dyn Fn() -> i64,
+) -> super::run::Outcome {
+    use super::run::Outcome;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
+        "clientInfo": {"name": "connector-marketplace", "version": env!("CARGO_PKG_VERSION")}}});
+    let started = clock();
+    let resp = match rpc(client, url, headers, &None, init).await {
+        Ok(r) => r,
+        Err(message) => return Outcome::Unreachable { message },
+    };
+    let latency_ms = (clock() - started).max(0) as u64;
+    match resp.status {
+        s if s >= 500 => Outcome::Unreachable {
+            message: format!("The MCP server answered HTTP {s}."),
+        },
+        s if s >= 400 => Outcome::Rejected {
+            status: s,
+            snippet: format!("The MCP server refused the credentials (HTTP {s})."),
+            latency_ms,
+        },
+        s => match result_of(&resp, 1, "initialize") {
+            Ok(_) => Outcome::Accepted {
+                status: s,
+                latency_ms,
+            },
+            Err(message) => Outcome::Unreachable { message },
+        },
+    }
+}
+
 /// The names of the tools an MCP server offers.
 pub async fn list_tools(
     client: &Guarded<'_>,

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 async fn refresh_if_due(
     app: &App,
     fields: &mut BTreeMap<String, String>,
-    token_url: &str,
+    listing: &Listing,
 ) -> Result<bool, String> {
     let expires = fields
         .get("expires_at_ms")
@@ -36,6 +36,9 @@ async fn refresh_if_due(
                 .into(),
         );
     };
+    let Some(ep) = super::oauth::endpoints(listing, fields) else {
+        return Err("The connector has no token endpoint; authorize it again.".into());
+    };
     let body = oauth::refresh_body(
         &refresh,
         fields
@@ -44,7 +47,8 @@ async fn refresh_if_due(
             .unwrap_or_default(),
         fields.get("client_secret").map(String::as_str),
     );
-    let resp = super::oauth::token_request(app, token_url, body)
+    let body = super::oauth::with_resource(body, ep.resource.as_deref());
+    let resp = super::oauth::token_request(app, &ep.token_url, body)
         .await
         .map_err(|e| format!("The token refresh failed: {e}"))?;
     let tokens = oauth::parse_token_response(resp.status, &resp.body, app.now.0)
@@ -58,6 +62,25 @@ async fn refresh_if_due(
         None => fields.remove("expires_at_ms"),
     };
     Ok(true)
+}
+
+async fn mcp_handshake(
+    app: &App,
+    c: &ConnectorRecord,
+    listing: &Listing,
+    fields: &BTreeMap<String, String>,
+) -> Outcome {
+    let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
+    let url = match super::discovery::mcp_url(listing, &config) {
+        Ok(u) => u,
+        Err(message) => return Outcome::Refused { message },
+    };
+    let mut headers = vec![];
+    if let Some(t) = fields.get("access_token") {
+        headers.push(("Authorization".to_string(), format!("Bearer {t}")));
+    }
+    let clock = app.clock.clone();
+    crate::probe::mcp::handshake(&app.outbound(), &url, &headers, &move || clock()).await
 }
 
 /// One health check's result, before anything is written.
@@ -86,12 +109,7 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
     let mut refreshed = false;
     let outcome = 'probe: {
         if oauth_mode {
-            let token_url = listing
-                .oauth
-                .as_ref()
-                .and_then(|o| o["token_url"].as_str())
-                .unwrap_or_default();
-            match refresh_if_due(app, &mut fields, token_url).await {
+            match refresh_if_due(app, &mut fields, listing).await {
                 Ok(r) => refreshed = r,
                 Err(message) => {
                     break 'probe Outcome::Rejected {
@@ -103,6 +121,11 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
             }
         }
         let Some(mut probe) = listing.health.clone().or_else(|| listing.verify.clone()) else {
+            if listing.transport == "mcp" {
+                // An MCP server without a declared probe answers the
+                // protocol's own handshake.
+                break 'probe mcp_handshake(app, c, listing, &fields).await;
+            }
             break 'probe Outcome::Unsupported {
                 message: "This listing declares no health probe.".into(),
             };

@@ -15,6 +15,7 @@ use crate::probe::run::{self, Outcome};
 use crate::probe::template::Values;
 use crate::store::{ConnectorRecord, Written};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 /// What a probe said about credentials that may be stored.
 pub enum Checked {
@@ -194,6 +195,20 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
         // Concurrent claims of one name are held off by the lock; an existing
         // name is caught by the store's unique index at insert, which saves
         // a read on every install.
+        // mcp_oauth: the authorization server is discovered and this service
+        // registered with it now, so the instance is stored with them; a
+        // server that cannot be discovered fails the install, storing nothing.
+        let discovered;
+        let auth = if auth.mode == "mcp_oauth" {
+            let redirect = super::oauth::redirect_uri(app, req);
+            discovered = AuthInput {
+                mode: auth.mode.clone(),
+                fields: super::discovery::discover(app, &listing, &config, &redirect, &BTreeMap::new()).await?,
+            };
+            &discovered
+        } else {
+            &auth
+        };
         let (status, health) = if oauth_mode(&auth.mode) {
             ("pending_auth", json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Waiting for OAuth consent."}))
         } else {

@@ -1,9 +1,10 @@
-//! OAuth consent for `oauth2` listings (API §5): the authorize URL with a
-//! single-use state and PKCE, the callback that exchanges the code through
-//! the guarded client, and re-consent. `mcp_oauth` discovery and dynamic
-//! registration are not wired yet.
+//! OAuth consent (API §5): the authorize URL with a single-use state and
+//! PKCE, the callback that exchanges the code through the guarded client, and
+//! re-consent. `oauth2` listings name their endpoints; `mcp_oauth` instances
+//! use what discovery found and registered (`discovery.rs`).
 
 use super::connectors::load_listing;
+use super::discovery;
 use super::error::ApiError;
 use super::http::{HttpRequest, HttpResponse};
 use super::install::upstream;
@@ -17,13 +18,13 @@ use crate::domain::vault;
 use crate::domain::Error;
 use crate::probe::client::OutboundRequest;
 use crate::store::{ConnectorRecord, OAuthStateRecord, Taken, Written};
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 pub const CALLBACK_PATH: &str = "/v1/oauth/callback";
 
 /// Where providers send the user back: `PUBLIC_BASE_URL` or this request's origin.
-fn redirect_uri(app: &App, req: &HttpRequest) -> String {
+pub fn redirect_uri(app: &App, req: &HttpRequest) -> String {
     let base = app
         .config
         .public_base_url
@@ -66,9 +67,45 @@ pub fn seal_fields(
     ))
 }
 
+/// Where an instance's consent and token requests go.
+pub struct Endpoints {
+    pub authorize_url: String,
+    pub token_url: String,
+    /// The RFC 8707 `resource` sent with authorize and token requests
+    /// (`mcp_oauth`: the MCP server, as the MCP spec requires).
+    pub resource: Option<String>,
+}
+
+/// `oauth2`: the listing's OAuth block; `mcp_oauth`: the discovered
+/// endpoints kept with the instance's sealed fields. `None` when unknown.
+pub fn endpoints(listing: &Listing, fields: &BTreeMap<String, String>) -> Option<Endpoints> {
+    if listing.auth_mode == "mcp_oauth" {
+        return Some(Endpoints {
+            authorize_url: fields.get(discovery::AUTHORIZE_URL)?.clone(),
+            token_url: fields.get(discovery::TOKEN_URL)?.clone(),
+            resource: fields.get(discovery::RESOURCE).cloned(),
+        });
+    }
+    let block = listing.oauth.as_ref()?;
+    Some(Endpoints {
+        authorize_url: block["authorize_url"].as_str()?.to_string(),
+        token_url: block["token_url"].as_str()?.to_string(),
+        resource: None,
+    })
+}
+
+/// A token-endpoint form with the RFC 8707 `resource` added when there is one.
+pub fn with_resource(mut form: String, resource: Option<&str>) -> String {
+    if let Some(r) = resource {
+        form.push_str("&resource=");
+        form.extend(url::form_urlencoded::byte_serialize(r.as_bytes()));
+    }
+    form
+}
+
 /// Starts a consent: stores a state (and PKCE verifier) and answers the
-/// provider's authorize URL with its expiry. `None` when the listing has no
-/// fixed OAuth endpoints (`mcp_oauth`, discovered at consent time).
+/// provider's authorize URL with its expiry. `None` when the instance has no
+/// known endpoints.
 pub async fn start_consent(
     app: &App,
     req: &HttpRequest,
@@ -77,9 +114,10 @@ pub async fn start_consent(
     listing: &Listing,
     fields: &BTreeMap<String, String>,
 ) -> Result<Option<(String, String)>, ApiError> {
-    let Some(block) = listing.oauth.as_ref() else {
+    let Some(ep) = endpoints(listing, fields) else {
         return Ok(None);
     };
+    let block = listing.oauth.clone().unwrap_or_default();
     let key = app
         .config
         .vault
@@ -95,9 +133,15 @@ pub async fn start_consent(
         .flatten()
         .filter_map(|s| s.as_str().map(str::to_string))
         .collect();
-    let empty = Map::new();
+    let mut extra: Map<String, Value> = block["extra_params"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(r) = &ep.resource {
+        extra.insert("resource".into(), Value::String(r.clone()));
+    }
     let url = Authorize {
-        endpoint: block["authorize_url"].as_str().unwrap_or_default(),
+        endpoint: &ep.authorize_url,
         client_id: fields
             .get("client_id")
             .map(String::as_str)
@@ -107,7 +151,7 @@ pub async fn start_consent(
         scope_separator: block["scope_separator"].as_str().unwrap_or(" "),
         state: &state,
         challenge: challenge.as_deref(),
-        extra: block["extra_params"].as_object().unwrap_or(&empty),
+        extra: &extra,
     }
     .url()
     .map_err(|e| ApiError::internal(format!("listing {}: {e}", listing.id)))?;
@@ -139,15 +183,35 @@ pub async fn authorize_connector(
     let principal = app.principal(req).await?;
     let (tenant, _) = principal.require(Role::Manager)?;
     let c = super::connectors::owned(app, tenant, id).await?;
-    if c.auth_type != "oauth2" {
+    if !matches!(c.auth_type.as_str(), "oauth2" | "mcp_oauth") {
         return Err(Error::StateConflict(format!(
-            "The connector authenticates with '{}'; only oauth2 connectors take consent.",
+            "The connector authenticates with '{}'; only oauth2 and mcp_oauth connectors take consent.",
             c.auth_type
         ))
         .into());
     }
     let listing = load_listing(app, &c.listing).await?;
-    let fields = open_fields(app, &c)?;
+    let mut fields = if c.secret.is_some() {
+        open_fields(app, &c)?
+    } else {
+        BTreeMap::new()
+    };
+    if c.auth_type == "mcp_oauth" {
+        // Discovered again: the server may have moved its authorization
+        // server; the registered client is kept while it still applies.
+        let config = c.config.as_object().cloned().unwrap_or_default();
+        let found =
+            discovery::discover(app, &listing, &config, &redirect_uri(app, req), &fields).await?;
+        if found != fields {
+            let mut next = c.clone();
+            next.secret = Some(seal_fields(app, tenant, &c.id, &found)?);
+            next.updated_at = app.now.rfc3339();
+            if app.connectors.update_connector(tenant, &next, None).await? != Written::Done {
+                return Err(Error::not_found("connector", id).into());
+            }
+            fields = found;
+        }
+    }
     let (url, expires_at) = start_consent(app, req, tenant, &c.id, &listing, &fields)
         .await?
         .ok_or_else(|| Error::StateConflict("The listing declares no OAuth endpoints.".into()))?;
@@ -258,12 +322,14 @@ pub async fn oauth_callback(app: &App, req: &HttpRequest) -> Result<HttpResponse
         ),
         _ => None,
     };
-    let token_url = listing
-        .oauth
-        .as_ref()
-        .and_then(|o| o["token_url"].as_str())
-        .unwrap_or_default()
-        .to_string();
+    let Some(ep) = endpoints(&listing, &fields) else {
+        return finish(
+            app,
+            &c,
+            Err("The connector has no token endpoint; authorize it again.".into()),
+        )
+        .await;
+    };
     let body = oauth::code_exchange_body(
         code,
         &record.redirect_uri,
@@ -274,7 +340,8 @@ pub async fn oauth_callback(app: &App, req: &HttpRequest) -> Result<HttpResponse
         fields.get("client_secret").map(String::as_str),
         verifier.as_deref(),
     );
-    let sent = token_request(app, &token_url, body).await;
+    let body = with_resource(body, ep.resource.as_deref());
+    let sent = token_request(app, &ep.token_url, body).await;
     let outcome = match sent {
         Err(e) => Err(format!("The token exchange failed: {e}")),
         Ok(resp) => oauth::parse_token_response(resp.status, &resp.body, app.now.0)

@@ -3,7 +3,7 @@
 //! authorize redirect, call the callback), and refused states.
 
 use crate::connectors::Seen;
-use crate::support::fake::{Provider, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
+use crate::support::fake::{Mode, Provider, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
 use crate::support::{call, Server, OPERATOR};
 use crate::{key, tenant};
 use serde_json::{json, Value};
@@ -124,4 +124,109 @@ pub fn consent(s: &Server, p: &Provider, seen: &Seen) {
         .send()
         .json();
     assert_eq!(now["status"], "error");
+}
+
+/// `mcp_oauth` end to end: the generic remote-MCP listing pointed at the
+/// fake MCP server, whose authorization server is discovered (RFC 9728 →
+/// 8414) and registers the worker as a client (RFC 7591); consent, health
+/// over the MCP handshake, refresh before expiry, and a refused refresh.
+pub fn mcp_consent(s: &Server, p: &Provider, seen: &Seen) {
+    let (_, admin, _) = tenant(s, "mcp-oauth");
+    let (_, m) = key(s, &admin, "manager");
+    let server = format!("{}/mcp", p.base());
+    let body = json!({"listing": "remote-mcp", "name": "remote",
+                      "config": {"server_url": server}, "auth": {"type": "mcp_oauth"}});
+    p.clear();
+    let a = call("POST", &s.url("/v1/connectors")).auth(&m).json(&body);
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    seen.lock().unwrap().push(a.body.clone());
+    let c = a.json();
+    let id = c["id"].as_str().unwrap().to_string();
+    assert_eq!(c["status"], "pending_auth");
+    let steps: Vec<String> = p
+        .seen()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "POST /mcp",
+            "GET /.well-known/oauth-protected-resource/mcp",
+            "GET /.well-known/oauth-authorization-server",
+            "POST /register",
+        ]
+    );
+    let authorize = c["authorize_url"].as_str().unwrap().to_string();
+    assert!(
+        authorize.starts_with(&format!("{}/authorize?", p.base())),
+        "{authorize}"
+    );
+    let q = query(&authorize);
+    assert!(q["client_id"].starts_with("dcr-client-"), "{authorize}");
+    assert_eq!(q["resource"], server);
+
+    // The browser-free round trip; the fake checks PKCE and the resource.
+    let consent = call("GET", &authorize).send_foreign();
+    assert_eq!(consent.status, 302);
+    let callback = consent.header("location").unwrap().to_string();
+    let done = call("GET", &callback).send();
+    assert_eq!(done.status, 200, "{}", String::from_utf8_lossy(&done.body));
+    let now = call("GET", &s.url(&format!("/v1/connectors/{id}")))
+        .auth(&m)
+        .send();
+    seen.lock().unwrap().push(now.body.clone());
+    assert_eq!(now.json()["status"], "connected");
+
+    // The token expires within the refresh window: the health check
+    // refreshes it first, then runs the MCP handshake with it.
+    p.clear();
+    let h = call("GET", &s.url(&format!("/v1/connectors/{id}/health")))
+        .auth(&m)
+        .send();
+    assert_eq!(
+        (h.status, h.json()["healthy"].as_bool()),
+        (200, Some(true)),
+        "{}",
+        String::from_utf8_lossy(&h.body)
+    );
+    let paths: Vec<String> = p.seen().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/token", "/mcp"], "refresh, then the handshake");
+
+    // A refused refresh: the instance moves to error, with an event.
+    p.set(Mode::Error500);
+    let h = call("GET", &s.url(&format!("/v1/connectors/{id}/health")))
+        .auth(&m)
+        .send();
+    p.set(Mode::Normal);
+    assert_eq!(
+        h.json()["healthy"],
+        false,
+        "{}",
+        String::from_utf8_lossy(&h.body)
+    );
+    let now = call("GET", &s.url(&format!("/v1/connectors/{id}")))
+        .auth(&m)
+        .send()
+        .json();
+    assert_eq!(now["status"], "error", "{now}");
+    assert!(
+        now["health"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refresh"),
+        "{now}"
+    );
+    let ev = call("GET", &s.url(&format!("/v1/events?connector_id={id}")))
+        .auth(&m)
+        .send()
+        .json();
+    assert!(
+        ev["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "connector.health_changed" && e["data"]["status"] == "error"),
+        "{ev}"
+    );
 }

@@ -38,6 +38,7 @@ impl Provider {
         let mode = Arc::new(Mutex::new(Mode::Normal));
         let seen = Arc::new(Mutex::new(vec![]));
         let codes = Arc::new(Mutex::new(vec![]));
+        let clients = Arc::new(Mutex::new(vec![]));
         let (m, s, c, good) = (
             mode.clone(),
             seen.clone(),
@@ -46,9 +47,15 @@ impl Provider {
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (m, s, c, good) = (m.clone(), s.clone(), c.clone(), good.clone());
+                let (m, s, c, good, k) = (
+                    m.clone(),
+                    s.clone(),
+                    c.clone(),
+                    good.clone(),
+                    clients.clone(),
+                );
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &m, &s, &c, &good);
+                    let _ = serve(stream, port, &m, &s, &c, &k, &good);
                 });
             }
         });
@@ -104,13 +111,27 @@ fn query_of(path: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// JSON with a status line.
+fn json_answer(out: &mut TcpStream, status: &str, text: &str) -> std::io::Result<()> {
+    write!(
+        out,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+        text.len()
+    )?;
+    out.flush()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn serve(
     stream: TcpStream,
+    port: u16,
     mode: &Mutex<Mode>,
     seen: &Mutex<Vec<Seen>>,
     codes: &Mutex<Vec<(String, String)>>,
+    clients: &Mutex<Vec<String>>,
     good: &str,
 ) -> std::io::Result<()> {
+    let base = format!("http://127.0.0.1:{port}");
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
@@ -148,10 +169,59 @@ fn serve(
                 && (v == &format!("Bearer {good}") || v == &format!("Bearer {OAUTH_ACCESS_TOKEN}"))
         });
         seen.lock().unwrap().push(Seen {
-            method,
+            method: method.clone(),
             path: path.clone(),
             headers: headers.clone(),
         });
+        // The MCP server's OAuth discovery (RFC 9728 → RFC 8414) and dynamic
+        // client registration (RFC 7591).
+        if method == "GET" && path == "/.well-known/oauth-protected-resource/mcp" {
+            let text = serde_json::json!({"resource": format!("{base}/mcp"), "authorization_servers": [base]}).to_string();
+            json_answer(&mut out, "200 OK", &text)?;
+            continue;
+        }
+        if method == "GET" && path == "/.well-known/oauth-authorization-server" {
+            let text = serde_json::json!({"issuer": base,
+                "authorization_endpoint": format!("{base}/authorize"),
+                "token_endpoint": format!("{base}/token"),
+                "registration_endpoint": format!("{base}/register"),
+                "code_challenge_methods_supported": ["S256"]})
+            .to_string();
+            json_answer(&mut out, "200 OK", &text)?;
+            continue;
+        }
+        if method == "POST" && path == "/register" {
+            let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            if req["redirect_uris"].as_array().is_none_or(|a| a.is_empty()) {
+                json_answer(
+                    &mut out,
+                    "400 Bad Request",
+                    r#"{"error":"invalid_redirect_uri"}"#,
+                )?;
+                continue;
+            }
+            let id = {
+                let mut k = clients.lock().unwrap();
+                let id = format!("dcr-client-{}", k.len() + 1);
+                k.push(id.clone());
+                id
+            };
+            let text = serde_json::json!({"client_id": id, "redirect_uris": req["redirect_uris"],
+                "token_endpoint_auth_method": "none"})
+            .to_string();
+            json_answer(&mut out, "201 Created", &text)?;
+            continue;
+        }
+        if path.starts_with("/mcp") && !authorized {
+            let text = r#"{"error":"invalid_token"}"#;
+            write!(
+                out,
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer resource_metadata=\"{base}/.well-known/oauth-protected-resource/mcp\"\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+                text.len()
+            )?;
+            out.flush()?;
+            continue;
+        }
         // An OAuth authorization server: the consent page approves at once
         // and redirects back with a code bound to the PKCE challenge.
         if path.starts_with("/authorize") {
@@ -167,7 +237,11 @@ fn serve(
             back.query_pairs_mut()
                 .append_pair("code", &code)
                 .append_pair("state", q.get("state").map(String::as_str).unwrap_or(""));
-            let ok = q.get("client_id").map(String::as_str) == Some(OAUTH_CLIENT_ID)
+            let client = q.get("client_id").cloned().unwrap_or_default();
+            let registered = clients.lock().unwrap().contains(&client);
+            let ok = (client == OAUTH_CLIENT_ID
+                || (registered
+                    && q.get("resource").map(String::as_str) == Some(&format!("{base}/mcp"))))
                 && q.get("code_challenge_method").map(String::as_str) == Some("S256");
             if ok {
                 write!(
@@ -224,13 +298,26 @@ fn serve(
                 let digest = sha2::Sha256::digest(f("code_verifier").as_bytes());
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest) == ch
             });
-            let ok = f("grant_type") == "authorization_code"
-                && f("client_id") == OAUTH_CLIENT_ID
-                && f("client_secret") == OAUTH_CLIENT_SECRET
-                && pkce_ok;
+            let registered = clients.lock().unwrap().iter().any(|c| c == f("client_id"));
+            let client_ok = (f("client_id") == OAUTH_CLIENT_ID
+                && f("client_secret") == OAUTH_CLIENT_SECRET)
+                || (registered && f("resource") == format!("{base}/mcp"));
+            let ok = match f("grant_type") {
+                "authorization_code" => client_ok && pkce_ok,
+                // Refreshes are refused while the provider is switched to 500.
+                "refresh_token" => {
+                    client_ok
+                        && f("refresh_token") == OAUTH_REFRESH_TOKEN
+                        && *mode.lock().unwrap() != Mode::Error500
+                }
+                _ => false,
+            };
+            // Registered (MCP) clients get short-lived tokens: inside the
+            // worker's 5-minute refresh window, so the next check refreshes.
+            let expires_in = if registered { 120 } else { 3600 };
             let text = if ok {
                 format!(
-                    r#"{{"access_token":"{OAUTH_ACCESS_TOKEN}","refresh_token":"{OAUTH_REFRESH_TOKEN}","token_type":"Bearer","expires_in":3600}}"#
+                    r#"{{"access_token":"{OAUTH_ACCESS_TOKEN}","refresh_token":"{OAUTH_REFRESH_TOKEN}","token_type":"Bearer","expires_in":{expires_in}}}"#
                 )
             } else {
                 r#"{"error":"invalid_grant","error_description":"code, client or PKCE verifier rejected"}"#.to_string()

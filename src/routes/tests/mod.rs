@@ -262,6 +262,84 @@ impl Transport for FakeProvider {
                 _ => answer(202, ""),
             };
         }
+        // A remote MCP server with its own authorization server (RFC 9728,
+        // 8414, 7591), for `mcp_oauth`. Mode "no-dcr" drops registration;
+        // "no-prm" drops the protected-resource metadata.
+        let mode = *self.mode.borrow();
+        match (req.method.as_str(), req.url.as_str()) {
+            ("POST", "https://mcp.example.com/mcp")
+                if !req.headers.iter().any(|(_, v)| v == "Bearer mcp-access-1") =>
+            {
+                return Ok(OutboundResponse {
+                    status: 401,
+                    headers: vec![(
+                        "www-authenticate".into(),
+                        r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp""#.into(),
+                    )],
+                    body: vec![],
+                    truncated: false,
+                });
+            }
+            ("POST", "https://mcp.example.com/mcp") => {
+                let body: Value =
+                    serde_json::from_str(req.body.as_deref().unwrap_or("{}")).unwrap_or_default();
+                return answer(200, &json!({"jsonrpc": "2.0", "id": body["id"], "result": {"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "remote", "version": "1"}}}).to_string());
+            }
+            ("GET", "https://mcp.example.com/.well-known/oauth-protected-resource/mcp")
+                if mode != "no-prm" =>
+            {
+                return answer(
+                    200,
+                    r#"{"resource":"https://mcp.example.com/mcp","authorization_servers":["https://auth.example.com"]}"#,
+                );
+            }
+            ("GET", "https://auth.example.com/.well-known/oauth-authorization-server") => {
+                let mut meta = json!({"issuer": "https://auth.example.com",
+                    "authorization_endpoint": "https://auth.example.com/authorize",
+                    "token_endpoint": "https://auth.example.com/token",
+                    "registration_endpoint": "https://auth.example.com/register",
+                    "code_challenge_methods_supported": ["S256"]});
+                if mode == "no-dcr" {
+                    meta.as_object_mut()
+                        .unwrap()
+                        .remove("registration_endpoint");
+                }
+                return answer(200, &meta.to_string());
+            }
+            ("POST", "https://auth.example.com/register") => {
+                let n = self
+                    .sent
+                    .borrow()
+                    .iter()
+                    .filter(|r| r.url.ends_with("/register"))
+                    .count();
+                return answer(
+                    201,
+                    &json!({"client_id": format!("dcr-client-{n}")}).to_string(),
+                );
+            }
+            ("POST", "https://auth.example.com/token") => {
+                let body = req.body.clone().unwrap_or_default();
+                return if body.contains("code=good-code")
+                    && body.contains("client_id=dcr-client-")
+                    && body.contains("resource=https%3A%2F%2Fmcp.example.com%2Fmcp")
+                {
+                    answer(
+                        200,
+                        r#"{"access_token":"mcp-access-1","refresh_token":"mcp-refresh-1","expires_in":3600,"token_type":"Bearer"}"#,
+                    )
+                } else {
+                    answer(400, r#"{"error":"invalid_grant"}"#)
+                };
+            }
+            (_, u)
+                if u.starts_with("https://mcp.example.com/")
+                    || u.starts_with("https://auth.example.com/") =>
+            {
+                return answer(404, "");
+            }
+            _ => {}
+        }
         if req.url == "https://oauth2.googleapis.com/token" {
             // Google's token endpoint: one good code, PKCE verifier required.
             let body = req.body.clone().unwrap_or_default();

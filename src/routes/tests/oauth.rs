@@ -230,3 +230,135 @@ fn consent_round_trip_and_refusals() {
         assert!(!everything.contains(secret), "{secret} leaked");
     }
 }
+
+#[test]
+fn mcp_oauth_discovers_registers_and_consents() {
+    let w = World::new();
+    w.load_catalog();
+    let (_, admin) = w.tenant("acme");
+    let (_, m) = w.key(&admin, "manager");
+    let m = format!("Bearer {m}");
+    let install = |name: &str| {
+        w.call(
+            Method::Post,
+            "/v1/connectors",
+            Some(&m),
+            Some(
+                json!({"listing": "remote-mcp", "name": name, "auth": {"type": "mcp_oauth"},
+                        "config": {"server_url": "https://mcp.example.com/mcp"}}),
+            ),
+        )
+    };
+    // Without dynamic registration there is no client to consent for:
+    // a clear 502, and nothing stored.
+    *w.provider.mode.borrow_mut() = "no-dcr";
+    let (s, e) = install("mcp");
+    assert_eq!((s, err_code(&e)), (502, "connector_upstream_error"), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("RFC 7591"));
+    *w.provider.mode.borrow_mut() = "no-prm";
+    let (s, e) = install("mcp");
+    assert_eq!((s, err_code(&e)), (502, "connector_upstream_error"), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("RFC 9728"));
+    let (_, list) = w.call(Method::Get, "/v1/connectors", Some(&m), None);
+    assert_eq!(list["data"].as_array().unwrap().len(), 0);
+
+    *w.provider.mode.borrow_mut() = "ok";
+    w.provider.sent.borrow_mut().clear();
+    let (s, c) = install("mcp");
+    assert_eq!(
+        (s, c["status"].as_str()),
+        (201, Some("pending_auth")),
+        "{c}"
+    );
+    // 401 challenge → protected-resource metadata → server metadata → registration.
+    let steps: Vec<String> = w
+        .provider
+        .sent
+        .borrow()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "POST https://mcp.example.com/mcp",
+            "GET https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+            "GET https://auth.example.com/.well-known/oauth-authorization-server",
+            "POST https://auth.example.com/register",
+        ]
+    );
+    let reg: Value =
+        serde_json::from_str(w.provider.sent.borrow()[3].body.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        reg["redirect_uris"],
+        json!(["https://api.test/v1/oauth/callback"])
+    );
+    assert_eq!(reg["token_endpoint_auth_method"], "none");
+    let id = c["id"].as_str().unwrap().to_string();
+    let url = c["authorize_url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://auth.example.com/authorize?"),
+        "{url}"
+    );
+    let q = query(url);
+    assert_eq!(
+        (
+            q["client_id"].as_str(),
+            q["resource"].as_str(),
+            q["code_challenge_method"].as_str()
+        ),
+        ("dcr-client-1", "https://mcp.example.com/mcp", "S256")
+    );
+
+    // The callback exchanges the code at the discovered token endpoint,
+    // with the resource (RFC 8707) and the PKCE verifier.
+    let r = callback(&w, &format!("state={}&code=good-code", q["state"]));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let sent = w.provider.sent.borrow().last().unwrap().clone();
+    assert_eq!(sent.url, "https://auth.example.com/token");
+    let form: HashMap<String, String> = url::form_urlencoded::parse(sent.body.unwrap().as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(pkce_challenge(&form["code_verifier"]), q["code_challenge"]);
+    let (_, now) = w.call(Method::Get, &format!("/v1/connectors/{id}"), Some(&m), None);
+    assert_eq!(now["status"], "connected");
+
+    // Its health is the MCP handshake, with the access token.
+    let (s, h) = w.call(
+        Method::Get,
+        &format!("/v1/connectors/{id}/health"),
+        Some(&m),
+        None,
+    );
+    assert_eq!((s, h["healthy"].as_bool()), (200, Some(true)), "{h}");
+    let last = w.provider.sent.borrow().last().unwrap().clone();
+    assert_eq!(last.url, "https://mcp.example.com/mcp");
+    assert!(last.headers.iter().any(|(_, v)| v == "Bearer mcp-access-1"));
+
+    // Re-consent discovers again but keeps the registered client.
+    w.provider.sent.borrow_mut().clear();
+    let (s, a) = w.call(
+        Method::Post,
+        &format!("/v1/connectors/{id}/authorize"),
+        Some(&m),
+        None,
+    );
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(
+        query(a["authorize_url"].as_str().unwrap())["client_id"],
+        "dcr-client-1"
+    );
+    assert!(!w
+        .provider
+        .sent
+        .borrow()
+        .iter()
+        .any(|r| r.url.ends_with("/register")));
+    // Nothing discovered or registered ever shows: no client id, no token.
+    let (_, now) = w.call(Method::Get, &format!("/v1/connectors/{id}"), Some(&m), None);
+    let text = now.to_string();
+    assert!(
+        !text.contains("mcp-access-1") && !text.contains("mcp-refresh-1"),
+        "{text}"
+    );
+}
