@@ -212,11 +212,11 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
         let (status, health) = if oauth_mode(&auth.mode) {
             ("pending_auth", json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Waiting for OAuth consent."}))
         } else {
-            let checked = require_accepted(probe(app, &listing, &auth, &config).await)?;
+            let checked = require_accepted(probe(app, &listing, auth, &config).await)?;
             ("connected", health_json(app, &checked))
         };
         let id = ConnectorId::generate(app.rng.as_ref());
-        let record = new_record(app, tenant, &id, &listing, &name, &auth, config.clone(), status, health, crew_id.clone(), return_url.clone())?;
+        let record = new_record(app, tenant, &id, &listing, &name, auth, config.clone(), status, health, crew_id.clone(), return_url.clone())?;
         let event = app.event_for(
             tenant,
             &id,
