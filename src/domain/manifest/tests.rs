@@ -135,6 +135,20 @@ fn broken_manifests_name_the_field() {
             "/verify/url",
             Box::new(|m| m["verify"]["url"] = json!("{{config.base_url/user")),
         ),
+        // Config patterns must compile as the validator will compile them:
+        // ECMA-262-like, no Unicode property classes, balanced groups.
+        (
+            "/config_schema/properties/base_url/pattern",
+            Box::new(|m| {
+                m["config_schema"]["properties"]["base_url"]["pattern"] = json!("^\\p{L}+$")
+            }),
+        ),
+        (
+            "/config_schema/properties/base_url/pattern",
+            Box::new(|m| {
+                m["config_schema"]["properties"]["base_url"]["pattern"] = json!("^(https://")
+            }),
+        ),
     ];
     for (want, mutate) in cases {
         let mut m = github();
