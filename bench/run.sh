@@ -39,7 +39,7 @@ provider=$!
 for _ in $(seq 1 100); do [ -s "$state/provider.port" ] && break; sleep 0.05; done
 provider_base="http://127.0.0.1:$(cat "$state/provider.port")"
 
-PORT=$port PERSIST_DIR="$state/persist" OPERATOR_TOKEN="$token" WRANGLER_LOG_LEVEL=log \
+PORT=$port PERSIST_DIR="$state/persist" OPERATOR_TOKEN="$token" WRANGLER_LOG_LEVEL="${WRANGLER_LOG_LEVEL:-log}" \
   PROBE_ALLOW_HOSTS="127.0.0.1:$(cat "$state/provider.port")" \
   setsid bash scripts/serve.sh > "$state/stdout" 2> "$state/serve.log" &
 serve=$!

@@ -4,12 +4,8 @@
 
 use super::client::{OutboundRequest, OutboundResponse, Transport, TransportError};
 use async_trait::async_trait;
-use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use std::time::Duration;
-use worker::{
-    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
-};
+use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 pub struct FetchTransport;
 
@@ -51,62 +47,60 @@ impl Transport for FetchTransport {
             init.with_body(Some(b.as_str().into()));
         }
         let request = Request::new_with_init(&req.url, &init).map_err(bad)?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let deadline = Delay::from(Duration::from_millis(timeout_ms));
-        let work = async {
-            let mut resp = Fetch::Request(request)
-                .send_with_signal(&signal)
-                .await
-                .map_err(bad)?;
-            let status = resp.status_code();
-            let headers: Vec<(String, String)> = resp.headers().entries().collect();
-            // A declared length within the cap is read in one piece (cheaper
-            // than streaming chunk by chunk through Wasm); anything else is
-            // streamed and cut at the cap.
-            let declared = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.trim().parse::<usize>().ok());
-            if declared.is_some_and(|n| n <= max_bytes) {
-                let body = resp.bytes().await.map_err(bad)?;
-                let truncated = body.len() > max_bytes;
-                let mut body = body;
-                body.truncate(max_bytes);
-                return Ok(OutboundResponse {
-                    status,
-                    headers,
-                    body,
-                    truncated,
-                });
+        // The runtime's own timer (`AbortSignal.timeout`) bounds the whole
+        // exchange, body included: no timer closure crosses into Wasm.
+        let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(
+            u32::try_from(timeout_ms).unwrap_or(u32::MAX),
+        ));
+        let failed = |e: worker::Error| {
+            if signal.aborted() {
+                TransportError::Timeout(timeout_ms)
+            } else {
+                bad(e)
             }
-            let mut body = Vec::new();
-            let mut truncated = false;
-            if let Ok(mut stream) = resp.stream() {
-                while let Some(chunk) = stream.next().await {
-                    let chunk = chunk.map_err(bad)?;
-                    body.extend_from_slice(&chunk);
-                    if body.len() > max_bytes {
-                        body.truncate(max_bytes);
-                        truncated = true;
-                        break;
-                    }
-                }
-            }
-            Ok(OutboundResponse {
+        };
+        let mut resp = Fetch::Request(request)
+            .send_with_signal(&signal)
+            .await
+            .map_err(failed)?;
+        let status = resp.status_code();
+        let headers: Vec<(String, String)> = resp.headers().entries().collect();
+        // A declared length within the cap is read in one piece (cheaper
+        // than streaming chunk by chunk through Wasm); anything else is
+        // streamed and cut at the cap.
+        let declared = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+        if declared.is_some_and(|n| n <= max_bytes) {
+            let mut body = resp.bytes().await.map_err(failed)?;
+            let truncated = body.len() > max_bytes;
+            body.truncate(max_bytes);
+            return Ok(OutboundResponse {
                 status,
                 headers,
                 body,
                 truncated,
-            })
-        };
-        futures_util::pin_mut!(work);
-        match select(work, deadline).await {
-            Either::Left((result, _)) => result,
-            Either::Right(((), _)) => {
-                controller.abort();
-                Err(TransportError::Timeout(timeout_ms))
+            });
+        }
+        let mut body = Vec::new();
+        let mut truncated = false;
+        if let Ok(mut stream) = resp.stream() {
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(failed)?;
+                body.extend_from_slice(&chunk);
+                if body.len() > max_bytes {
+                    body.truncate(max_bytes);
+                    truncated = true;
+                    break;
+                }
             }
         }
+        Ok(OutboundResponse {
+            status,
+            headers,
+            body,
+            truncated,
+        })
     }
 }

@@ -374,6 +374,14 @@ pub fn provider_failures(s: &Server, p: &Provider, seen: &Seen) {
             "{mode:?}: {}",
             String::from_utf8_lossy(&a.body)
         );
+        if mode == Mode::Slow {
+            // The runtime's timeout is told apart from a failed connection.
+            let message = a.json()["error"]["message"].as_str().unwrap().to_string();
+            assert!(
+                message.contains("did not answer within 10000 ms"),
+                "{message}"
+            );
+        }
     }
     p.set(Mode::Normal);
     // Down: a port nothing listens on (allow-listed like the fake, so only the connection fails).
