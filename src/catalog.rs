@@ -3,18 +3,18 @@
 //! stores it in D1 and invalidates both caches.
 
 use crate::domain::ids::ListingId;
-use crate::domain::manifest::{self, ListingSummary};
+use crate::domain::manifest;
 use crate::domain::time::Millis;
 use crate::shared::Shared;
-use crate::store::{Cache, CatalogStore, Fail, StoreError, StoredListing};
+use crate::store::{Cache, CatalogEntry, CatalogStore, Fail, StoreError, StoredListing};
 use std::rc::Rc;
 
 /// KV entries expire after this long even if nothing invalidates them.
 pub const KV_TTL_SECS: u64 = 300;
-const INDEX_KEY: &str = "catalog:v1:index";
+const INDEX_KEY: &str = "catalog:v2:index";
 
 fn listing_key(id: &str) -> String {
-    format!("catalog:v1:listing:{id}")
+    format!("catalog:v2:listing:{id}")
 }
 
 pub struct Catalog<'a> {
@@ -26,13 +26,13 @@ pub struct Catalog<'a> {
 }
 
 impl Catalog<'_> {
-    /// Every listing's summary.
-    pub async fn index(&self) -> Result<Rc<Vec<ListingSummary>>, StoreError> {
+    /// Every listing's summary, status and visibility (filter before showing).
+    pub async fn index(&self) -> Result<Rc<Vec<CatalogEntry>>, StoreError> {
         if let Some(v) = self.shared.cached_index(self.now) {
             return Ok(v);
         }
         let cached = self.cache.get(INDEX_KEY).await?;
-        let v = match cached.and_then(|s| serde_json::from_str::<Vec<ListingSummary>>(&s).ok()) {
+        let v = match cached.and_then(|s| serde_json::from_str::<Vec<CatalogEntry>>(&s).ok()) {
             Some(v) => v,
             None => {
                 let v = self.store.summaries().await?;
@@ -73,14 +73,39 @@ impl Catalog<'_> {
         Ok(Some(v))
     }
 
+    /// One published version of a listing (isolate memory, then D1: versions
+    /// never change, but the listing's status may, so the memory TTL holds).
+    pub async fn version(
+        &self,
+        id: &ListingId,
+        version: &str,
+    ) -> Result<Option<Rc<StoredListing>>, StoreError> {
+        let key = format!("{}@{version}", id.as_str());
+        if let Some(v) = self.shared.cached_listing(&key, self.now) {
+            return Ok(Some(v));
+        }
+        let Some(v) = self.store.listing_version(id, version).await? else {
+            return Ok(None);
+        };
+        let v = Rc::new(v);
+        self.shared.remember_listing(&key, v.clone(), self.now);
+        Ok(Some(v))
+    }
+
+    /// Drops every cached copy of a listing (after a publish or de-listing).
+    pub async fn invalidate(&self, id: &ListingId) -> Result<(), StoreError> {
+        self.cache.delete(&listing_key(id.as_str())).await?;
+        self.cache.delete(INDEX_KEY).await?;
+        self.shared.forget_catalog(id.as_str());
+        Ok(())
+    }
+
     /// Validates and publishes a manifest; answers whether anything changed.
     pub async fn put(&self, id: &ListingId, raw: &str) -> Result<bool, Fail> {
         let m = manifest::validate_for(raw, Some(id.as_str()), self.allow)?;
         let changed = self.store.put_listing(&m, &self.now.rfc3339()).await?;
         if changed {
-            self.cache.delete(&listing_key(id.as_str())).await?;
-            self.cache.delete(INDEX_KEY).await?;
-            self.shared.forget_catalog(id.as_str());
+            self.invalidate(id).await?;
         }
         Ok(changed)
     }

@@ -6,7 +6,7 @@
 
 use crate::domain::ids::TenantId;
 use crate::domain::sweep::{next_backoff, plan, Backoff, Candidate, BATCH};
-use crate::routes::connectors::load_listing;
+use crate::routes::connectors::instance_listing;
 use crate::routes::error::ApiError;
 use crate::routes::health::{check, record};
 use crate::routes::App;
@@ -64,7 +64,7 @@ pub async fn run_once(
         .filter(|c| p.probe.iter().any(|id| id == c.id.as_str()))
         .collect();
     let checks = join_all(chosen.iter().map(|c| async move {
-        let listing = load_listing(app, &c.listing).await?;
+        let listing = instance_listing(app, c).await?;
         check(app, c, &listing).await
     }))
     .await;

@@ -4,10 +4,10 @@
 //! other isolates converge within the TTL.
 
 use crate::domain::ids::KeyId;
-use crate::domain::manifest::{Listing, ListingSummary};
+use crate::domain::manifest::Listing;
 use crate::domain::time::Millis;
 use crate::domain::Error;
-use crate::store::{KeyRecord, StoredListing};
+use crate::store::{CatalogEntry, KeyRecord, StoredListing};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -32,7 +32,7 @@ pub type Verdict = Result<Map<String, Value>, Error>;
 #[derive(Default)]
 pub struct Shared {
     keys: RefCell<HashMap<KeyId, (KeyRecord, Millis)>>,
-    index: RefCell<Option<(Rc<Vec<ListingSummary>>, Millis)>>,
+    index: RefCell<Option<(Rc<Vec<CatalogEntry>>, Millis)>>,
     listings: RefCell<HashMap<String, (Rc<StoredListing>, Millis)>>,
     /// Parsed manifests by ETag. An ETag is a digest of the manifest text,
     /// so an entry never goes stale: no TTL.
@@ -72,7 +72,7 @@ impl Shared {
         self.keys.borrow_mut().remove(id);
     }
 
-    pub fn cached_index(&self, now: Millis) -> Option<Rc<Vec<ListingSummary>>> {
+    pub fn cached_index(&self, now: Millis) -> Option<Rc<Vec<CatalogEntry>>> {
         self.index
             .borrow()
             .as_ref()
@@ -80,7 +80,7 @@ impl Shared {
             .map(|(v, _)| v.clone())
     }
 
-    pub fn remember_index(&self, v: Rc<Vec<ListingSummary>>, now: Millis) {
+    pub fn remember_index(&self, v: Rc<Vec<CatalogEntry>>, now: Millis) {
         *self.index.borrow_mut() = Some((v, now));
     }
 
@@ -133,7 +133,10 @@ impl Shared {
     }
 
     pub fn forget_catalog(&self, id: &str) {
-        self.listings.borrow_mut().remove(id);
+        let version_prefix = format!("{id}@");
+        self.listings
+            .borrow_mut()
+            .retain(|k, _| k != id && !k.starts_with(&version_prefix));
         *self.index.borrow_mut() = None;
     }
 }
@@ -205,10 +208,7 @@ mod tests {
     #[test]
     fn catalog_entries_expire_and_publishing_forgets_them() {
         let s = Shared::default();
-        let listing = Rc::new(StoredListing {
-            etag: "\"e\"".into(),
-            raw: "{}".into(),
-        });
+        let listing = Rc::new(StoredListing::new("\"e\"".into(), "{}".into()));
         s.remember_listing("github", listing, Millis(0));
         s.remember_index(Rc::new(vec![]), Millis(0));
         assert!(s

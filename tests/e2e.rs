@@ -5,6 +5,8 @@
 
 #[path = "scenarios/connectors.rs"]
 mod connectors;
+#[path = "scenarios/marketplace.rs"]
+mod marketplace;
 #[path = "scenarios/oauth.rs"]
 mod oauth;
 mod support;
@@ -510,6 +512,10 @@ fn main() {
         }),
         ("oauth_consent", &|| oauth::consent(s, p, seen)),
         ("mcp_oauth_consent", &|| oauth::mcp_consent(s, p, seen)),
+        ("marketplace", &|| marketplace::marketplace(s, p, seen)),
+        ("malformed_submissions", &|| {
+            marketplace::malformed_submissions(s)
+        }),
         ("health_checks", &|| connectors::health_checks(s, p, seen)),
         ("mcp_tools", &|| connectors::mcp_tools(s, p, seen)),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),

@@ -193,6 +193,7 @@ mod tests {
             pricing: json!({"model": "free"}),
             auth_mode: "pat".into(),
             capabilities: vec![format!("{id}.read")],
+            visibility: "public".into(),
         }
     }
 

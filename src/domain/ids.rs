@@ -96,6 +96,10 @@ prefixed_id!(
     /// An audit event.
     EventId, "evt_", 20, "event"
 );
+prefixed_id!(
+    /// A manifest submitted to the marketplace for review.
+    SubmissionId, "sub_", 20, "submission"
+);
 
 /// A catalog listing slug, e.g. `github`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -40,6 +40,14 @@ pub struct ListingSummary {
     pub pricing: Value,
     pub auth_mode: String,
     pub capabilities: Vec<String>,
+    /// `public`, or `private` to the tenant that published it (set from the
+    /// listing's record when shown; manifests do not carry it).
+    #[serde(default = "public")]
+    pub visibility: String,
+}
+
+fn public() -> String {
+    "public".into()
 }
 
 /// A published listing, read back from its (already validated) manifest text:
@@ -190,8 +198,52 @@ pub fn validate_for(
             pricing: head.pricing,
             auth_mode: head.auth.mode,
             capabilities: head.capabilities,
+            visibility: public(),
         },
     })
+}
+
+/// Orders two manifest versions as semver (`MAJOR.MINOR.PATCH[-pre]`; the
+/// schema guarantees the form): numbers numerically, a pre-release below
+/// its release, pre-release identifiers numerically or lexically.
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn split(v: &str) -> (Vec<u64>, Option<&str>) {
+        let v = v.split('+').next().unwrap_or(v);
+        let (core, pre) = match v.split_once('-') {
+            Some((c, p)) => (c, Some(p)),
+            None => (v, None),
+        };
+        (
+            core.split('.').map(|n| n.parse().unwrap_or(0)).collect(),
+            pre,
+        )
+    }
+    let ((ca, pa), (cb, pb)) = (split(a), split(b));
+    match ca.cmp(&cb) {
+        Ordering::Equal => {}
+        o => return o,
+    }
+    match (pa, pb) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => {
+            let (xs, ys): (Vec<&str>, Vec<&str>) = (x.split('.').collect(), y.split('.').collect());
+            for (p, q) in xs.iter().zip(&ys) {
+                let o = match (p.parse::<u64>(), q.parse::<u64>()) {
+                    (Ok(m), Ok(n)) => m.cmp(&n),
+                    (Ok(_), Err(_)) => Ordering::Less,
+                    (Err(_), Ok(_)) => Ordering::Greater,
+                    _ => p.cmp(q),
+                };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            xs.len().cmp(&ys.len())
+        }
+    }
 }
 
 /// A strong ETag over the exact bytes served.

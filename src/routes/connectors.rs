@@ -14,16 +14,42 @@ use crate::domain::manifest::Listing;
 use crate::domain::Error;
 use crate::store::{ConnectorFilter, ConnectorRecord, Written};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use std::rc::Rc;
 
-/// A published listing by id, parsed.
-pub async fn load_listing(app: &App, id: &str) -> Result<Rc<Listing>, ApiError> {
-    let lid = ListingId::parse(id).map_err(|e| ApiError::from(e).param("listing"))?;
+/// A live listing `tenant` may install (its latest version), parsed.
+/// De-listed listings and other tenants' private ones are not found.
+pub async fn load_listing(
+    app: &App,
+    tenant: &crate::domain::ids::TenantId,
+    id: &str,
+) -> Result<Rc<Listing>, ApiError> {
+    let stored = super::catalog::find_live(app, Some(tenant), id).await?;
+    parsed(app, &stored, id)
+}
+
+/// The listing version an instance runs on, parsed: instances keep working
+/// on their `listing_version`, whatever has been published or de-listed since.
+pub async fn instance_listing(app: &App, c: &ConnectorRecord) -> Result<Rc<Listing>, ApiError> {
+    let lid = ListingId::parse(&c.listing)?;
     let stored = app
         .catalog()
-        .listing(&lid)
+        .version(&lid, &c.listing_version)
         .await?
-        .ok_or_else(|| ApiError::from(Error::not_found("listing", id)).param("listing"))?;
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "listing {} version {} of instance {} is missing",
+                c.listing, c.listing_version, c.id
+            ))
+        })?;
+    parsed(app, &stored, &c.listing)
+}
+
+fn parsed(
+    app: &App,
+    stored: &crate::store::StoredListing,
+    id: &str,
+) -> Result<Rc<Listing>, ApiError> {
     if let Some(l) = app.shared.parsed(&stored.etag) {
         return Ok(l);
     }
@@ -46,8 +72,26 @@ pub fn checked_config(
         .verdict(listing, config, || validate_config(config, listing))
 }
 
+/// Each listing's status (`live` / `delisted`), for `listing_status`.
+pub async fn listing_statuses(app: &App) -> Result<HashMap<String, String>, ApiError> {
+    Ok(app
+        .catalog()
+        .index()
+        .await?
+        .iter()
+        .map(|e| (e.summary.id.clone(), e.status.clone()))
+        .collect())
+}
+
+async fn listing_status(app: &App, listing: &str) -> Result<String, ApiError> {
+    Ok(listing_statuses(app)
+        .await?
+        .remove(listing)
+        .unwrap_or_else(|| "delisted".into()))
+}
+
 /// The public view of an instance (API §4): never the secret.
-pub fn connector_json(c: &ConnectorRecord) -> Value {
+pub fn connector_json(c: &ConnectorRecord, listing_status: &str) -> Value {
     let tools: Vec<Value> = c
         .tools
         .as_array()
@@ -60,6 +104,7 @@ pub fn connector_json(c: &ConnectorRecord) -> Value {
         "object": "connector",
         "listing": c.listing,
         "listing_version": c.listing_version,
+        "listing_status": listing_status,
         "name": c.name,
         "kind": c.kind,
         "transport": c.transport,
@@ -97,12 +142,14 @@ pub async fn list_connectors(app: &App, req: &HttpRequest) -> Result<HttpRespons
         .objects
         .details(tenant, items.iter().map(|c| c.id.to_string()).collect())
         .await?;
+    let statuses = listing_statuses(app).await?;
     Ok(list_json(
         items,
         page.limit,
         |c| format!("{}|{}", c.created_at, c.id),
         |c| {
-            let mut v = connector_json(c);
+            let status = statuses.get(&c.listing).map_or("delisted", String::as_str);
+            let mut v = connector_json(c, status);
             crate::cron::overlay(&mut v, details.get(c.id.as_str()));
             v
         },
@@ -132,7 +179,7 @@ pub async fn get_connector(
     let (tenant, _) = principal.require(Role::Viewer)?;
     let c = owned(app, tenant, id).await?;
     let details = app.objects.details(tenant, vec![c.id.to_string()]).await?;
-    let mut v = connector_json(&c);
+    let mut v = connector_json(&c, &listing_status(app, &c.listing).await?);
     // The sweep's latest check lives in the tenant object until a change.
     crate::cron::overlay(&mut v, details.get(c.id.as_str()));
     Ok(HttpResponse::json(200, &v))
@@ -152,7 +199,8 @@ pub async fn update_connector(
     let body = JsonBody::parse(&req.body)?;
     body.only(&["name", "config", "auth", "crew_id"])?;
     let current = owned(app, tenant, id).await?;
-    let listing = load_listing(app, &current.listing).await?;
+    let listing = instance_listing(app, &current).await?;
+    let status = listing_status(app, &current.listing).await?;
     let name = body.opt_str("name", 100)?;
     if let Some(n) = &name {
         validate_name(n)?;
@@ -211,7 +259,7 @@ pub async fn update_connector(
             changed.push("auth");
         }
         if changed.is_empty() {
-            return Ok(HttpResponse::json(200, &connector_json(&current)));
+            return Ok(HttpResponse::json(200, &connector_json(&current, &status)));
         }
         next.updated_at = app.now.rfc3339();
         let event = app.event_for(
@@ -225,7 +273,7 @@ pub async fn update_connector(
             .update_connector(tenant, &next, Some(&event))
             .await?
         {
-            Written::Done => Ok(HttpResponse::json(200, &connector_json(&next))),
+            Written::Done => Ok(HttpResponse::json(200, &connector_json(&next, &status))),
             Written::NameTaken => Err(name_taken(&next.name)),
             Written::Gone => Err(Error::not_found("connector", next.id.as_str()).into()),
         }
@@ -278,6 +326,67 @@ pub async fn delete_connector(
             200,
             &json!({"id": current.id.as_str(), "object": "connector", "deleted": true}),
         ))
+    })
+    .await
+}
+
+/// `POST /v1/connectors/{id}/upgrade` — moves an instance to its listing's
+/// latest version, once its config passes the new version's schema.
+pub async fn upgrade_connector(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, by) = principal.require(Role::Manager)?;
+    JsonBody::parse(&req.body)?.only(&[])?;
+    let current = owned(app, tenant, id).await?;
+    let latest = match load_listing(app, tenant, &current.listing).await {
+        Ok(l) => l,
+        Err(e) if e.status == 404 => {
+            return Err(Error::StateConflict(format!(
+                "The listing '{}' is de-listed: there is no version to upgrade to.",
+                current.listing
+            ))
+            .into())
+        }
+        Err(e) => return Err(e),
+    };
+    if latest.version == current.listing_version {
+        return Ok(HttpResponse::json(200, &connector_json(&current, "live")));
+    }
+    let config = checked_config(app, Some(&current.config), &latest).map_err(|e| {
+        ApiError::from(e).with_message(format!(
+            "The connector's config does not satisfy version {} of '{}'; update the config first.",
+            latest.version, latest.id
+        ))
+    })?;
+    let by = by.to_string();
+    let locks = vec![format!("cn:{}", current.id)];
+    guarded(app, tenant, None, locks, || async {
+        let mut next = current.clone();
+        next.listing_version = latest.version.clone();
+        next.kind = latest.kind.clone();
+        next.transport = latest.transport.clone();
+        next.capabilities = latest.capabilities.clone();
+        next.tools = serde_json::to_value(&latest.tools).expect("tools serialise");
+        next.config = Value::Object(config.clone());
+        next.updated_at = app.now.rfc3339();
+        let event = app.event_for(
+            tenant,
+            &next.id,
+            "connector.upgraded",
+            json!({"from": current.listing_version, "to": next.listing_version, "by": by}),
+        );
+        match app
+            .connectors
+            .update_connector(tenant, &next, Some(&event))
+            .await?
+        {
+            Written::Done => Ok(HttpResponse::json(200, &connector_json(&next, "live"))),
+            Written::NameTaken => Err(name_taken(&next.name)),
+            Written::Gone => Err(Error::not_found("connector", next.id.as_str()).into()),
+        }
     })
     .await
 }

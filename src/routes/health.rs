@@ -2,7 +2,7 @@
 //! probe now (its verify probe when it declares none), refreshing an OAuth
 //! access token first when it is about to expire, and records the result.
 
-use super::connectors::load_listing;
+use super::connectors::instance_listing;
 use super::error::ApiError;
 use super::http::{HttpRequest, HttpResponse};
 use super::oauth::open_fields;
@@ -214,7 +214,7 @@ pub async fn connector_health(
         )
         .into());
     }
-    let listing = load_listing(app, &c.listing).await?;
+    let listing = instance_listing(app, &c).await?;
     let k = check(app, &c, &listing).await?;
     if record(app, &c, &k).await? == Written::Gone {
         return Err(Error::not_found("connector", c.id.as_str()).into());

@@ -99,7 +99,7 @@ pub async fn verify_listing(
 ) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, _) = principal.require(Role::Manager)?;
-    let listing = load_listing(app, id).await?;
+    let listing = load_listing(app, tenant, id).await?;
     let body = JsonBody::parse(&req.body)?;
     body.only(&["auth", "config"])?;
     let auth = AuthInput::parse(body.get("auth"), &listing)?;
@@ -160,7 +160,7 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
     let body = JsonBody::parse(&req.body)?;
     body.only(&["listing", "name", "auth", "config", "crew_id", "return_url"])?;
     let listing_id = body.req_str("listing", 63)?;
-    let listing = load_listing(app, &listing_id).await?;
+    let listing = load_listing(app, tenant, &listing_id).await?;
     if listing.availability == "early_access" {
         return Err(ApiError::new(
             422,
@@ -226,7 +226,7 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
         if app.connectors.insert_connector(tenant, &record, &event).await? == Written::NameTaken {
             return Err(name_taken(&name));
         }
-        let mut view = connector_json(&record);
+        let mut view = connector_json(&record, "live");
         if listing.is_priced() {
             view["price"] = listing.pricing.clone();
         }

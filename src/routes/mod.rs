@@ -18,6 +18,7 @@ pub mod http;
 pub mod install;
 pub mod oauth;
 pub mod service;
+pub mod submissions;
 pub mod tenants;
 pub mod test_tools;
 pub mod write;
@@ -140,7 +141,13 @@ pub enum Route {
     Catalog,
     Categories,
     Listing(String),
+    Versions(String),
     Verify(String),
+    Submissions,
+    Submission(String),
+    Approve(String),
+    Reject(String),
+    Upgrade(String),
     Connectors,
     Connector(String),
     Bindings,
@@ -163,7 +170,16 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/api-keys/{id}", &[Method::Delete]),
     ("/v1/catalog", &[Method::Get]),
     ("/v1/catalog/categories", &[Method::Get]),
-    ("/v1/catalog/{listing}", &[Method::Get, Method::Put]),
+    (
+        "/v1/catalog/{listing}",
+        &[Method::Get, Method::Put, Method::Delete],
+    ),
+    ("/v1/catalog/{listing}/versions", &[Method::Get]),
+    ("/v1/submissions", &[Method::Get, Method::Post]),
+    ("/v1/submissions/{id}", &[Method::Get]),
+    ("/v1/submissions/{id}/approve", &[Method::Post]),
+    ("/v1/submissions/{id}/reject", &[Method::Post]),
+    ("/v1/connectors/{id}/upgrade", &[Method::Post]),
     ("/v1/catalog/{listing}/verify", &[Method::Post]),
     ("/v1/connectors", &[Method::Get, Method::Post]),
     (
@@ -201,6 +217,25 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         ["v1", "catalog", id] if !id.is_empty() => {
             (Route::Listing(id.to_string()), "/v1/catalog/{listing}")
         }
+        ["v1", "catalog", id, "versions"] if !id.is_empty() => (
+            Route::Versions(id.to_string()),
+            "/v1/catalog/{listing}/versions",
+        ),
+        ["v1", "submissions"] => (Route::Submissions, "/v1/submissions"),
+        ["v1", "submissions", id] if !id.is_empty() => {
+            (Route::Submission(id.to_string()), "/v1/submissions/{id}")
+        }
+        ["v1", "submissions", id, "approve"] if !id.is_empty() => (
+            Route::Approve(id.to_string()),
+            "/v1/submissions/{id}/approve",
+        ),
+        ["v1", "submissions", id, "reject"] if !id.is_empty() => {
+            (Route::Reject(id.to_string()), "/v1/submissions/{id}/reject")
+        }
+        ["v1", "connectors", id, "upgrade"] if !id.is_empty() => (
+            Route::Upgrade(id.to_string()),
+            "/v1/connectors/{id}/upgrade",
+        ),
         ["v1", "catalog", id, "verify"] if !id.is_empty() => (
             Route::Verify(id.to_string()),
             "/v1/catalog/{listing}/verify",
@@ -295,6 +330,14 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Catalog, _) => catalog::list_catalog(app, req).await,
         (Route::Categories, _) => catalog::list_categories(app, req).await,
         (Route::Listing(id), Method::Put) => catalog::put_listing(app, req, &id).await,
+        (Route::Listing(id), Method::Delete) => catalog::delist(app, req, &id).await,
+        (Route::Versions(id), _) => catalog::list_versions(app, req, &id).await,
+        (Route::Submissions, Method::Post) => submissions::create(app, req).await,
+        (Route::Submissions, _) => submissions::list(app, req).await,
+        (Route::Submission(id), _) => submissions::get(app, req, &id).await,
+        (Route::Approve(id), _) => submissions::approve(app, req, &id).await,
+        (Route::Reject(id), _) => submissions::reject(app, req, &id).await,
+        (Route::Upgrade(id), _) => connectors::upgrade_connector(app, req, &id).await,
         (Route::Listing(id), _) => catalog::get_listing(app, req, &id).await,
         (Route::Verify(id), _) => install::verify_listing(app, req, &id).await,
         (Route::Connectors, Method::Post) => install::create_connector(app, req).await,

@@ -3,7 +3,7 @@
 //! re-consent. `oauth2` listings name their endpoints; `mcp_oauth` instances
 //! use what discovery found and registered (`discovery.rs`).
 
-use super::connectors::load_listing;
+use super::connectors::instance_listing;
 use super::discovery;
 use super::error::ApiError;
 use super::http::{HttpRequest, HttpResponse};
@@ -190,7 +190,7 @@ pub async fn authorize_connector(
         ))
         .into());
     }
-    let listing = load_listing(app, &c.listing).await?;
+    let listing = instance_listing(app, &c).await?;
     let mut fields = if c.secret.is_some() {
         open_fields(app, &c)?
     } else {
@@ -296,7 +296,7 @@ pub async fn oauth_callback(app: &App, req: &HttpRequest) -> Result<HttpResponse
         .connector(&tenant, &record.connector_id)
         .await?
         .ok_or_else(|| invalid_state("The connector this consent was for no longer exists."))?;
-    let listing = load_listing(app, &c.listing).await?;
+    let listing = instance_listing(app, &c).await?;
     if let Some(err) = q.get("error") {
         let code: String = err
             .chars()

@@ -4,7 +4,7 @@
 //! For `transport: mcp` listings the test speaks MCP instead (initialize,
 //! tools/list) and checks that every requested tool is offered.
 
-use super::connectors::{load_listing, owned};
+use super::connectors::{instance_listing, owned};
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::health::{check, record};
@@ -30,7 +30,7 @@ pub async fn test_connector(
     let body = JsonBody::parse(&req.body)?;
     body.only(&["tools"])?;
     let c = owned(app, tenant, id).await?;
-    let listing = load_listing(app, &c.listing).await?;
+    let listing = instance_listing(app, &c).await?;
     let wanted: Vec<String> = match body.get("tools") {
         None | Some(Value::Null) => listing.tools.iter().map(|t| t.name.clone()).collect(),
         Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => a

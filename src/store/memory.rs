@@ -102,25 +102,37 @@ impl TenantStore for MemoryTenants {
     }
 }
 
+/// A published version: (etag, manifest text, published_at).
+type Version = (String, String, String);
+
 #[derive(Default)]
 pub struct MemoryCatalog {
     pub listings: RefCell<BTreeMap<String, (StoredListing, ListingSummary)>>,
+    /// Every published version: (listing, version) → (etag, text, published_at).
+    pub versions: RefCell<BTreeMap<(String, String), Version>>,
+    pub submissions: RefCell<Vec<SubmissionRecord>>,
+    pub events: EventLog,
     /// How many reads reached this store (to prove the cache works).
     pub reads: RefCell<usize>,
 }
 
 #[async_trait(?Send)]
 impl CatalogStore for MemoryCatalog {
-    async fn put_listing(&self, m: &ValidManifest, _now: &str) -> StoreResult<bool> {
-        let stored = StoredListing {
-            etag: m.etag.clone(),
-            raw: m.raw.clone(),
-        };
+    async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<bool> {
         let mut all = self.listings.borrow_mut();
-        if all.get(&m.summary.id).is_some_and(|(s, _)| s == &stored) {
+        let previous = all.get(&m.summary.id).map(|(s, _)| s.clone());
+        if previous.as_ref().is_some_and(|s| s.etag == m.etag) {
             return Ok(false);
         }
+        let mut stored =
+            previous.unwrap_or_else(|| StoredListing::new(String::new(), String::new()));
+        stored.etag = m.etag.clone();
+        stored.raw = m.raw.clone();
         all.insert(m.summary.id.clone(), (stored, m.summary.clone()));
+        self.versions.borrow_mut().insert(
+            (m.summary.id.clone(), m.summary.version.clone()),
+            (m.etag.clone(), m.raw.clone(), now.to_string()),
+        );
         Ok(true)
     }
 
@@ -133,14 +145,165 @@ impl CatalogStore for MemoryCatalog {
             .map(|(s, _)| s.clone()))
     }
 
-    async fn summaries(&self) -> StoreResult<Vec<ListingSummary>> {
+    async fn summaries(&self) -> StoreResult<Vec<CatalogEntry>> {
         *self.reads.borrow_mut() += 1;
         Ok(self
             .listings
             .borrow()
             .values()
-            .map(|(_, s)| s.clone())
+            .map(|(l, s)| CatalogEntry {
+                summary: s.clone(),
+                status: l.status.clone(),
+                visibility: l.visibility.clone(),
+                owner: l.owner.clone(),
+            })
             .collect())
+    }
+
+    async fn listing_version(
+        &self,
+        id: &ListingId,
+        version: &str,
+    ) -> StoreResult<Option<StoredListing>> {
+        let Some((head, _)) = self.listings.borrow().get(id.as_str()).cloned() else {
+            return Ok(None);
+        };
+        Ok(self
+            .versions
+            .borrow()
+            .get(&(id.as_str().to_string(), version.to_string()))
+            .map(|(etag, raw, _)| StoredListing {
+                etag: etag.clone(),
+                raw: raw.clone(),
+                ..head
+            }))
+    }
+
+    async fn versions(&self, id: &ListingId) -> StoreResult<Vec<VersionRecord>> {
+        let mut v: Vec<VersionRecord> = self
+            .versions
+            .borrow()
+            .iter()
+            .filter(|((l, _), _)| l == id.as_str())
+            .map(|((_, version), (etag, _, at))| VersionRecord {
+                version: version.clone(),
+                etag: etag.clone(),
+                published_at: at.clone(),
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.published_at, &a.version).cmp(&(&b.published_at, &b.version)));
+        Ok(v)
+    }
+
+    async fn publish(
+        &self,
+        s: &SubmissionRecord,
+        m: &ValidManifest,
+        now: &str,
+        e: &EventRecord,
+    ) -> StoreResult<Written> {
+        let mut subs = self.submissions.borrow_mut();
+        let Some(sub) = subs
+            .iter_mut()
+            .find(|x| x.id == s.id && x.status == "pending")
+        else {
+            return Ok(Written::Gone);
+        };
+        let key = (m.summary.id.clone(), m.summary.version.clone());
+        if self.versions.borrow().contains_key(&key) {
+            return Ok(Written::NameTaken);
+        }
+        sub.status = "approved".into();
+        sub.decided_at = Some(now.to_string());
+        self.versions
+            .borrow_mut()
+            .insert(key, (m.etag.clone(), m.raw.clone(), now.to_string()));
+        let stored = StoredListing {
+            etag: m.etag.clone(),
+            raw: m.raw.clone(),
+            status: "live".into(),
+            visibility: s.visibility.clone(),
+            owner: (s.visibility == "private").then(|| s.tenant.to_string()),
+        };
+        self.listings
+            .borrow_mut()
+            .insert(m.summary.id.clone(), (stored, m.summary.clone()));
+        self.events.borrow_mut().push(e.clone());
+        Ok(Written::Done)
+    }
+
+    async fn delist(&self, id: &ListingId, _now: &str) -> StoreResult<bool> {
+        let mut all = self.listings.borrow_mut();
+        match all.get_mut(id.as_str()) {
+            Some((l, _)) if l.status == "live" => {
+                l.status = "delisted".into();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn insert_submission(&self, s: &SubmissionRecord, e: &EventRecord) -> StoreResult<()> {
+        self.submissions.borrow_mut().push(s.clone());
+        self.events.borrow_mut().push(e.clone());
+        Ok(())
+    }
+
+    async fn submission(&self, id: &str) -> StoreResult<Option<SubmissionRecord>> {
+        Ok(self
+            .submissions
+            .borrow()
+            .iter()
+            .find(|s| s.id == id)
+            .cloned())
+    }
+
+    async fn submissions(
+        &self,
+        f: &SubmissionFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<SubmissionRecord>> {
+        let mut v: Vec<SubmissionRecord> = self
+            .submissions
+            .borrow()
+            .iter()
+            .filter(|s| match &f.tenant {
+                Some(t) => &s.tenant == t,
+                None => s.visibility == "public",
+            })
+            .filter(|s| f.status.as_ref().is_none_or(|st| &s.status == st))
+            .filter(|s| {
+                after
+                    .as_ref()
+                    .is_none_or(|(at, id)| (&s.created_at, &s.id) < (at, id))
+            })
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
+        v.truncate(limit);
+        Ok(v)
+    }
+
+    async fn reject(
+        &self,
+        id: &str,
+        reason: &str,
+        now: &str,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
+        let mut subs = self.submissions.borrow_mut();
+        let Some(sub) = subs
+            .iter_mut()
+            .find(|x| x.id == id && x.status == "pending")
+        else {
+            return Ok(false);
+        };
+        sub.status = "rejected".into();
+        sub.reason = Some(reason.to_string());
+        sub.decided_at = Some(now.to_string());
+        self.events.borrow_mut().push(e.clone());
+        Ok(true)
     }
 }
 

@@ -176,3 +176,20 @@ fn placeholders_are_extracted() {
     assert!(placeholders("{{oops").is_err());
     assert!(placeholders("no placeholders").unwrap().is_empty());
 }
+
+#[test]
+fn versions_order_as_semver() {
+    use std::cmp::Ordering::*;
+    for (a, b, want) in [
+        ("1.0.0", "1.0.0", Equal),
+        ("1.0.10", "1.0.9", Greater),
+        ("2.0.0", "10.0.0", Less),
+        ("1.2.0-beta", "1.2.0", Less),
+        ("1.2.0-alpha.2", "1.2.0-alpha.10", Less),
+        ("1.2.0-alpha", "1.2.0-alpha.1", Less),
+        ("1.2.0-rc.1", "1.2.0-beta.9", Greater),
+        ("1.0.0+build.5", "1.0.0", Equal),
+    ] {
+        assert_eq!(version_cmp(a, b), want, "{a} vs {b}");
+    }
+}

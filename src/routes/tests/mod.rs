@@ -4,6 +4,7 @@
 mod catalog;
 mod connectors;
 mod keys;
+mod marketplace;
 mod oauth;
 mod service;
 mod sweep;
@@ -44,13 +45,16 @@ impl World {
                 ..Default::default()
             }),
             connectors: Rc::new(MemoryConnectors {
-                events,
+                events: events.clone(),
                 ..Default::default()
             }),
             objects: Rc::default(),
             oauth: Rc::default(),
             provider: Rc::default(),
-            catalog: Rc::default(),
+            catalog: Rc::new(MemoryCatalog {
+                events,
+                ..Default::default()
+            }),
             cache: Rc::default(),
             shared: Rc::default(),
             seed: Cell::new(0x9E37_79B9_7F4A_7C15),

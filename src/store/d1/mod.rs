@@ -201,60 +201,341 @@ impl TenantStore for D1Store {
 struct ListingRow {
     etag: String,
     manifest: String,
+    status: String,
+    visibility: String,
+    owner_tenant: Option<String>,
+}
+
+impl ListingRow {
+    fn into_stored(self) -> StoredListing {
+        StoredListing {
+            etag: self.etag,
+            raw: self.manifest,
+            status: self.status,
+            visibility: self.visibility,
+            owner: self.owner_tenant,
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct SummaryRow {
     summary: String,
+    status: String,
+    visibility: String,
+    owner_tenant: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VersionRow {
+    version: String,
+    etag: String,
+    published_at: String,
+}
+
+#[derive(Deserialize)]
+struct SubmissionRow {
+    id: String,
+    tenant_id: String,
+    listing_id: String,
+    version: String,
+    visibility: String,
+    manifest: String,
+    status: String,
+    reason: Option<String>,
+    created_at: String,
+    decided_at: Option<String>,
+}
+
+impl From<SubmissionRow> for SubmissionRecord {
+    fn from(r: SubmissionRow) -> Self {
+        SubmissionRecord {
+            id: r.id,
+            tenant: TenantId::from_trusted(r.tenant_id),
+            listing_id: r.listing_id,
+            version: r.version,
+            visibility: r.visibility,
+            manifest: r.manifest,
+            status: r.status,
+            reason: r.reason,
+            created_at: r.created_at,
+            decided_at: r.decided_at,
+        }
+    }
+}
+
+const SUBMISSION_COLUMNS: &str =
+    "id, tenant_id, listing_id, version, visibility, manifest, status, reason, created_at, decided_at";
+
+fn opt_str(v: Option<&str>) -> JsValue {
+    v.map_or(JsValue::NULL, JsValue::from)
 }
 
 #[async_trait(?Send)]
 impl CatalogStore for D1Store {
     async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<bool> {
         let summary = serde_json::to_string(&m.summary)?;
-        let result = self
-            .stmt(
-                "INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, etag = excluded.etag, manifest = excluded.manifest,
-                   summary = excluded.summary, updated_at = excluded.updated_at
-                 WHERE listings.etag <> excluded.etag",
-                &[
-                    m.summary.id.as_str().into(),
-                    m.summary.version.as_str().into(),
-                    m.etag.as_str().into(),
-                    m.raw.as_str().into(),
-                    summary.into(),
-                    now.into(),
-                ],
-            )?
-            .run()
-            .await?;
-        let changes = result.meta()?.and_then(|m| m.changes).unwrap_or(0);
+        let upsert = self.stmt(
+            "INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, etag = excluded.etag, manifest = excluded.manifest,
+               summary = excluded.summary, updated_at = excluded.updated_at
+             WHERE listings.etag <> excluded.etag",
+            &[
+                m.summary.id.as_str().into(),
+                m.summary.version.as_str().into(),
+                m.etag.as_str().into(),
+                m.raw.as_str().into(),
+                summary.into(),
+                now.into(),
+            ],
+        )?;
+        // The version is kept too (replaced when the operator republishes
+        // the same version), only when the listing changed.
+        let version = self.stmt(
+            "INSERT INTO listing_versions (listing_id, version, etag, manifest, published_at)
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() = 1
+             ON CONFLICT (listing_id, version) DO UPDATE SET etag = excluded.etag, manifest = excluded.manifest,
+               published_at = excluded.published_at",
+            &[
+                m.summary.id.as_str().into(),
+                m.summary.version.as_str().into(),
+                m.etag.as_str().into(),
+                m.raw.as_str().into(),
+                now.into(),
+            ],
+        )?;
+        let results = self.db.batch(vec![upsert, version]).await?;
+        let changes = results
+            .first()
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
         Ok(changes > 0)
     }
 
     async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>> {
         let row = self
             .stmt(
-                "SELECT etag, manifest FROM listings WHERE id = ?1",
+                "SELECT etag, manifest, status, visibility, owner_tenant FROM listings WHERE id = ?1",
                 &[id.as_str().into()],
             )?
             .first::<ListingRow>(None)
             .await?;
-        Ok(row.map(|r| StoredListing {
-            etag: r.etag,
-            raw: r.manifest,
-        }))
+        Ok(row.map(ListingRow::into_stored))
     }
 
-    async fn summaries(&self) -> StoreResult<Vec<ListingSummary>> {
+    async fn summaries(&self) -> StoreResult<Vec<CatalogEntry>> {
         self.db
-            .prepare("SELECT summary FROM listings ORDER BY id")
+            .prepare("SELECT summary, status, visibility, owner_tenant FROM listings ORDER BY id")
             .all()
             .await?
             .results::<SummaryRow>()?
             .into_iter()
-            .map(|r| Ok(serde_json::from_str(&r.summary)?))
+            .map(|r| {
+                Ok(CatalogEntry {
+                    summary: serde_json::from_str(&r.summary)?,
+                    status: r.status,
+                    visibility: r.visibility,
+                    owner: r.owner_tenant,
+                })
+            })
             .collect()
+    }
+
+    async fn listing_version(
+        &self,
+        id: &ListingId,
+        version: &str,
+    ) -> StoreResult<Option<StoredListing>> {
+        let row = self
+            .stmt(
+                "SELECT v.etag AS etag, v.manifest AS manifest, l.status AS status, l.visibility AS visibility,
+                        l.owner_tenant AS owner_tenant
+                 FROM listing_versions v JOIN listings l ON l.id = v.listing_id
+                 WHERE v.listing_id = ?1 AND v.version = ?2",
+                &[id.as_str().into(), version.into()],
+            )?
+            .first::<ListingRow>(None)
+            .await?;
+        Ok(row.map(ListingRow::into_stored))
+    }
+
+    async fn versions(&self, id: &ListingId) -> StoreResult<Vec<VersionRecord>> {
+        Ok(self
+            .stmt(
+                "SELECT version, etag, published_at FROM listing_versions WHERE listing_id = ?1 ORDER BY published_at, version",
+                &[id.as_str().into()],
+            )?
+            .all()
+            .await?
+            .results::<VersionRow>()?
+            .into_iter()
+            .map(|r| VersionRecord {
+                version: r.version,
+                etag: r.etag,
+                published_at: r.published_at,
+            })
+            .collect())
+    }
+
+    async fn publish(
+        &self,
+        sub: &SubmissionRecord,
+        m: &ValidManifest,
+        now: &str,
+        e: &EventRecord,
+    ) -> StoreResult<Written> {
+        let owner = (sub.visibility == "private").then(|| sub.tenant.as_str());
+        // One transaction; each statement runs only if the one before it
+        // changed a row, so a submission decided meanwhile publishes nothing.
+        let decide = self.stmt(
+            "UPDATE submissions SET status = 'approved', decided_at = ?2 WHERE id = ?1 AND status = 'pending'",
+            &[sub.id.as_str().into(), now.into()],
+        )?;
+        let version = self.stmt(
+            "INSERT INTO listing_versions (listing_id, version, etag, manifest, published_at)
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() = 1",
+            &[
+                m.summary.id.as_str().into(),
+                m.summary.version.as_str().into(),
+                m.etag.as_str().into(),
+                m.raw.as_str().into(),
+                now.into(),
+            ],
+        )?;
+        let listing = self.stmt(
+            "INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at, status, visibility, owner_tenant)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, 'live', ?7, ?8 WHERE changes() = 1
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, etag = excluded.etag, manifest = excluded.manifest,
+               summary = excluded.summary, updated_at = excluded.updated_at, status = 'live',
+               visibility = excluded.visibility, owner_tenant = excluded.owner_tenant",
+            &[
+                m.summary.id.as_str().into(),
+                m.summary.version.as_str().into(),
+                m.etag.as_str().into(),
+                m.raw.as_str().into(),
+                serde_json::to_string(&m.summary)?.into(),
+                now.into(),
+                sub.visibility.as_str().into(),
+                opt_str(owner),
+            ],
+        )?;
+        let event = self.conditional_event(e)?;
+        match self.db.batch(vec![decide, version, listing, event]).await {
+            Ok(r) => {
+                let changed = |i: usize| {
+                    r.get(i)
+                        .and_then(|x| x.meta().ok().flatten())
+                        .and_then(|m| m.changes)
+                        .unwrap_or(0)
+                };
+                Ok(if changed(0) == 1 {
+                    Written::Done
+                } else {
+                    Written::Gone
+                })
+            }
+            Err(err) if err.to_string().contains("UNIQUE constraint failed") => {
+                Ok(Written::NameTaken)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn delist(&self, id: &ListingId, now: &str) -> StoreResult<bool> {
+        let r = self
+            .stmt(
+                "UPDATE listings SET status = 'delisted', updated_at = ?2 WHERE id = ?1 AND status = 'live'",
+                &[id.as_str().into(), now.into()],
+            )?
+            .run()
+            .await?;
+        Ok(r.meta()?.and_then(|m| m.changes).unwrap_or(0) == 1)
+    }
+
+    async fn insert_submission(&self, s: &SubmissionRecord, e: &EventRecord) -> StoreResult<()> {
+        let insert = self.stmt(
+            &format!("INSERT INTO submissions ({SUBMISSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+            &[
+                s.id.as_str().into(),
+                s.tenant.as_str().into(),
+                s.listing_id.as_str().into(),
+                s.version.as_str().into(),
+                s.visibility.as_str().into(),
+                s.manifest.as_str().into(),
+                s.status.as_str().into(),
+                opt_str(s.reason.as_deref()),
+                s.created_at.as_str().into(),
+                opt_str(s.decided_at.as_deref()),
+            ],
+        )?;
+        self.db.batch(vec![insert, self.event_stmt(e)?]).await?;
+        Ok(())
+    }
+
+    async fn submission(&self, id: &str) -> StoreResult<Option<SubmissionRecord>> {
+        let row = self
+            .stmt(
+                &format!("SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE id = ?1"),
+                &[id.into()],
+            )?
+            .first::<SubmissionRow>(None)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn submissions(
+        &self,
+        f: &SubmissionFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<SubmissionRecord>> {
+        let (at, id) = match after {
+            Some((a, i)) => (JsValue::from(a), JsValue::from(i)),
+            None => (JsValue::NULL, JsValue::NULL),
+        };
+        let rows = self
+            .stmt(
+                &format!(
+                    "SELECT {SUBMISSION_COLUMNS} FROM submissions
+                     WHERE (CASE WHEN ?1 IS NULL THEN visibility = 'public' ELSE tenant_id = ?1 END)
+                       AND (?2 IS NULL OR status = ?2)
+                       AND (?3 IS NULL OR (created_at, id) < (?3, ?4))
+                     ORDER BY created_at DESC, id DESC LIMIT ?5"
+                ),
+                &[
+                    opt_str(f.tenant.as_ref().map(|t| t.as_str())),
+                    opt_str(f.status.as_deref()),
+                    at,
+                    id,
+                    (limit as f64).into(),
+                ],
+            )?
+            .all()
+            .await?
+            .results::<SubmissionRow>()?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn reject(
+        &self,
+        id: &str,
+        reason: &str,
+        now: &str,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
+        let update = self.stmt(
+            "UPDATE submissions SET status = 'rejected', reason = ?2, decided_at = ?3 WHERE id = ?1 AND status = 'pending'",
+            &[id.into(), reason.into(), now.into()],
+        )?;
+        let r = self
+            .db
+            .batch(vec![update, self.conditional_event(e)?])
+            .await?;
+        Ok(r.first()
+            .and_then(|x| x.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0)
+            == 1)
     }
 }
