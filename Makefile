@@ -10,11 +10,12 @@ tools:
 	@scripts/tools.sh
 
 # worker-build keeps the Wasm name section (~250 KB of symbol names); the
-# deployed module does not need it: panics still log their message.
+# deployed module does not need it: panics still log their message. The same
+# pass runs -Oz to a fixed point (--converge: ~3 KB gzip less, ~30 s more).
 WASM_FEATURES := $(addprefix --enable-,mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue reference-types exception-handling)
 build/index.js: $(SOURCES)
 	@source scripts/env.sh && worker-build --release
-	@source scripts/env.sh && wasm-opt build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers $(WASM_FEATURES)
+	@source scripts/env.sh && wasm-opt build/index_bg.wasm -o build/index_bg.wasm -Oz --converge --strip-debug --strip-producers $(WASM_FEATURES)
 	@touch $@
 
 build: tools build/index.js

@@ -45,6 +45,9 @@ pub(crate) mod edge {
         /// (worker/entry.mjs).
         #[wasm_bindgen(js_namespace = globalThis, js_name = __cm_openapi)]
         pub(crate) fn openapi_document() -> String;
+        /// catalog/manifest.schema.json, verbatim, from the JavaScript bundle.
+        #[wasm_bindgen(js_namespace = globalThis, js_name = __cm_manifest_schema)]
+        pub(crate) fn manifest_schema() -> String;
     }
 
     /// A secret, or a plain var of that name (local development), or empty.

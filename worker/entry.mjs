@@ -8,9 +8,11 @@
 //   on the next request.
 import Rust, { TenantObject } from "../build/index.js";
 import { WorkerEntrypoint } from "cloudflare:workers";
-// Imported as text (a module rule in wrangler.toml) and served verbatim by
-// GET /v1/openapi.json: a static document stays out of the Wasm module.
+// Imported as text (module rules in wrangler.toml): the OpenAPI document,
+// served verbatim by GET /v1/openapi.json, and the manifest schema the
+// validator compiles. Static text stays out of the Wasm module.
 import openapi from "../src/openapi.json";
+import manifestSchema from "../catalog/manifest.schema.json";
 
 export { TenantObject };
 
@@ -23,6 +25,7 @@ globalThis.__cm_on_panic = () => {
 };
 
 globalThis.__cm_openapi = () => openapi;
+globalThis.__cm_manifest_schema = () => manifestSchema;
 
 function requestId() {
   const bytes = crypto.getRandomValues(new Uint8Array(20));

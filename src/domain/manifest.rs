@@ -9,9 +9,23 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
-/// The manifest schema, compiled into the worker so the loader and the tests
-/// apply exactly the same rules.
+/// The manifest schema (catalog/manifest.schema.json): the loader, the
+/// submissions and the tests apply exactly the same rules.
+#[cfg(not(target_arch = "wasm32"))]
 pub const SCHEMA: &str = include_str!("../../catalog/manifest.schema.json");
+
+/// The manifest schema's text. Native builds embed it; the Wasm build gets it
+/// from the JavaScript bundle (worker/entry.mjs imports the same file as a
+/// text module), as static text need not be compiled into the module.
+#[cfg(not(target_arch = "wasm32"))]
+fn schema_text() -> String {
+    SCHEMA.to_owned()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn schema_text() -> String {
+    crate::edge::manifest_schema()
+}
 
 /// A manifest that passed every check, with the exact text it came from.
 #[derive(Debug, Clone)]
@@ -259,7 +273,8 @@ fn bad(path: &str, message: impl Into<String>) -> Error {
 }
 
 fn check_schema(value: &Value) -> Result<(), Error> {
-    let schema: Value = serde_json::from_str(SCHEMA).expect("the bundled manifest schema is JSON");
+    let schema: Value =
+        serde_json::from_str(&schema_text()).expect("the bundled manifest schema is JSON");
     let cfg = jsonschema_valid::Config::from_schema(
         &schema,
         Some(jsonschema_valid::schemas::Draft::Draft7),

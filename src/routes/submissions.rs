@@ -1,7 +1,7 @@
 //! The marketplace's review gate (API §8): tenants submit manifests; the
-//! operator approves public ones (publishing a new listing or a higher
-//! version of one) or rejects them; a tenant's admin reviews the tenant's
-//! private ones, which no other tenant ever sees.
+//! operator sees every submission and approves public ones (publishing a new
+//! listing or a higher version of one) or rejects them; a tenant's admin
+//! reviews the tenant's private ones, which no other tenant ever sees.
 
 use super::catalog::viewer;
 use super::error::ApiError;
@@ -104,8 +104,8 @@ pub async fn create(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiErr
     Ok(HttpResponse::json(201, &submission_json(&record)))
 }
 
-/// A submission the caller may see: its tenant's, or (the operator) any
-/// public one. Anything else is not found.
+/// A submission the caller may see: its tenant's, or (the operator) any.
+/// Anything else is not found.
 async fn visible(app: &App, p: &Principal, id: &str) -> Result<SubmissionRecord, ApiError> {
     let sid = SubmissionId::parse(id)?;
     let s = app
@@ -113,11 +113,7 @@ async fn visible(app: &App, p: &Principal, id: &str) -> Result<SubmissionRecord,
         .submission(sid.as_str())
         .await?
         .ok_or_else(|| Error::not_found("submission", id))?;
-    let ok = match viewer(p) {
-        Some(t) => &s.tenant == t,
-        None => s.visibility == "public",
-    };
-    if !ok {
+    if viewer(p).is_some_and(|t| &s.tenant != t) {
         return Err(Error::not_found("submission", id).into());
     }
     Ok(s)
@@ -165,6 +161,13 @@ fn require_reviewer(p: &Principal, s: &SubmissionRecord) -> Result<String, ApiEr
     if s.visibility == "public" {
         p.require_operator()?;
         return Ok("operator".into());
+    }
+    if let Principal::Operator = p {
+        return Err(Error::Forbidden(
+            "A private submission is reviewed by an admin of its own tenant, not the operator."
+                .into(),
+        )
+        .into());
     }
     let (_, by) = p.require(Role::Admin)?;
     Ok(by.to_string())

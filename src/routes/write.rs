@@ -111,7 +111,8 @@ where
         }
         other => {
             return Err(ApiError::internal(format!(
-                "tenant object answered {other:?} to begin"
+                "tenant object answered {} to begin",
+                other.name()
             )))
         }
     }

@@ -268,10 +268,7 @@ impl CatalogStore for MemoryCatalog {
             .submissions
             .borrow()
             .iter()
-            .filter(|s| match &f.tenant {
-                Some(t) => &s.tenant == t,
-                None => s.visibility == "public",
-            })
+            .filter(|s| f.tenant.as_ref().is_none_or(|t| &s.tenant == t))
             .filter(|s| f.status.as_ref().is_none_or(|st| &s.status == st))
             .filter(|s| {
                 after

@@ -169,7 +169,7 @@ pub struct SubmissionRecord {
 /// Which submissions a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct SubmissionFilter {
-    /// One tenant's, or (the operator) every tenant's public ones.
+    /// One tenant's, or (the operator) every tenant's.
     pub tenant: Option<TenantId>,
     pub status: Option<String>,
 }

@@ -258,7 +258,10 @@ impl TenantObjects for DoClient {
     async fn ping(&self, name: &str) -> StoreResult<()> {
         match self.send(name, &Command::Ping).await? {
             Answer::Pong => Ok(()),
-            other => Err(StoreError(format!("tenant object answered {other:?}"))),
+            other => Err(StoreError(format!(
+                "tenant object answered {}",
+                other.name()
+            ))),
         }
     }
 
@@ -300,7 +303,8 @@ impl TenantObjects for DoClient {
         {
             Answer::Details { details } => Ok(details),
             other => Err(StoreError(format!(
-                "tenant object answered {other:?} to details"
+                "tenant object answered {} to details",
+                other.name()
             ))),
         }
     }

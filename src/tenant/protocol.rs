@@ -70,6 +70,23 @@ pub enum Answer {
     },
 }
 
+impl Answer {
+    /// The variant's name, for logs (without `Debug`'s formatting code).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Answer::Pong => "pong",
+            Answer::Proceed => "proceed",
+            Answer::Replay(_) => "replay",
+            Answer::InProgress => "in_progress",
+            Answer::KeyReused => "key_reused",
+            Answer::Busy { .. } => "busy",
+            Answer::Done => "done",
+            Answer::Details { .. } => "details",
+            Answer::Refused { .. } => "refused",
+        }
+    }
+}
+
 /// The object's state. Records are also persisted by the object; locks live
 /// in memory only (a lost lock is backed by D1's unique index).
 #[derive(Debug, Default)]

@@ -166,15 +166,16 @@ pub fn marketplace(s: &Server, p: &Provider, seen: &Seen) {
     // A private listing, approved by its tenant's admin, is invisible elsewhere.
     let a = submit(s, &ma, manifest("e2e-private", "1.0.0"), "private");
     let sid3 = a.json()["id"].as_str().unwrap().to_string();
+    let a = post(
+        s,
+        OPERATOR,
+        &format!("/v1/submissions/{sid3}/approve"),
+        &json!({}),
+    );
     assert_eq!(
-        post(
-            s,
-            OPERATOR,
-            &format!("/v1/submissions/{sid3}/approve"),
-            &json!({})
-        )
-        .status,
-        404
+        (a.status, a.code()),
+        (403, "forbidden".into()),
+        "reviewed inside its tenant"
     );
     let a = post(
         s,

@@ -238,11 +238,11 @@ fn private_listings_stay_in_their_tenant() {
 
     let (_, sub) = submit(&w, &ma, manifest("1.0.0"), "private");
     let sid = sub["id"].as_str().unwrap().to_string();
-    // The operator neither sees nor reviews it; the tenant's admin does.
+    // The operator sees it but does not review it; the tenant's admin does.
     let (_, all) = w.call(Method::Get, "/v1/submissions", Some(OP), None);
-    assert_eq!(all["data"].as_array().unwrap().len(), 0);
-    let (s, _) = review(&w, OP, &sid, "approve", None);
-    assert_eq!(s, 404);
+    assert_eq!(all["data"][0]["visibility"], "private");
+    let (s, e) = review(&w, OP, &sid, "approve", None);
+    assert_eq!((s, err_code(&e)), (403, "forbidden"));
     let (s, e) = review(&w, &ma, &sid, "approve", None);
     assert_eq!(
         (s, err_code(&e)),

@@ -498,7 +498,7 @@ impl CatalogStore for D1Store {
             .stmt(
                 &format!(
                     "SELECT {SUBMISSION_COLUMNS} FROM submissions
-                     WHERE (CASE WHEN ?1 IS NULL THEN visibility = 'public' ELSE tenant_id = ?1 END)
+                     WHERE (?1 IS NULL OR tenant_id = ?1)
                        AND (?2 IS NULL OR status = ?2)
                        AND (?3 IS NULL OR (created_at, id) < (?3, ?4))
                      ORDER BY created_at DESC, id DESC LIMIT ?5"
