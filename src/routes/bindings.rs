@@ -4,7 +4,7 @@
 use super::error::ApiError;
 use super::extract::{list_json, list_query, JsonBody};
 use super::http::{HttpRequest, HttpResponse};
-use super::write::{guarded, idempotency};
+use super::write::{guarded, idempotency, Locks};
 use super::App;
 use crate::domain::auth::Role;
 use crate::domain::ids::{BindingId, ConnectorId, TenantId};
@@ -83,7 +83,7 @@ pub async fn create_binding(app: &App, req: &HttpRequest) -> Result<HttpResponse
         None => None,
     };
     let by = by.to_string();
-    guarded(app, tenant, idem, vec!["bindings".into()], || async {
+    guarded(app, tenant, idem, Locks::take(vec!["bindings".into()]), || async {
         if let Some(id) = &pinned {
             let c = app
                 .connectors
@@ -141,26 +141,32 @@ pub async fn delete_binding(
     let (tenant, by) = principal.require(Role::Manager)?;
     let id = BindingId::parse(id)?;
     let by = by.to_string();
-    guarded(app, tenant, None, vec!["bindings".into()], || async {
-        let b = app
-            .connectors
-            .binding(tenant, &id)
-            .await?
-            .ok_or_else(|| Error::not_found("binding", id.as_str()))?;
-        let mut event = app.event(
-            tenant,
-            "binding.deleted",
-            json!({"binding_id": id.as_str(), "capability": b.capability, "by": by}),
-        );
-        event.connector_id = b.connector_id.as_ref().map(|c| c.to_string());
-        if !app.connectors.delete_binding(tenant, &id, &event).await? {
-            return Err(Error::not_found("binding", id.as_str()).into());
-        }
-        Ok(HttpResponse::json(
-            200,
-            &json!({"id": id.as_str(), "object": "binding", "deleted": true}),
-        ))
-    })
+    guarded(
+        app,
+        tenant,
+        None,
+        Locks::take(vec!["bindings".into()]),
+        || async {
+            let b = app
+                .connectors
+                .binding(tenant, &id)
+                .await?
+                .ok_or_else(|| Error::not_found("binding", id.as_str()))?;
+            let mut event = app.event(
+                tenant,
+                "binding.deleted",
+                json!({"binding_id": id.as_str(), "capability": b.capability, "by": by}),
+            );
+            event.connector_id = b.connector_id.as_ref().map(|c| c.to_string());
+            if !app.connectors.delete_binding(tenant, &id, &event).await? {
+                return Err(Error::not_found("binding", id.as_str()).into());
+            }
+            Ok(HttpResponse::json(
+                200,
+                &json!({"id": id.as_str(), "object": "binding", "deleted": true}),
+            ))
+        },
+    )
     .await
 }
 

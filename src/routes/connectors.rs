@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::extract::{list_json, list_query, JsonBody};
 use super::http::{HttpRequest, HttpResponse};
 use super::install::{health_json, name_taken, probe, require_accepted, seal};
-use super::write::guarded;
+use super::write::{guarded, Locks};
 use super::App;
 use crate::domain::auth::Role;
 use crate::domain::connector::{validate_config, validate_name, AuthInput};
@@ -223,9 +223,11 @@ pub async fn update_connector(
             "Changing config needs the credential again (auth): a stored secret is never sent to a new target unverified.",
         ));
     }
-    let mut locks = vec![format!("cn:{}", current.id)];
+    let mut locks = Locks::take(vec![format!("cn:{}", current.id)]);
     if let Some(n) = name.as_ref().filter(|n| **n != current.name) {
-        locks.push(format!("name:{n}"));
+        locks.take.push(format!("name:{n}"));
+        // The old name is free once renamed.
+        locks.free.push(format!("name:{}", current.name));
     }
     let by = by.to_string();
     guarded(app, tenant, None, locks, || async {
@@ -291,7 +293,12 @@ pub async fn delete_connector(
     let (tenant, by) = principal.require(Role::Manager)?;
     let current = owned(app, tenant, id).await?;
     // "bindings" serialises uninstalls with binding changes.
-    let locks = vec![format!("cn:{}", current.id), "bindings".to_string()];
+    let locks = Locks {
+        take: vec![format!("cn:{}", current.id), "bindings".to_string()],
+        // Its name is free once uninstalled.
+        free: vec![format!("name:{}", current.name)],
+        keep_on_success: false,
+    };
     let by = by.to_string();
     guarded(app, tenant, None, locks, || async {
         let dependents = super::bindings::dependents(app, tenant, &current).await?;
@@ -362,7 +369,7 @@ pub async fn upgrade_connector(
         ))
     })?;
     let by = by.to_string();
-    let locks = vec![format!("cn:{}", current.id)];
+    let locks = Locks::take(vec![format!("cn:{}", current.id)]);
     guarded(app, tenant, None, locks, || async {
         let mut next = current.clone();
         next.listing_version = latest.version.clone();

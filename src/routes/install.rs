@@ -4,7 +4,7 @@ use super::connectors::{checked_config, connector_json, load_listing};
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::http::{HttpRequest, HttpResponse};
-use super::write::{guarded, idempotency};
+use super::write::{guarded, idempotency, Locks};
 use super::App;
 use crate::domain::auth::Role;
 use crate::domain::connector::{validate_name, validate_return_url, AuthInput};
@@ -189,7 +189,15 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
             "VAULT_KEY is not configured: credentials cannot be stored",
         ));
     }
-    let locks = vec![format!("name:{name}")];
+    // Without an Idempotency-Key there is nothing to record after a
+    // successful install: the name's lock is left to be freed by an
+    // uninstall or rename of this instance (or to expire), and D1's unique
+    // index holds the name meanwhile.
+    let locks = Locks {
+        take: vec![format!("name:{name}")],
+        free: vec![],
+        keep_on_success: true,
+    };
     let by = by.to_string();
     guarded(app, tenant, idem, locks, || async {
         // Concurrent claims of one name are held off by the lock; an existing

@@ -58,6 +58,30 @@ fn canonical(v: &Value) -> String {
     }
 }
 
+/// What a guarded write holds in the tenant object.
+#[derive(Debug, Default)]
+pub struct Locks {
+    /// Taken before the write (all or none), released after it.
+    pub take: Vec<String>,
+    /// Released after the write without being taken: names the write frees
+    /// (an uninstall, a rename), whose claim may outlive a successful install.
+    pub free: Vec<String>,
+    /// A successful write without an `Idempotency-Key` leaves its locks to
+    /// expire (or to be freed as above) instead of releasing them: one tenant
+    /// object call less per install. Only for locks on what the write made
+    /// permanent (a new name, now held by D1's unique index anyway).
+    pub keep_on_success: bool,
+}
+
+impl Locks {
+    pub fn take(take: Vec<String>) -> Self {
+        Locks {
+            take,
+            ..Locks::default()
+        }
+    }
+}
+
 /// Runs `work` under the tenant object's idempotency check and `locks`.
 /// Answers below 500 are recorded for the key; 5xx and upstream failures
 /// are not, so the request may be retried with the same key.
@@ -65,7 +89,7 @@ pub async fn guarded<F, Fut>(
     app: &App,
     tenant: &TenantId,
     idem: Option<Idem>,
-    locks: Vec<String>,
+    locks: Locks,
     work: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -75,7 +99,7 @@ where
     let key = idem.as_ref().map(|i| i.key.clone());
     match app
         .objects
-        .begin(tenant, idem, locks.clone(), app.now.0)
+        .begin(tenant, idem, locks.take.clone(), app.now.0)
         .await?
     {
         Answer::Proceed => {}
@@ -100,6 +124,13 @@ where
             ))
         }
         Answer::Busy { lock } => {
+            // A name held after a successful install (`keep_on_success`) is
+            // simply taken: say so rather than "retry shortly".
+            if let Some(("name", n)) = lock.split_once(':') {
+                if app.connectors.name_taken(tenant, n).await? {
+                    return Err(super::install::name_taken(n));
+                }
+            }
             let what = match lock.split_once(':') {
                 Some(("name", n)) => format!("the name '{n}' is being claimed by another request"),
                 Some(("cn", id)) => {
@@ -130,6 +161,16 @@ where
         _ => None,
     };
     let stored = if key.is_some() { stored } else { None };
+    let succeeded = matches!(&result, Ok(r) if r.status < 300);
+    if key.is_none() && locks.keep_on_success && succeeded {
+        return result;
+    }
+    let Locks {
+        take: mut locks,
+        free,
+        ..
+    } = locks;
+    locks.extend(free);
     // Recording the answer and releasing the locks happens after the answer
     // is sent. A repeat of the key meanwhile waits in the object for it.
     let (objects, tenant, log) = (app.objects.clone(), tenant.clone(), app.log.clone());

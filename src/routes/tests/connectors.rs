@@ -472,3 +472,41 @@ fn mcp_tools_are_listed_not_called() {
         .iter()
         .all(|r| !r.body.as_deref().unwrap_or("").contains("tools/call")));
 }
+
+#[test]
+fn a_name_is_free_again_after_uninstall_or_rename() {
+    // A successful install without an Idempotency-Key leaves its name lock in
+    // the tenant object (no bookkeeping call); uninstall and rename free it.
+    let (w, _, m) = setup();
+    let (s, a) = install(&w, &m, github(GOOD_TOKEN, "alpha"));
+    assert_eq!(s, 201, "{a}");
+    let (s, e) = install(&w, &m, github(GOOD_TOKEN, "alpha"));
+    assert_eq!((s, err_code(&e)), (409, "state_conflict"));
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already exists"),
+        "a taken name is reported as taken, not as busy: {e}"
+    );
+    let id = a["id"].as_str().unwrap();
+    let (s, _) = w.call(
+        Method::Delete,
+        &format!("/v1/connectors/{id}"),
+        Some(&m),
+        None,
+    );
+    assert_eq!(s, 200);
+    let (s, b) = install(&w, &m, github(GOOD_TOKEN, "alpha"));
+    assert_eq!(s, 201, "reinstalled at once: {b}");
+    let id = b["id"].as_str().unwrap();
+    let (s, _) = w.call(
+        Method::Patch,
+        &format!("/v1/connectors/{id}"),
+        Some(&m),
+        Some(json!({"name": "beta"})),
+    );
+    assert_eq!(s, 200);
+    let (s, c) = install(&w, &m, github(GOOD_TOKEN, "alpha"));
+    assert_eq!(s, 201, "the old name is free after the rename: {c}");
+}
