@@ -95,7 +95,11 @@ pub struct Book {
     locks: HashMap<String, i64>,
     /// Latest sweep check per instance (the object's storage keeps them too).
     pub details: HashMap<String, serde_json::Value>,
+    /// Size of `locks` at which expired entries are next purged.
+    purge_at: usize,
 }
+
+const MIN_PURGE_AT: usize = 1_024;
 
 impl Book {
     /// Applies `Begin`; answers the record to persist when one was created.
@@ -116,8 +120,15 @@ impl Book {
                 Decision::Reused => return (Answer::KeyReused, None),
             }
         }
-        self.locks.retain(|_, since| now_ms - *since < LOCK_TTL_MS);
-        if let Some(held) = locks.iter().find(|l| self.locks.contains_key(*l)) {
+        // Expired locks count as free; the map is purged only when it has
+        // doubled since the last purge (amortised O(1) per call, where
+        // successful installs leave their name locks behind).
+        if self.locks.len() >= self.purge_at {
+            self.locks.retain(|_, since| now_ms - *since < LOCK_TTL_MS);
+            self.purge_at = (self.locks.len() * 2).max(MIN_PURGE_AT);
+        }
+        let live = |since: &i64| now_ms - *since < LOCK_TTL_MS;
+        if let Some(held) = locks.iter().find(|l| self.locks.get(*l).is_some_and(live)) {
             return (Answer::Busy { lock: held.clone() }, None);
         }
         for l in locks {
@@ -240,6 +251,32 @@ mod tests {
         assert_eq!(
             b.begin(Some(&idem("k2", "changed")), &name, 3).0,
             Answer::Proceed
+        );
+    }
+
+    #[test]
+    fn locks_left_behind_are_purged_in_bulk() {
+        let mut b = Book::default();
+        for i in 0..3_000 {
+            assert_eq!(b.begin(None, &[format!("name:n{i}")], 0).0, Answer::Proceed);
+        }
+        // Never released (successful installs): still held within the TTL…
+        assert!(matches!(
+            b.begin(None, &["name:n7".to_string()], 1).0,
+            Answer::Busy { .. }
+        ));
+        // …free after it, and purged together once the map has grown enough.
+        assert_eq!(
+            b.begin(None, &["name:n7".to_string()], LOCK_TTL_MS).0,
+            Answer::Proceed
+        );
+        for i in 0..3_000 {
+            b.begin(None, &[format!("late:{i}")], LOCK_TTL_MS);
+        }
+        assert!(
+            b.locks.len() < 6_000,
+            "expired locks were purged: {}",
+            b.locks.len()
         );
     }
 
