@@ -208,6 +208,17 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
                 path = vec![extra.clone()];
             }
         }
+        // "required" reports at the object too: name the missing property,
+        // as a missing parameter.
+        if let Some(missing) = e
+            .msg
+            .strip_prefix("Required properties ")
+            .and_then(|rest| rest.split('"').nth(1))
+        {
+            path.push(missing.to_string());
+            let param = format!("config.{}", path.join("."));
+            return Err(Error::missing(param));
+        }
         let param = if path.is_empty() {
             "config".to_string()
         } else {

@@ -172,6 +172,34 @@ fn submit_review_install_upgrade_delist() {
     );
     assert_eq!(ev["data"][0]["data"]["from"], "1.0.0");
 
+    // A version whose schema the instance's config does not satisfy: the
+    // upgrade is refused naming the field, and nothing changes.
+    let mut v3 = manifest("1.2.0");
+    v3["config_schema"]["properties"]["org"] = json!({"type": "string", "default": "octo"});
+    v3["config_schema"]["properties"]["team"] = json!({"type": "string", "minLength": 1});
+    v3["config_schema"]["required"] = json!(["team"]);
+    let (_, sub) = submit(&w, &ma, v3, "public");
+    let (s, _) = review(&w, OP, sub["id"].as_str().unwrap(), "approve", None);
+    assert_eq!(s, 200);
+    let (s, e) = w.call(
+        Method::Post,
+        &format!("/v1/connectors/{cid}/upgrade"),
+        Some(&mb),
+        None,
+    );
+    assert_eq!(
+        (s, err_code(&e), e["error"]["param"].as_str()),
+        (400, "missing_parameter", Some("config.team")),
+        "{e}"
+    );
+    let (_, now) = w.call(
+        Method::Get,
+        &format!("/v1/connectors/{cid}"),
+        Some(&mb),
+        None,
+    );
+    assert_eq!(now["listing_version"], "1.1.0");
+
     // A rejected submission carries its reason.
     let (_, sub3) = submit(&w, &ma, manifest("2.0.0"), "public");
     let sid3 = sub3["id"].as_str().unwrap().to_string();
