@@ -244,7 +244,10 @@ impl DoClient {
             .with_body(Some(serde_json::to_string(cmd)?.into()));
         let req = Request::new_with_init("https://tenant.internal/command", &init)?;
         let mut resp = stub.fetch_with_request(req).await?;
-        match resp.json::<Answer>().await? {
+        // Decoded from the text in one piece: `json()` would walk the parsed
+        // JavaScript object field by field across the Wasm boundary.
+        let text = resp.text().await?;
+        match serde_json::from_str::<Answer>(&text)? {
             Answer::Refused { reason } => {
                 Err(StoreError(format!("tenant object refused: {reason}")))
             }
