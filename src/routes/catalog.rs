@@ -28,11 +28,7 @@ async fn visible(app: &App, tenant: Option<&TenantId>) -> Result<Vec<ListingSumm
     let index = app.catalog().index().await?;
     Ok(index
         .iter()
-        .filter(|e| e.status == "live")
-        .filter(|e| {
-            e.visibility == "public"
-                || tenant.is_some_and(|t| e.owner.as_deref() == Some(t.as_str()))
-        })
+        .filter(|e| e.browsable_by(tenant))
         .map(|e| {
             let mut s = e.summary.clone();
             s.visibility = e.visibility.clone();

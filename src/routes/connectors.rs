@@ -45,7 +45,8 @@ pub async fn instance_listing(app: &App, c: &ConnectorRecord) -> Result<Rc<Listi
     parsed(app, &stored, &c.listing)
 }
 
-fn parsed(
+/// A stored listing parsed, through the per-isolate cache keyed by ETag.
+pub(super) fn parsed(
     app: &App,
     stored: &crate::store::StoredListing,
     id: &str,
@@ -84,10 +85,13 @@ pub async fn listing_statuses(app: &App) -> Result<HashMap<String, String>, ApiE
 }
 
 async fn listing_status(app: &App, listing: &str) -> Result<String, ApiError> {
-    Ok(listing_statuses(app)
+    Ok(app
+        .catalog()
+        .index()
         .await?
-        .remove(listing)
-        .unwrap_or_else(|| "delisted".into()))
+        .iter()
+        .find(|e| e.summary.id == listing)
+        .map_or_else(|| "delisted".into(), |e| e.status.clone()))
 }
 
 /// The public view of an instance (API §4): never the secret.

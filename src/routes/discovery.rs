@@ -25,22 +25,15 @@ pub const AUTHORIZE_URL: &str = "authorize_url";
 pub const TOKEN_URL: &str = "token_url";
 pub const REDIRECT_URI: &str = "redirect_uri";
 
-/// The instance's MCP endpoint: the listing's `mcp.url` rendered with its config.
-pub fn mcp_url(listing: &Listing, config: &Map<String, Value>) -> Result<String, String> {
+/// The instance's MCP endpoint: the listing's `mcp.url` rendered with its
+/// config (and credential fields, should the template name any).
+pub fn mcp_url(listing: &Listing, values: &Values) -> Result<String, String> {
     let template = listing
         .mcp
         .as_ref()
         .and_then(|m| m["url"].as_str())
         .ok_or("The listing declares no MCP endpoint.")?;
-    let none = BTreeMap::new();
-    render_url(
-        template,
-        &Values {
-            config,
-            auth: &none,
-        },
-    )
-    .map_err(|e| e.to_string())
+    render_url(template, values).map_err(|e| e.to_string())
 }
 
 fn failed(step: &str, why: impl std::fmt::Display) -> String {
@@ -194,7 +187,11 @@ pub async fn discover(
     redirect_uri: &str,
     previous: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, super::error::ApiError> {
-    let server = mcp_url(listing, config).map_err(|e| upstream(&failed("MCP endpoint", e)))?;
+    let values = Values {
+        config,
+        auth: &BTreeMap::new(),
+    };
+    let server = mcp_url(listing, &values).map_err(|e| upstream(&failed("MCP endpoint", e)))?;
     let prm = resource_metadata(app, &server)
         .await
         .map_err(|e| upstream(&e))?;

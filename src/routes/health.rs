@@ -71,7 +71,11 @@ async fn mcp_handshake(
     fields: &BTreeMap<String, String>,
 ) -> Outcome {
     let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
-    let url = match super::discovery::mcp_url(listing, &config) {
+    let values = Values {
+        config: &config,
+        auth: fields,
+    };
+    let url = match super::discovery::mcp_url(listing, &values) {
         Ok(u) => u,
         Err(message) => return Outcome::Refused { message },
     };
@@ -99,11 +103,7 @@ pub struct Check {
 /// Runs an instance's health probe (refreshing an OAuth token first when it
 /// is due). Writes nothing: callers decide what to record.
 pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<Check, ApiError> {
-    let mut fields = if c.secret.is_some() {
-        open_fields(app, c)?
-    } else {
-        BTreeMap::new()
-    };
+    let mut fields = open_fields(app, c)?;
     let mut next = c.clone();
     let oauth_mode = matches!(c.auth_type.as_str(), "oauth2" | "mcp_oauth");
     let mut refreshed = false;

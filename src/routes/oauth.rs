@@ -34,10 +34,14 @@ pub fn redirect_uri(app: &App, req: &HttpRequest) -> String {
 }
 
 /// Opens an instance's sealed credential fields.
+/// An instance without a credential (auth `none`) has no fields.
 pub fn open_fields(app: &App, c: &ConnectorRecord) -> Result<BTreeMap<String, String>, ApiError> {
-    let (Some(sealed), Some(key)) = (&c.secret, &app.config.vault) else {
+    let Some(sealed) = &c.secret else {
+        return Ok(BTreeMap::new());
+    };
+    let Some(key) = &app.config.vault else {
         return Err(ApiError::internal(
-            "the instance has no sealed credential or VAULT_KEY is missing",
+            "the instance has a sealed credential but VAULT_KEY is missing",
         ));
     };
     let plain = key
@@ -191,11 +195,7 @@ pub async fn authorize_connector(
         .into());
     }
     let listing = instance_listing(app, &c).await?;
-    let mut fields = if c.secret.is_some() {
-        open_fields(app, &c)?
-    } else {
-        BTreeMap::new()
-    };
+    let mut fields = open_fields(app, &c)?;
     if c.auth_type == "mcp_oauth" {
         // Discovered again: the server may have moved its authorization
         // server; the registered client is kept while it still applies.

@@ -76,11 +76,7 @@ pub async fn test_connector(
     if k.changed {
         record(app, &c, &k).await?;
     }
-    let fields = if c.secret.is_some() {
-        open_fields(app, &k.next)?
-    } else {
-        BTreeMap::new()
-    };
+    let fields = open_fields(app, &k.next)?;
     let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
     if listing.transport == "mcp" {
         let offered = mcp_tools(app, &listing, &c, &config, &fields).await;
@@ -174,17 +170,12 @@ async fn mcp_tools(
     config: &Map<String, Value>,
     fields: &BTreeMap<String, String>,
 ) -> Result<Vec<String>, String> {
-    use crate::probe::template::{render_header, render_url};
+    use crate::probe::template::render_header;
     let values = Values {
         config,
         auth: fields,
     };
-    let template = listing
-        .mcp
-        .as_ref()
-        .and_then(|m| m["url"].as_str())
-        .ok_or("The listing declares no MCP endpoint.")?;
-    let url = render_url(template, &values).map_err(|e| e.to_string())?;
+    let url = super::discovery::mcp_url(listing, &values)?;
     let mut headers = vec![];
     if matches!(c.auth_type.as_str(), "oauth2" | "mcp_oauth") {
         let token = fields

@@ -129,9 +129,13 @@ impl StoredListing {
 
     /// Whether `tenant` (or the operator, `None`) may see this listing at all.
     pub fn visible_to(&self, tenant: Option<&TenantId>) -> bool {
-        self.visibility == "public"
-            || tenant.is_some_and(|t| self.owner.as_deref() == Some(t.as_str()))
+        visible(&self.visibility, self.owner.as_deref(), tenant)
     }
+}
+
+/// Public listings are seen by everyone, private ones by their tenant only.
+fn visible(visibility: &str, owner: Option<&str>, tenant: Option<&TenantId>) -> bool {
+    visibility == "public" || tenant.is_some_and(|t| owner == Some(t.as_str()))
 }
 
 /// One listing in the catalog index.
@@ -141,6 +145,13 @@ pub struct CatalogEntry {
     pub status: String,
     pub visibility: String,
     pub owner: Option<String>,
+}
+
+impl CatalogEntry {
+    /// Whether `tenant` may browse it: live, and visible to it.
+    pub fn browsable_by(&self, tenant: Option<&TenantId>) -> bool {
+        self.status == "live" && visible(&self.visibility, self.owner.as_deref(), tenant)
+    }
 }
 
 /// One published version of a listing.

@@ -1,6 +1,6 @@
 //! SQL for installed connectors, bindings and events.
 
-use super::D1Store;
+use super::{first_changes, D1Store};
 use crate::store::*;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -149,11 +149,7 @@ impl D1Store {
         let r = self
             .run_batch(vec![delete, self.conditional_event(e)?])
             .await?;
-        Ok(r.first().map(Self::changes) == Some(1))
-    }
-
-    fn changes(r: &worker::D1Result) -> usize {
-        r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+        Ok(first_changes(&r) == 1)
     }
 }
 
@@ -283,7 +279,7 @@ impl ConnectorStore for D1Store {
             batch.push(self.conditional_event(e)?);
         }
         match self.run_batch(batch).await {
-            Ok(r) if r.first().map(Self::changes) == Some(1) => Ok(Written::Done),
+            Ok(r) if first_changes(&r) == 1 => Ok(Written::Done),
             Ok(_) => Ok(Written::Gone),
             Err(err) if is_unique_violation(&err) => Ok(Written::NameTaken),
             Err(err) => Err(err),

@@ -11,6 +11,17 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
+/// Rows a statement changed (0 when D1 reports none).
+pub(super) fn changes(r: &worker::D1Result) -> usize {
+    r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+}
+
+/// Rows the first statement of a batch changed: batches here lead with the
+/// statement whose effect decides the outcome.
+pub(super) fn first_changes(results: &[worker::D1Result]) -> usize {
+    results.first().map_or(0, changes)
+}
+
 pub struct D1Store {
     pub(super) db: D1Database,
 }
@@ -169,12 +180,7 @@ impl TenantStore for D1Store {
         )?;
         let event = self.conditional_event(e)?;
         let results = self.db.batch(vec![update, event]).await?;
-        let changed = results
-            .first()
-            .and_then(|r| r.meta().ok().flatten())
-            .and_then(|m| m.changes)
-            .unwrap_or(0);
-        Ok(changed == 1)
+        Ok(first_changes(&results) == 1)
     }
 
     async fn live_key(&self, id: &KeyId) -> StoreResult<Option<KeyRecord>> {
@@ -305,12 +311,7 @@ impl CatalogStore for D1Store {
             ],
         )?;
         let results = self.db.batch(vec![upsert, version]).await?;
-        let changes = results
-            .first()
-            .and_then(|r| r.meta().ok().flatten())
-            .and_then(|m| m.changes)
-            .unwrap_or(0);
-        Ok(changes > 0)
+        Ok(first_changes(&results) > 0)
     }
 
     async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>> {
@@ -422,19 +423,8 @@ impl CatalogStore for D1Store {
         )?;
         let event = self.conditional_event(e)?;
         match self.db.batch(vec![decide, version, listing, event]).await {
-            Ok(r) => {
-                let changed = |i: usize| {
-                    r.get(i)
-                        .and_then(|x| x.meta().ok().flatten())
-                        .and_then(|m| m.changes)
-                        .unwrap_or(0)
-                };
-                Ok(if changed(0) == 1 {
-                    Written::Done
-                } else {
-                    Written::Gone
-                })
-            }
+            Ok(r) if first_changes(&r) == 1 => Ok(Written::Done),
+            Ok(_) => Ok(Written::Gone),
             Err(err) if err.to_string().contains("UNIQUE constraint failed") => {
                 Ok(Written::NameTaken)
             }
@@ -532,10 +522,6 @@ impl CatalogStore for D1Store {
             .db
             .batch(vec![update, self.conditional_event(e)?])
             .await?;
-        Ok(r.first()
-            .and_then(|x| x.meta().ok().flatten())
-            .and_then(|m| m.changes)
-            .unwrap_or(0)
-            == 1)
+        Ok(first_changes(&r) == 1)
     }
 }
