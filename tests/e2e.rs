@@ -435,6 +435,10 @@ fn no_secret_anywhere(s: &Server, seen: &connectors::Seen) {
         }
     }
     let log = s.log_text();
+    assert!(
+        log.contains("POST /v1/connectors"),
+        "the wrangler log of this run was read"
+    );
     for x in secrets {
         assert!(!log.contains(x), "the log carried {x}");
     }

@@ -6,15 +6,35 @@
 //   the Rust panic hook calls `__cm_on_panic`, which fails every request in
 //   flight on this instance. worker-build's shim re-initialises the instance
 //   on the next request.
-import Rust, { TenantObject } from "../build/index.js";
-import { WorkerEntrypoint } from "cloudflare:workers";
+import Rust, { TenantObject as RustTenantObject } from "../build/index.js";
+import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 // Imported as text (module rules in wrangler.toml): the OpenAPI document,
 // served verbatim by GET /v1/openapi.json, and the manifest schema the
 // validator compiles. Static text stays out of the Wasm module.
 import openapi from "../src/openapi.json";
 import manifestSchema from "../catalog/manifest.schema.json";
 
-export { TenantObject };
+// The tenant's Durable Object. Declared here, extending DurableObject, so the
+// worker can call `command` by RPC: one call with JSON text each way, where a
+// fetch would build a Request, a Response and a body stream on both sides.
+export class TenantObject extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.rust = new RustTenantObject(ctx, env);
+  }
+
+  command(text) {
+    return this.rust.command(text);
+  }
+
+  fetch(request) {
+    return this.rust.fetch(request);
+  }
+
+  alarm() {
+    return this.rust.alarm();
+  }
+}
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const inflight = new Set();

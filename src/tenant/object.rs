@@ -12,13 +12,15 @@ use crate::store::{StoreError, StoreResult, TenantObjects};
 use async_trait::async_trait;
 use std::cell::RefCell;
 use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use worker::*;
 
 /// How long a repeated key waits for the first request before `409`.
 const WAIT_MS: i64 = 15_000;
 const POLL_MS: u64 = 50;
 
-#[durable_object]
+#[durable_object(alarm)]
 pub struct TenantObject {
     state: State,
     env: Env,
@@ -34,46 +36,11 @@ impl DurableObject for TenantObject {
         }
     }
 
+    /// Commands arrive by RPC (`command`, below); an HTTP request carrying
+    /// one is answered the same way.
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let body = req.bytes().await?;
-        let answer = match protocol::decode(&body) {
-            Err(refused) => refused,
-            Ok(Command::Ping) => Answer::Pong,
-            Ok(Command::Begin {
-                idem,
-                locks,
-                now_ms,
-            }) => self.begin(idem, locks, now_ms).await?,
-            Ok(Command::Finish {
-                idem,
-                answer,
-                locks,
-            }) => {
-                let persist = self
-                    .book
-                    .borrow_mut()
-                    .finish(idem.as_deref(), answer, &locks);
-                if let Some((key, record)) = persist {
-                    self.persist(&key, record).await?;
-                }
-                Answer::Done
-            }
-            Ok(Command::Sweep { tenant, now_ms }) => self.start_sweep(tenant, now_ms).await?,
-            Ok(Command::Details { ids }) => {
-                let storage = self.state.storage();
-                let mut details = std::collections::HashMap::new();
-                for id in ids.into_iter().take(200) {
-                    if let Some(d) = storage
-                        .get::<serde_json::Value>(&protocol::details_key(&id))
-                        .await?
-                    {
-                        details.insert(id, d);
-                    }
-                }
-                Answer::Details { details }
-            }
-        };
-        Response::from_json(&answer)
+        Response::from_json(&self.apply(&body).await?)
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -111,6 +78,47 @@ impl DurableObject for TenantObject {
 }
 
 impl TenantObject {
+    async fn apply(&self, body: &[u8]) -> Result<Answer> {
+        let answer = match protocol::decode(body) {
+            Err(refused) => refused,
+            Ok(Command::Ping) => Answer::Pong,
+            Ok(Command::Begin {
+                idem,
+                locks,
+                now_ms,
+            }) => self.begin(idem, locks, now_ms).await?,
+            Ok(Command::Finish {
+                idem,
+                answer,
+                locks,
+            }) => {
+                let persist = self
+                    .book
+                    .borrow_mut()
+                    .finish(idem.as_deref(), answer, &locks);
+                if let Some((key, record)) = persist {
+                    self.persist(&key, record).await?;
+                }
+                Answer::Done
+            }
+            Ok(Command::Sweep { tenant, now_ms }) => self.start_sweep(tenant, now_ms).await?,
+            Ok(Command::Details { ids }) => {
+                let storage = self.state.storage();
+                let mut details = std::collections::HashMap::new();
+                for id in ids.into_iter().take(200) {
+                    if let Some(d) = storage
+                        .get::<serde_json::Value>(&protocol::details_key(&id))
+                        .await?
+                    {
+                        details.insert(id, d);
+                    }
+                }
+                Answer::Details { details }
+            }
+        };
+        Ok(answer)
+    }
+
     /// Marks a sweep as running and wakes the alarm now (an alarm already
     /// due keeps its time: a running sweep is not restarted).
     async fn start_sweep(&self, tenant: String, now_ms: i64) -> Result<Answer> {
@@ -227,6 +235,26 @@ impl TenantObject {
     }
 }
 
+/// The RPC entry (`worker/entry.mjs` exposes it as `TenantObject.command`):
+/// a command as JSON text in, the answer as JSON text out. No Request,
+/// Response or body stream on either side, unlike `fetch`.
+#[wasm_bindgen]
+impl TenantObject {
+    pub async fn command(&self, text: String) -> std::result::Result<JsValue, JsValue> {
+        let answer = self.apply(text.as_bytes()).await.map_err(JsValue::from)?;
+        let out = serde_json::to_string(&answer).map_err(|e| JsValue::from_str(&e.to_string()))?;
+        Ok(JsValue::from_str(&out))
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A stub of the class above, as `worker/entry.mjs` exports it.
+    type TenantStub;
+    #[wasm_bindgen(method, catch)]
+    fn command(this: &TenantStub, text: &str) -> std::result::Result<JsValue, JsValue>;
+}
+
 /// The worker's side: a typed client over the namespace.
 pub struct DoClient {
     pub env: Env,
@@ -239,14 +267,16 @@ impl DoClient {
             .durable_object(BINDING)?
             .id_from_name(name)?
             .get_stub()?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_body(Some(serde_json::to_string(cmd)?.into()));
-        let req = Request::new_with_init("https://tenant.internal/command", &init)?;
-        let mut resp = stub.fetch_with_request(req).await?;
-        // Decoded from the text in one piece: `json()` would walk the parsed
-        // JavaScript object field by field across the Wasm boundary.
-        let text = resp.text().await?;
+        let stub: TenantStub = stub.into_rpc();
+        // An RPC call answers a thenable, not a Promise: resolve it as one.
+        let pending = stub
+            .command(&serde_json::to_string(cmd)?)
+            .map_err(Error::from)?;
+        let text = JsFuture::from(js_sys::Promise::resolve(&pending))
+            .await
+            .map_err(Error::from)?
+            .as_string()
+            .ok_or_else(|| StoreError("tenant object answered no text".into()))?;
         match serde_json::from_str::<Answer>(&text)? {
             Answer::Refused { reason } => {
                 Err(StoreError(format!("tenant object refused: {reason}")))
