@@ -299,6 +299,16 @@ fn private_listings_stay_in_their_tenant() {
     // Nor can another tenant take the id with a submission of its own.
     let (s, e) = submit(&w, &admin_b, manifest("5.0.0"), "public");
     assert_eq!((s, err_code(&e)), (409, "state_conflict"), "{e}");
+    // Nor the operator, publishing directly over it.
+    let (s, e) = w.call(
+        Method::Put,
+        "/v1/catalog/acme-gh",
+        Some(OP),
+        Some(manifest("6.0.0")),
+    );
+    assert_eq!((s, err_code(&e)), (409, "state_conflict"), "{e}");
+    let (_, still) = w.call(Method::Get, "/v1/catalog/acme-gh", Some(&ma), None);
+    assert_eq!(still["version"], "1.0.0");
 }
 
 #[test]
