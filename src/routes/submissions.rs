@@ -12,7 +12,7 @@ use crate::domain::auth::{Principal, Role};
 use crate::domain::ids::{ListingId, SubmissionId};
 use crate::domain::manifest::{self, version_cmp, ValidManifest};
 use crate::domain::Error;
-use crate::store::{SubmissionFilter, SubmissionRecord, Written};
+use crate::store::{StoredListing, SubmissionFilter, SubmissionRecord, Written};
 use serde_json::{json, Value};
 
 fn submission_json(s: &SubmissionRecord) -> Value {
@@ -33,13 +33,16 @@ fn submission_json(s: &SubmissionRecord) -> Value {
 
 /// Refuses a version that does not move the listing forward, and a listing
 /// id held privately by another tenant.
-async fn check_publishable(
+/// Whether `m` may be published by `tenant` over `current` (the listing as
+/// stored now, if any): the id is not another tenant's private listing and
+/// the version is higher than the published one.
+fn check_publishable(
     app: &App,
     tenant: &crate::domain::ids::TenantId,
     m: &ValidManifest,
+    current: Option<&StoredListing>,
 ) -> Result<(), ApiError> {
-    let id = ListingId::parse(&m.summary.id)?;
-    if let Some(current) = app.catalog().listing(&id).await? {
+    if let Some(current) = current {
         if current.visibility == "private" && current.owner.as_deref() != Some(tenant.as_str()) {
             return Err(Error::StateConflict(format!(
                 "The listing id '{}' is taken; choose another id.",
@@ -47,7 +50,7 @@ async fn check_publishable(
             ))
             .into());
         }
-        let latest = super::connectors::parsed(app, &current, &m.summary.id)?;
+        let latest = super::connectors::parsed(app, current, &m.summary.id)?;
         if version_cmp(&m.summary.version, &latest.version) != std::cmp::Ordering::Greater {
             return Err(Error::StateConflict(format!(
                 "Version {} of '{}' is not higher than the published {}; raise `version`.",
@@ -80,7 +83,12 @@ pub async fn create(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiErr
     }
     let raw = serde_json::to_string_pretty(manifest).expect("a JSON value serialises");
     let m = manifest::validate_for(&raw, None, &app.config.allow)?;
-    check_publishable(app, tenant, &m).await?;
+    // Advisory here (approval checks again): the cached read is enough.
+    let current = app
+        .catalog()
+        .listing(&ListingId::parse(&m.summary.id)?)
+        .await?;
+    check_publishable(app, tenant, &m, current.as_deref())?;
     let record = SubmissionRecord {
         id: SubmissionId::generate(app.rng.as_ref()).to_string(),
         tenant: tenant.clone(),
@@ -189,14 +197,22 @@ pub async fn approve(app: &App, req: &HttpRequest, id: &str) -> Result<HttpRespo
     }
     // Validated again: the schema or the allow-list may have changed since.
     let m = manifest::validate_for(&s.manifest, None, &app.config.allow)?;
-    check_publishable(app, &s.tenant, &m).await?;
+    // Read from the store, not a cache, and published only if the listing
+    // is still this one: two approvals racing for one listing cannot leave
+    // it pointing at the lower version.
+    let current = app
+        .catalog
+        .listing(&ListingId::parse(&m.summary.id)?)
+        .await?;
+    check_publishable(app, &s.tenant, &m, current.as_ref())?;
+    let seen = current.as_ref().map(|c| c.etag.as_str());
     let now = app.now.rfc3339();
     let event = app.event(
         &s.tenant,
         "submission.approved",
         json!({"submission_id": s.id, "listing": s.listing_id, "version": s.version, "by": by}),
     );
-    match app.catalog.publish(&s, &m, &now, &event).await? {
+    match app.catalog.publish(&s, &m, seen, &now, &event).await? {
         Written::Done => {}
         Written::NameTaken => {
             return Err(Error::StateConflict(format!(
@@ -207,6 +223,13 @@ pub async fn approve(app: &App, req: &HttpRequest, id: &str) -> Result<HttpRespo
         }
         Written::Gone => {
             let again = visible(app, &p, id).await?;
+            if again.status == "pending" {
+                return Err(Error::StateConflict(format!(
+                    "'{}' was published by another approval while this one ran; review the submission again.",
+                    s.listing_id
+                ))
+                .into());
+            }
             return Err(not_pending(&again));
         }
     }

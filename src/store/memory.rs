@@ -114,6 +114,10 @@ pub struct MemoryCatalog {
     pub events: EventLog,
     /// How many reads reached this store (to prove the cache works).
     pub reads: RefCell<usize>,
+    /// Runs once at the start of the next `publish`: what a concurrent
+    /// writer did between the route's read and its write.
+    #[allow(clippy::type_complexity)]
+    pub before_publish: RefCell<Option<Box<dyn FnOnce(&MemoryCatalog)>>>,
 }
 
 #[async_trait(?Send)]
@@ -199,9 +203,22 @@ impl CatalogStore for MemoryCatalog {
         &self,
         s: &SubmissionRecord,
         m: &ValidManifest,
+        seen: Option<&str>,
         now: &str,
         e: &EventRecord,
     ) -> StoreResult<Written> {
+        let meanwhile = self.before_publish.borrow_mut().take();
+        if let Some(f) = meanwhile {
+            f(self);
+        }
+        let current = self
+            .listings
+            .borrow()
+            .get(m.summary.id.as_str())
+            .map(|(l, _)| l.etag.clone());
+        if current.as_deref() != seen {
+            return Ok(Written::Gone);
+        }
         let mut subs = self.submissions.borrow_mut();
         let Some(sub) = subs
             .iter_mut()

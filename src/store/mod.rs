@@ -205,12 +205,15 @@ pub trait CatalogStore {
     async fn versions(&self, id: &ListingId) -> StoreResult<Vec<VersionRecord>>;
     /// Publishes an approved submission in one transaction: the submission
     /// leaves `pending`, the version is added, the listing points at it, and
-    /// the event is written. `Gone` when the submission was no longer
-    /// pending; `NameTaken` when that version already exists.
+    /// the event is written, all only while the listing's ETag is still
+    /// `seen` (`None`: no listing yet). `Gone` when the submission was no
+    /// longer pending or the listing changed; `NameTaken` when that version
+    /// already exists.
     async fn publish(
         &self,
         s: &SubmissionRecord,
         m: &ValidManifest,
+        seen: Option<&str>,
         now: &str,
         e: &EventRecord,
     ) -> StoreResult<Written>;

@@ -344,3 +344,44 @@ fn malformed_submissions_name_the_path() {
     let (s, e) = submit(&w, &admin, manifest("1.0.0"), "secret");
     assert_eq!((s, e["error"]["param"].as_str()), (400, Some("visibility")));
 }
+
+#[test]
+fn an_approval_raced_by_another_publishes_nothing() {
+    let w = World::new();
+    w.load_catalog();
+    let (_, admin) = w.tenant("acme");
+    let (_, first) = submit(&w, &admin, manifest("1.0.0"), "public");
+    let (s, _) = review(&w, OP, first["id"].as_str().unwrap(), "approve", None);
+    assert_eq!(s, 200);
+    let (_, v2) = submit(&w, &admin, manifest("2.0.0"), "public");
+    let v2 = v2["id"].as_str().unwrap().to_string();
+
+    // Another approval lands between this one's read and its write.
+    *w.catalog.before_publish.borrow_mut() = Some(Box::new(|c: &MemoryCatalog| {
+        c.listings.borrow_mut().get_mut("acme-gh").unwrap().0.etag = "\"meanwhile\"".into();
+    }));
+    let (s, e) = review(&w, OP, &v2, "approve", None);
+    assert_eq!((s, err_code(&e)), (409, "state_conflict"), "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("another approval"));
+    let (_, sub) = w.call(
+        Method::Get,
+        &format!("/v1/submissions/{v2}"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(sub["status"], "pending", "the submission stays reviewable");
+    assert!(!w
+        .catalog
+        .versions
+        .borrow()
+        .contains_key(&("acme-gh".to_string(), "2.0.0".to_string())));
+
+    // Reviewed again, against the listing as it is now, it publishes.
+    let (s, _) = review(&w, OP, &v2, "approve", None);
+    assert_eq!(s, 200);
+    let (_, now) = w.call(Method::Get, "/v1/catalog/acme-gh", Some(&admin), None);
+    assert_eq!(now["version"], "2.0.0");
+}

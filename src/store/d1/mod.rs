@@ -383,15 +383,23 @@ impl CatalogStore for D1Store {
         &self,
         sub: &SubmissionRecord,
         m: &ValidManifest,
+        seen: Option<&str>,
         now: &str,
         e: &EventRecord,
     ) -> StoreResult<Written> {
         let owner = (sub.visibility == "private").then(|| sub.tenant.as_str());
         // One transaction; each statement runs only if the one before it
-        // changed a row, so a submission decided meanwhile publishes nothing.
+        // changed a row, so a submission decided meanwhile, or a listing
+        // that changed since `seen` was read, publishes nothing.
         let decide = self.stmt(
-            "UPDATE submissions SET status = 'approved', decided_at = ?2 WHERE id = ?1 AND status = 'pending'",
-            &[sub.id.as_str().into(), now.into()],
+            "UPDATE submissions SET status = 'approved', decided_at = ?2 WHERE id = ?1 AND status = 'pending'
+               AND (SELECT etag FROM listings WHERE id = ?3) IS ?4",
+            &[
+                sub.id.as_str().into(),
+                now.into(),
+                m.summary.id.as_str().into(),
+                opt_str(seen),
+            ],
         )?;
         let version = self.stmt(
             "INSERT INTO listing_versions (listing_id, version, etag, manifest, published_at)
