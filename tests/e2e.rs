@@ -520,6 +520,7 @@ fn main() {
         ("malformed_submissions", &|| {
             marketplace::malformed_submissions(s)
         }),
+        ("racing_approvals", &|| marketplace::racing_approvals(s)),
         ("health_checks", &|| connectors::health_checks(s, p, seen)),
         ("mcp_tools", &|| connectors::mcp_tools(s, p, seen)),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),

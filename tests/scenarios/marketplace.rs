@@ -300,3 +300,101 @@ pub fn malformed_submissions(s: &Server) {
     let mine = get(s, &admin, "/v1/submissions").json();
     assert_eq!(mine["data"].as_array().unwrap().len(), 0);
 }
+
+/// Two approvals of one listing at once, ten times over: whatever the
+/// interleaving, the listing ends on the highest version approved (never a
+/// lower one written over a higher), and an approval that lost answers 409,
+/// publishes nothing and leaves its submission pending.
+pub fn racing_approvals(s: &Server) {
+    let (_, admin, _) = tenant(s, "market-race");
+    let first = submit(s, &admin, manifest("e2e-race", "1.0.0"), "public");
+    let sid = first.json()["id"].as_str().unwrap().to_string();
+    let a = post(
+        s,
+        OPERATOR,
+        &format!("/v1/submissions/{sid}/approve"),
+        &json!({}),
+    );
+    assert_eq!(a.status, 200);
+    for round in 0..10u32 {
+        let versions = [
+            format!("{}.0.0", 2 * round + 2),
+            format!("{}.0.0", 2 * round + 3),
+        ];
+        let ids: Vec<String> = versions
+            .iter()
+            .map(|v| {
+                let a = submit(s, &admin, manifest("e2e-race", v), "public");
+                assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+                a.json()["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let answers: Vec<Answer> = std::thread::scope(|sc| {
+            let hs: Vec<_> = ids
+                .iter()
+                .rev()
+                .map(|id| {
+                    sc.spawn(move || {
+                        post(
+                            s,
+                            OPERATOR,
+                            &format!("/v1/submissions/{id}/approve"),
+                            &json!({}),
+                        )
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        // `answers` is in reverse order of `versions`.
+        let approved: Vec<&String> = answers
+            .iter()
+            .rev()
+            .zip(&versions)
+            .filter(|(a, _)| {
+                assert!(
+                    a.status == 200 || a.status == 409,
+                    "{}: {}",
+                    a.status,
+                    String::from_utf8_lossy(&a.body)
+                );
+                a.status == 200
+            })
+            .map(|(_, v)| v)
+            .collect();
+        assert!(
+            !approved.is_empty(),
+            "round {round}: one approval publishes"
+        );
+        // Versions go up: the last approved is the highest.
+        let now = get(s, &admin, "/v1/catalog/e2e-race").json();
+        assert_eq!(
+            now["version"].as_str(),
+            approved.last().map(|v| v.as_str()),
+            "round {round}: approved {approved:?}"
+        );
+        for (a, id) in answers.iter().rev().zip(&ids) {
+            if a.status == 409 {
+                let sub = get(s, &admin, &format!("/v1/submissions/{id}")).json();
+                assert_eq!(
+                    sub["status"], "pending",
+                    "round {round}: the loser stays reviewable"
+                );
+            }
+        }
+        let listed = get(s, &admin, "/v1/catalog/e2e-race/versions").json();
+        let kept: Vec<&str> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["version"].as_str().unwrap())
+            .collect();
+        for (a, v) in answers.iter().rev().zip(&versions) {
+            assert_eq!(
+                kept.contains(&v.as_str()),
+                a.status == 200,
+                "round {round}: {v}"
+            );
+        }
+    }
+}
