@@ -6,7 +6,7 @@ use crate::domain::ids::ListingId;
 use crate::domain::manifest;
 use crate::domain::time::Millis;
 use crate::shared::Shared;
-use crate::store::{Cache, CatalogEntry, CatalogStore, Fail, StoreError, StoredListing};
+use crate::store::{Cache, CatalogEntry, CatalogStore, Fail, Put, StoreError, StoredListing};
 use std::rc::Rc;
 
 /// KV entries expire after this long even if nothing invalidates them.
@@ -101,12 +101,12 @@ impl Catalog<'_> {
     }
 
     /// Validates and publishes a manifest; answers whether anything changed.
-    pub async fn put(&self, id: &ListingId, raw: &str) -> Result<bool, Fail> {
+    pub async fn put(&self, id: &ListingId, raw: &str) -> Result<Put, Fail> {
         let m = manifest::validate_for(raw, Some(id.as_str()), self.allow)?;
-        let changed = self.store.put_listing(&m, &self.now.rfc3339()).await?;
-        if changed {
+        let put = self.store.put_listing(&m, &self.now.rfc3339()).await?;
+        if put == Put::Changed {
             self.invalidate(id).await?;
         }
-        Ok(changed)
+        Ok(put)
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::catalog::{categories, search, CatalogQuery};
 use crate::domain::ids::{ListingId, TenantId};
 use crate::domain::manifest::{version_cmp, ListingSummary};
 use crate::domain::Error;
-use crate::store::StoredListing;
+use crate::store::{Put, StoredListing};
 use serde_json::json;
 use std::rc::Rc;
 
@@ -115,23 +115,19 @@ pub async fn get_listing(app: &App, req: &HttpRequest, id: &str) -> Result<HttpR
 pub async fn put_listing(app: &App, req: &HttpRequest, id: &str) -> Result<HttpResponse, ApiError> {
     app.principal(req).await?.require_operator()?;
     let id = ListingId::parse(id)?;
-    // A tenant's private listing keeps its id: publishing over it would
-    // hand its instances a manifest their tenant never reviewed.
-    if app
-        .catalog
-        .listing(&id)
-        .await?
-        .is_some_and(|l| l.visibility == "private")
-    {
-        return Err(Error::StateConflict(format!(
+    let raw = std::str::from_utf8(&req.body)
+        .map_err(|_| Error::MalformedJson("The request body is not UTF-8.".into()))?;
+    let changed = match app.catalog().put(&id, raw).await? {
+        Put::Changed => true,
+        Put::Unchanged => false,
+        Put::PrivateId => {
+            return Err(Error::StateConflict(format!(
             "The listing id '{}' belongs to a tenant's private listing; publish under another id.",
             id.as_str()
         ))
-        .into());
-    }
-    let raw = std::str::from_utf8(&req.body)
-        .map_err(|_| Error::MalformedJson("The request body is not UTF-8.".into()))?;
-    let changed = app.catalog().put(&id, raw).await?;
+            .into())
+        }
+    };
     let listing = app
         .catalog()
         .listing(&id)

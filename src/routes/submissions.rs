@@ -31,11 +31,9 @@ fn submission_json(s: &SubmissionRecord) -> Value {
     })
 }
 
-/// Refuses a version that does not move the listing forward, and a listing
-/// id held privately by another tenant.
-/// Whether `m` may be published by `tenant` over `current` (the listing as
-/// stored now, if any): the id is not another tenant's private listing and
-/// the version is higher than the published one.
+/// Refuses to publish `m` for `tenant` over `current` (the listing as read,
+/// if any) when the id is another tenant's private listing or the version
+/// does not move the listing forward.
 fn check_publishable(
     app: &App,
     tenant: &crate::domain::ids::TenantId,

@@ -122,11 +122,14 @@ pub struct MemoryCatalog {
 
 #[async_trait(?Send)]
 impl CatalogStore for MemoryCatalog {
-    async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<bool> {
+    async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<Put> {
         let mut all = self.listings.borrow_mut();
         let previous = all.get(&m.summary.id).map(|(s, _)| s.clone());
+        if previous.as_ref().is_some_and(|s| s.visibility == "private") {
+            return Ok(Put::PrivateId);
+        }
         if previous.as_ref().is_some_and(|s| s.etag == m.etag) {
-            return Ok(false);
+            return Ok(Put::Unchanged);
         }
         let mut stored =
             previous.unwrap_or_else(|| StoredListing::new(String::new(), String::new()));
@@ -137,7 +140,7 @@ impl CatalogStore for MemoryCatalog {
             (m.summary.id.clone(), m.summary.version.clone()),
             (m.etag.clone(), m.raw.clone(), now.to_string()),
         );
-        Ok(true)
+        Ok(Put::Changed)
     }
 
     async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>> {

@@ -190,7 +190,7 @@ pub struct SubmissionFilter {
 pub trait CatalogStore {
     /// Inserts or replaces a listing (the operator's direct publish), and
     /// keeps the version; `false` when the stored text is identical.
-    async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<bool>;
+    async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<Put>;
     /// The latest version of a listing, whatever its status.
     async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>>;
     /// Every listing, whatever its status and visibility.
@@ -357,6 +357,16 @@ pub struct BindingRecord {
 pub struct EventFilter {
     pub kind: Option<String>,
     pub connector_id: Option<String>,
+}
+
+/// What the operator's publish of a listing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    Changed,
+    /// The same manifest was already published.
+    Unchanged,
+    /// The id is a tenant's private listing: nothing was written.
+    PrivateId,
 }
 
 /// What a write that must keep names unique found.

@@ -36,11 +36,9 @@ impl DurableObject for TenantObject {
         }
     }
 
-    /// Commands arrive by RPC (`command`, below); an HTTP request carrying
-    /// one is answered the same way.
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let body = req.bytes().await?;
-        Response::from_json(&self.apply(&body).await?)
+    /// Commands arrive by RPC (`command`, below), never over HTTP.
+    async fn fetch(&self, _req: Request) -> Result<Response> {
+        Response::error("tenant object commands arrive by RPC", 404)
     }
 
     async fn alarm(&self) -> Result<Response> {

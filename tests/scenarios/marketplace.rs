@@ -206,6 +206,18 @@ pub fn marketplace(s: &Server, p: &Provider, seen: &Seen) {
         &json!({"listing": "e2e-private", "auth": {"type": "pat", "token": GOOD}, "config": {"base_url": p.base()}}),
     );
     assert_eq!(a.status, 404);
+    // Not even the operator publishes over its id.
+    let a = call("PUT", &s.url("/v1/catalog/e2e-private"))
+        .auth(OPERATOR)
+        .json(&manifest("e2e-private", "9.0.0"));
+    assert_eq!(
+        (a.status, a.json()["error"]["code"].as_str()),
+        (409, Some("state_conflict"))
+    );
+    assert_eq!(
+        get(s, &ma, "/v1/catalog/e2e-private").json()["version"],
+        "1.0.0"
+    );
 }
 
 type Mutation = Box<dyn Fn(&mut Value)>;

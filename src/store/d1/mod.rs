@@ -273,19 +273,47 @@ impl From<SubmissionRow> for SubmissionRecord {
 const SUBMISSION_COLUMNS: &str =
     "id, tenant_id, listing_id, version, visibility, manifest, status, reason, created_at, decided_at";
 
+impl D1Store {
+    /// The `listing_versions` row of `m`, inserted only when the statement
+    /// before it in the batch changed a row; `conflict` is its ON CONFLICT
+    /// clause (empty: a duplicate version fails the batch).
+    fn version_stmt(
+        &self,
+        m: &ValidManifest,
+        now: &str,
+        conflict: &str,
+    ) -> StoreResult<D1PreparedStatement> {
+        self.stmt(
+            &format!(
+                "INSERT INTO listing_versions (listing_id, version, etag, manifest, published_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() = 1 {conflict}"
+            ),
+            &[
+                m.summary.id.as_str().into(),
+                m.summary.version.as_str().into(),
+                m.etag.as_str().into(),
+                m.raw.as_str().into(),
+                now.into(),
+            ],
+        )
+    }
+}
+
 fn opt_str(v: Option<&str>) -> JsValue {
     v.map_or(JsValue::NULL, JsValue::from)
 }
 
 #[async_trait(?Send)]
 impl CatalogStore for D1Store {
-    async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<bool> {
+    async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<Put> {
         let summary = serde_json::to_string(&m.summary)?;
+        // A tenant's private listing is never replaced here: its instances
+        // would run a manifest their tenant never reviewed.
         let upsert = self.stmt(
             "INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, etag = excluded.etag, manifest = excluded.manifest,
                summary = excluded.summary, updated_at = excluded.updated_at
-             WHERE listings.etag <> excluded.etag",
+             WHERE listings.etag <> excluded.etag AND listings.visibility = 'public'",
             &[
                 m.summary.id.as_str().into(),
                 m.summary.version.as_str().into(),
@@ -297,21 +325,33 @@ impl CatalogStore for D1Store {
         )?;
         // The version is kept too (replaced when the operator republishes
         // the same version), only when the listing changed.
-        let version = self.stmt(
-            "INSERT INTO listing_versions (listing_id, version, etag, manifest, published_at)
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() = 1
-             ON CONFLICT (listing_id, version) DO UPDATE SET etag = excluded.etag, manifest = excluded.manifest,
-               published_at = excluded.published_at",
-            &[
-                m.summary.id.as_str().into(),
-                m.summary.version.as_str().into(),
-                m.etag.as_str().into(),
-                m.raw.as_str().into(),
-                now.into(),
-            ],
+        let version = self.version_stmt(
+            m,
+            now,
+            "ON CONFLICT (listing_id, version) DO UPDATE SET etag = excluded.etag,
+               manifest = excluded.manifest, published_at = excluded.published_at",
         )?;
-        let results = self.db.batch(vec![upsert, version]).await?;
-        Ok(first_changes(&results) > 0)
+        // Read in the same transaction: why nothing changed, if nothing did.
+        let visibility = self.stmt(
+            "SELECT visibility FROM listings WHERE id = ?1",
+            &[m.summary.id.as_str().into()],
+        )?;
+        let results = self.db.batch(vec![upsert, version, visibility]).await?;
+        if first_changes(&results) > 0 {
+            return Ok(Put::Changed);
+        }
+        let private = match results.get(2) {
+            Some(r) => r
+                .results::<serde_json::Value>()?
+                .first()
+                .is_some_and(|row| row["visibility"] == "private"),
+            None => false,
+        };
+        Ok(if private {
+            Put::PrivateId
+        } else {
+            Put::Unchanged
+        })
     }
 
     async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>> {
@@ -401,17 +441,8 @@ impl CatalogStore for D1Store {
                 opt_str(seen),
             ],
         )?;
-        let version = self.stmt(
-            "INSERT INTO listing_versions (listing_id, version, etag, manifest, published_at)
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() = 1",
-            &[
-                m.summary.id.as_str().into(),
-                m.summary.version.as_str().into(),
-                m.etag.as_str().into(),
-                m.raw.as_str().into(),
-                now.into(),
-            ],
-        )?;
+        // No ON CONFLICT: an existing version fails the batch (`NameTaken`).
+        let version = self.version_stmt(m, now, "")?;
         let listing = self.stmt(
             "INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at, status, visibility, owner_tenant)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, 'live', ?7, ?8 WHERE changes() = 1
