@@ -5,6 +5,7 @@
 use crate::domain::ids::ListingId;
 use crate::domain::manifest;
 use crate::domain::time::Millis;
+use crate::domain::Error;
 use crate::shared::Shared;
 use crate::store::{Cache, CatalogEntry, CatalogStore, Fail, Put, StoreError, StoredListing};
 use std::rc::Rc;
@@ -100,9 +101,35 @@ impl Catalog<'_> {
         Ok(())
     }
 
-    /// Validates and publishes a manifest; answers whether anything changed.
+    /// Validates and publishes a manifest (the operator's `PUT`); answers
+    /// whether anything changed. The latest version never moves back (the
+    /// same version may be replaced: a repair), and a de-listed listing stays
+    /// de-listed, so reloading the catalog from disk cannot undo an approval
+    /// or a de-listing. Checked against the store, not a cache.
     pub async fn put(&self, id: &ListingId, raw: &str) -> Result<Put, Fail> {
         let m = manifest::validate_for(raw, Some(id.as_str()), self.allow)?;
+        if let Some(current) = self.store.listing(id).await? {
+            if current.status != "live" {
+                return Err(Error::StateConflict(format!(
+                    "The listing '{}' is de-listed; re-list it first (POST /v1/catalog/{}/relist).",
+                    id.as_str(),
+                    id.as_str()
+                ))
+                .into());
+            }
+            let published = serde_json::from_str::<serde_json::Value>(&current.raw)
+                .ok()
+                .and_then(|v| v["version"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            if manifest::version_cmp(&m.summary.version, &published) == std::cmp::Ordering::Less {
+                return Err(Error::StateConflict(format!(
+                    "Version {} of '{}' is lower than the published {published}; a listing's latest version never moves back.",
+                    m.summary.version,
+                    id.as_str()
+                ))
+                .into());
+            }
+        }
         let put = self.store.put_listing(&m, &self.now.rfc3339()).await?;
         if put == Put::Changed {
             self.invalidate(id).await?;

@@ -194,6 +194,7 @@ mod tests {
             auth_mode: "pat".into(),
             capabilities: vec![format!("{id}.read")],
             visibility: "public".into(),
+            owner: "platform".into(),
         }
     }
 

@@ -25,6 +25,12 @@ pub enum Error {
     /// The object exists but the request conflicts with its state.
     #[error("{0}")]
     StateConflict(String),
+    /// An instance cannot be uninstalled: bindings depend on it.
+    #[error("{}", in_use_message(connector, dependents))]
+    ConnectorInUse {
+        connector: String,
+        dependents: Vec<Dependent>,
+    },
     /// A catalog manifest fails the schema or the semantic checks.
     #[error("{message}")]
     InvalidManifest { path: String, message: String },
@@ -49,5 +55,86 @@ impl Error {
             kind,
             id: id.into(),
         }
+    }
+}
+
+/// A binding that would break if an instance went away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependent {
+    pub binding: String,
+    pub consumer: String,
+    pub capability: String,
+    /// Pinned to the instance (else: no other instance fulfils the capability).
+    pub pinned: bool,
+}
+
+/// "order.hold is fulfilled only by cn_…; support-bot (bnd_…) depends on it."
+/// Grouped by capability, consumers in the order given.
+fn in_use_message(connector: &str, dependents: &[Dependent]) -> String {
+    let mut parts: Vec<String> = vec![];
+    let consumers = |pinned: bool, cap: Option<&str>| -> Vec<String> {
+        dependents
+            .iter()
+            .filter(|d| d.pinned == pinned && cap.is_none_or(|c| d.capability == c))
+            .map(|d| format!("{} ({})", d.consumer, d.binding))
+            .collect()
+    };
+    let mut caps: Vec<&str> = vec![];
+    for d in dependents.iter().filter(|d| !d.pinned) {
+        if !caps.contains(&d.capability.as_str()) {
+            caps.push(&d.capability);
+        }
+    }
+    for cap in caps {
+        let who = consumers(false, Some(cap));
+        let verb = if who.len() == 1 { "depends" } else { "depend" };
+        parts.push(format!(
+            "{cap} is fulfilled only by {connector}; {} {verb} on it",
+            who.join(", ")
+        ));
+    }
+    let pinned = consumers(true, None);
+    if !pinned.is_empty() {
+        parts.push(format!(
+            "{} {} pinned to {connector}",
+            pinned.join(", "),
+            if pinned.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    format!(
+        "The connector is in use: {}. Install another connector that fulfils the capability, or delete or re-point the bindings first.",
+        parts.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dep(b: &str, consumer: &str, cap: &str, pinned: bool) -> Dependent {
+        Dependent {
+            binding: b.into(),
+            consumer: consumer.into(),
+            capability: cap.into(),
+            pinned,
+        }
+    }
+
+    #[test]
+    fn in_use_names_the_capability_and_its_consumers() {
+        let e = Error::ConnectorInUse {
+            connector: "cn_7d2f4a".into(),
+            dependents: vec![
+                dep("bnd_1", "op_8f2a1c", "order.hold", false),
+                dep("bnd_2", "support-bot", "order.read", true),
+                dep("bnd_3", "billing", "order.hold", false),
+            ],
+        };
+        assert_eq!(
+            e.to_string(),
+            "The connector is in use: order.hold is fulfilled only by cn_7d2f4a; op_8f2a1c (bnd_1), \
+             billing (bnd_3) depend on it; support-bot (bnd_2) is pinned to cn_7d2f4a. Install \
+             another connector that fulfils the capability, or delete or re-point the bindings first."
+        );
     }
 }

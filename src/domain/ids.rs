@@ -101,11 +101,15 @@ prefixed_id!(
     SubmissionId, "sub_", 20, "submission"
 );
 
-/// A catalog listing slug, e.g. `github`.
+/// Where a listing is stored: a public listing under its slug (`github`), a
+/// private one in its tenant's own namespace (`ten_…/acme-crm`), so a private
+/// listing can never take, shadow or block a public id (API §8). Callers name
+/// listings by slug; the key is resolved from the slug and the caller's tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ListingId(String);
 
 impl ListingId {
+    /// A public listing's key: its slug.
     pub fn parse(s: &str) -> Result<Self, Error> {
         if is_slug(s) {
             Ok(Self(s.to_string()))
@@ -114,9 +118,38 @@ impl ListingId {
         }
     }
 
+    /// The key of `tenant`'s private listing `slug`.
+    pub fn private(tenant: &TenantId, slug: &str) -> Result<Self, Error> {
+        Self::parse(slug)?;
+        Ok(Self(format!("{}/{slug}", tenant.as_str())))
+    }
+
+    /// A key as stored (an instance's `listing`): a slug, or `tenant/slug`.
+    pub fn from_key(key: &str) -> Result<Self, Error> {
+        match key.split_once('/') {
+            None => Self::parse(key),
+            Some((tenant, slug)) => Self::private(&TenantId::parse(tenant)?, slug),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The slug callers see.
+    pub fn slug(&self) -> &str {
+        slug_of(&self.0)
+    }
+
+    /// The tenant a private listing belongs to.
+    pub fn private_owner(&self) -> Option<&str> {
+        self.0.split_once('/').map(|(t, _)| t)
+    }
+}
+
+/// The slug of a listing key (`ten_…/acme-crm` → `acme-crm`).
+pub fn slug_of(key: &str) -> &str {
+    key.rsplit_once('/').map_or(key, |(_, s)| s)
 }
 
 /// `^[a-z0-9][a-z0-9-]{1,62}$`, the manifest schema's id pattern.

@@ -58,6 +58,14 @@ pub struct ListingSummary {
     /// listing's record when shown; manifests do not carry it).
     #[serde(default = "public")]
     pub visibility: String,
+    /// `platform`, or the tenant whose approved submission created the
+    /// listing (set from the listing's record when shown; API §3).
+    #[serde(default = "platform")]
+    pub owner: String,
+}
+
+fn platform() -> String {
+    "platform".into()
 }
 
 fn public() -> String {
@@ -94,6 +102,10 @@ pub struct Listing {
     /// it names this exact version, so per-isolate caches key on it.
     #[serde(skip)]
     pub etag: String,
+    /// Where the listing is stored (`ListingId`): the slug, or
+    /// `tenant/slug` for a private listing. Set by the reader.
+    #[serde(skip)]
+    pub key: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -213,6 +225,7 @@ pub fn validate_for(
             auth_mode: head.auth.mode,
             capabilities: head.capabilities,
             visibility: public(),
+            owner: platform(),
         },
     })
 }

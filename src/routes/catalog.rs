@@ -8,7 +8,7 @@ use super::http::{HttpRequest, HttpResponse};
 use super::App;
 use crate::domain::auth::Principal;
 use crate::domain::catalog::{categories, search, CatalogQuery};
-use crate::domain::ids::{ListingId, TenantId};
+use crate::domain::ids::{slug_of, ListingId, TenantId};
 use crate::domain::manifest::{version_cmp, ListingSummary};
 use crate::domain::Error;
 use crate::store::{Put, StoredListing};
@@ -26,33 +26,63 @@ pub fn viewer(p: &Principal) -> Option<&TenantId> {
 /// What `tenant` may browse: live listings, public or its own private ones.
 async fn visible(app: &App, tenant: Option<&TenantId>) -> Result<Vec<ListingSummary>, ApiError> {
     let index = app.catalog().index().await?;
+    // A private listing whose id a public one took later is not shown: the id
+    // means the public listing (its instances keep running on their version).
+    let public: std::collections::HashSet<&str> = index
+        .iter()
+        .filter(|e| e.visibility == "public")
+        .map(|e| e.summary.id.as_str())
+        .collect();
     Ok(index
         .iter()
         .filter(|e| e.browsable_by(tenant))
+        .filter(|e| e.visibility == "public" || !public.contains(slug_of(&e.summary.id)))
         .map(|e| {
             let mut s = e.summary.clone();
+            s.id = slug_of(&e.summary.id).to_string();
             s.visibility = e.visibility.clone();
+            s.owner = e.owner.clone().unwrap_or_else(|| "platform".into());
             s
         })
         .collect())
 }
 
-/// A live listing `tenant` may see, or `404` (de-listed and other tenants'
-/// private listings are not found).
+/// The key of the listing `slug` as `tenant` sees it: the public listing of
+/// that id when there is one (a private listing never shadows it), else the
+/// tenant's private listing. A stored key (`ten_…/slug`, an instance's
+/// `listing`) names the tenant's own private listing directly.
+pub async fn resolve_key(
+    app: &App,
+    tenant: Option<&TenantId>,
+    id: &str,
+) -> Result<Option<(ListingId, Rc<StoredListing>)>, ApiError> {
+    let not_found = || ApiError::from(Error::not_found("listing", id)).param("listing");
+    let key = ListingId::from_key(id).map_err(|_| not_found())?;
+    if let Some(owner) = key.private_owner() {
+        if tenant.map(TenantId::as_str) != Some(owner) {
+            return Err(not_found());
+        }
+        return Ok(app.catalog().listing(&key).await?.map(|l| (key, l)));
+    }
+    if let Some(l) = app.catalog().listing(&key).await? {
+        return Ok(Some((key, l)));
+    }
+    let Some(t) = tenant else { return Ok(None) };
+    let private = ListingId::private(t, id)?;
+    Ok(app.catalog().listing(&private).await?.map(|l| (private, l)))
+}
+
 pub async fn find_live(
     app: &App,
     tenant: Option<&TenantId>,
     id: &str,
-) -> Result<Rc<StoredListing>, ApiError> {
-    let lid = ListingId::parse(id).map_err(|e| ApiError::from(e).param("listing"))?;
-    app.catalog()
-        .listing(&lid)
+) -> Result<(ListingId, Rc<StoredListing>), ApiError> {
+    resolve_key(app, tenant, id)
         .await?
-        .filter(|l| l.status == "live" && l.visible_to(tenant))
+        .filter(|(_, l)| l.status == "live" && l.visible_to(tenant))
         .ok_or_else(|| ApiError::from(Error::not_found("listing", id)).param("listing"))
 }
 
-/// `GET /v1/catalog` — listing summaries, filtered, paged, with `total`.
 pub async fn list_catalog(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let p = app.principal(req).await?;
     let q = CatalogQuery::parse(&req.query)?;
@@ -87,15 +117,12 @@ pub async fn get_listing(app: &App, req: &HttpRequest, id: &str) -> Result<HttpR
             }
         }
     }
-    let latest = find_live(app, viewer(&p), id).await?;
+    let (lid, latest) = find_live(app, viewer(&p), id).await?;
     let listing = match version {
         None => latest,
-        Some(v) => {
-            let lid = ListingId::parse(id)?;
-            app.catalog().version(&lid, &v).await?.ok_or_else(|| {
-                ApiError::from(Error::not_found("listing version", &v)).param("version")
-            })?
-        }
+        Some(v) => app.catalog().version(&lid, &v).await?.ok_or_else(|| {
+            ApiError::from(Error::not_found("listing version", &v)).param("version")
+        })?,
     };
     let revalidate = ("cache-control", "private, no-cache");
     if let Some(inm) = req.header("if-none-match") {
@@ -117,17 +144,7 @@ pub async fn put_listing(app: &App, req: &HttpRequest, id: &str) -> Result<HttpR
     let id = ListingId::parse(id)?;
     let raw = std::str::from_utf8(&req.body)
         .map_err(|_| Error::MalformedJson("The request body is not UTF-8.".into()))?;
-    let changed = match app.catalog().put(&id, raw).await? {
-        Put::Changed => true,
-        Put::Unchanged => false,
-        Put::PrivateId => {
-            return Err(Error::StateConflict(format!(
-            "The listing id '{}' belongs to a tenant's private listing; publish under another id.",
-            id.as_str()
-        ))
-            .into())
-        }
-    };
+    let changed = app.catalog().put(&id, raw).await? == Put::Changed;
     let listing = app
         .catalog()
         .listing(&id)
@@ -147,8 +164,7 @@ pub async fn list_versions(
 ) -> Result<HttpResponse, ApiError> {
     let p = app.principal(req).await?;
     no_query(req)?;
-    let latest = find_live(app, viewer(&p), id).await?;
-    let lid = ListingId::parse(id)?;
+    let (lid, latest) = find_live(app, viewer(&p), id).await?;
     let mut versions = app.catalog.versions(&lid).await?;
     versions.sort_by(|a, b| version_cmp(&b.version, &a.version));
     let data: Vec<_> = versions
@@ -176,6 +192,25 @@ pub async fn delist(app: &App, req: &HttpRequest, id: &str) -> Result<HttpRespon
     Ok(HttpResponse::json(
         200,
         &json!({"id": id, "object": "listing", "status": "delisted", "changed": changed}),
+    ))
+}
+
+/// `POST /v1/catalog/{listing}/relist` — operator only: a de-listed listing
+/// is live again, on the version it had. `PUT` never re-lists by itself, so
+/// reloading the catalog from disk cannot undo a de-listing.
+pub async fn relist(app: &App, req: &HttpRequest, id: &str) -> Result<HttpResponse, ApiError> {
+    app.principal(req).await?.require_operator()?;
+    no_query(req)?;
+    super::extract::JsonBody::parse(&req.body)?.only(&[])?;
+    let lid = ListingId::parse(id)?;
+    if app.catalog.listing(&lid).await?.is_none() {
+        return Err(Error::not_found("listing", id).into());
+    }
+    let changed = app.catalog.relist(&lid, &app.now.rfc3339()).await?;
+    app.catalog().invalidate(&lid).await?;
+    Ok(HttpResponse::json(
+        200,
+        &json!({"id": id, "object": "listing", "status": "live", "changed": changed}),
     ))
 }
 

@@ -24,14 +24,14 @@ pub async fn load_listing(
     tenant: &crate::domain::ids::TenantId,
     id: &str,
 ) -> Result<Rc<Listing>, ApiError> {
-    let stored = super::catalog::find_live(app, Some(tenant), id).await?;
-    parsed(app, &stored, id)
+    let (key, stored) = super::catalog::find_live(app, Some(tenant), id).await?;
+    parsed(app, &stored, key.as_str())
 }
 
 /// The listing version an instance runs on, parsed: instances keep working
 /// on their `listing_version`, whatever has been published or de-listed since.
 pub async fn instance_listing(app: &App, c: &ConnectorRecord) -> Result<Rc<Listing>, ApiError> {
-    let lid = ListingId::parse(&c.listing)?;
+    let lid = ListingId::from_key(&c.listing)?;
     let stored = app
         .catalog()
         .version(&lid, &c.listing_version)
@@ -45,18 +45,20 @@ pub async fn instance_listing(app: &App, c: &ConnectorRecord) -> Result<Rc<Listi
     parsed(app, &stored, &c.listing)
 }
 
-/// A stored listing parsed, through the per-isolate cache keyed by ETag.
+/// A stored listing parsed, through the per-isolate cache keyed by ETag;
+/// `key` is where it is stored (`ListingId`).
 pub(super) fn parsed(
     app: &App,
     stored: &crate::store::StoredListing,
-    id: &str,
+    key: &str,
 ) -> Result<Rc<Listing>, ApiError> {
-    if let Some(l) = app.shared.parsed(&stored.etag) {
+    if let Some(l) = app.shared.parsed(&stored.etag).filter(|l| l.key == key) {
         return Ok(l);
     }
     let mut l = Listing::parse(&stored.raw)
-        .map_err(|e| ApiError::internal(format!("stored listing {id} does not parse: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("stored listing {key} does not parse: {e}")))?;
     l.etag = stored.etag.clone();
+    l.key = key.to_string();
     let l = Rc::new(l);
     app.shared.remember_parsed(l.clone());
     Ok(l)
@@ -106,7 +108,7 @@ pub fn connector_json(c: &ConnectorRecord, listing_status: &str) -> Value {
     json!({
         "id": c.id.as_str(),
         "object": "connector",
-        "listing": c.listing,
+        "listing": crate::domain::ids::slug_of(&c.listing),
         "listing_version": c.listing_version,
         "listing_status": listing_status,
         "name": c.name,
@@ -307,24 +309,25 @@ pub async fn delete_connector(
     guarded(app, tenant, None, locks, || async {
         let dependents = super::bindings::dependents(app, tenant, &current).await?;
         if !dependents.is_empty() {
-            let ids: Vec<&str> = dependents.iter().map(|b| b.id.as_str()).collect();
-            return Err(ApiError::new(
-                409,
-                "conflict_error",
-                "connector_in_use",
-                format!(
-                    "The connector is needed by {} binding(s): {}. Delete or re-point them first.",
-                    ids.len(),
-                    ids.join(", ")
-                ),
-            )
-            .extra("bindings", json!(ids)));
+            return Err(Error::ConnectorInUse {
+                connector: current.id.to_string(),
+                dependents: dependents
+                    .iter()
+                    .map(|b| crate::domain::error::Dependent {
+                        binding: b.id.to_string(),
+                        consumer: b.consumer.clone(),
+                        capability: b.capability.clone(),
+                        pinned: b.connector_id.as_ref() == Some(&current.id),
+                    })
+                    .collect(),
+            }
+            .into());
         }
         let event = app.event_for(
             tenant,
             &current.id,
             "connector.uninstalled",
-            json!({"listing": current.listing, "name": current.name, "by": by}),
+            json!({"listing": crate::domain::ids::slug_of(&current.listing), "name": current.name, "by": by}),
         );
         if !app
             .connectors

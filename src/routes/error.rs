@@ -146,6 +146,16 @@ impl From<Error> for ApiError {
             Error::StateConflict(_) => {
                 ApiError::new(409, "conflict_error", "state_conflict", message)
             }
+            Error::ConnectorInUse { dependents, .. } => {
+                let ids: Vec<&str> = dependents.iter().map(|d| d.binding.as_str()).collect();
+                let detail: Vec<serde_json::Value> = dependents
+                    .iter()
+                    .map(|d| json!({"binding": d.binding, "consumer": d.consumer, "capability": d.capability, "pinned": d.pinned}))
+                    .collect();
+                ApiError::new(409, "conflict_error", "connector_in_use", message)
+                    .extra("bindings", json!(ids))
+                    .extra("dependents", json!(detail))
+            }
         }
     }
 }

@@ -299,7 +299,7 @@ fn new_record(
     Ok(ConnectorRecord {
         id: id.clone(),
         tenant: tenant.clone(),
-        listing: listing.id.clone(),
+        listing: listing.key.clone(),
         listing_version: listing.version.clone(),
         name: name.to_string(),
         kind: listing.kind.clone(),

@@ -142,6 +142,7 @@ pub enum Route {
     Categories,
     Listing(String),
     Versions(String),
+    Relist(String),
     Verify(String),
     Submissions,
     Submission(String),
@@ -175,6 +176,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
         &[Method::Get, Method::Put, Method::Delete],
     ),
     ("/v1/catalog/{listing}/versions", &[Method::Get]),
+    ("/v1/catalog/{listing}/relist", &[Method::Post]),
     ("/v1/submissions", &[Method::Get, Method::Post]),
     ("/v1/submissions/{id}", &[Method::Get]),
     ("/v1/submissions/{id}/approve", &[Method::Post]),
@@ -220,6 +222,10 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         ["v1", "catalog", id, "versions"] if !id.is_empty() => (
             Route::Versions(id.to_string()),
             "/v1/catalog/{listing}/versions",
+        ),
+        ["v1", "catalog", id, "relist"] if !id.is_empty() => (
+            Route::Relist(id.to_string()),
+            "/v1/catalog/{listing}/relist",
         ),
         ["v1", "submissions"] => (Route::Submissions, "/v1/submissions"),
         ["v1", "submissions", id] if !id.is_empty() => {
@@ -332,6 +338,7 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Listing(id), Method::Put) => catalog::put_listing(app, req, &id).await,
         (Route::Listing(id), Method::Delete) => catalog::delist(app, req, &id).await,
         (Route::Versions(id), _) => catalog::list_versions(app, req, &id).await,
+        (Route::Relist(id), _) => catalog::relist(app, req, &id).await,
         (Route::Submissions, Method::Post) => submissions::create(app, req).await,
         (Route::Submissions, _) => submissions::list(app, req).await,
         (Route::Submission(id), _) => submissions::get(app, req, &id).await,

@@ -381,7 +381,7 @@ async fn finish(
         }
     };
     let data = if status == "connected" {
-        json!({"listing": c.listing})
+        json!({"listing": crate::domain::ids::slug_of(&c.listing)})
     } else {
         json!({"changed": ["status"], "status": "error", "reason": message})
     };

@@ -34,33 +34,60 @@ fn submission_json(s: &SubmissionRecord) -> Value {
 /// Refuses to publish `m` for `tenant` over `current` (the listing as read,
 /// if any) when the id is another tenant's private listing or the version
 /// does not move the listing forward.
-fn check_publishable(
+/// Where a submission publishes (its listing key) and what is published
+/// there now. A private listing lives in its tenant's namespace and may not
+/// reuse a public id; a public id takes new versions only from its owner
+/// (the operator publishes with `PUT`). The version must be higher.
+async fn check_publishable(
     app: &App,
     tenant: &crate::domain::ids::TenantId,
+    visibility: &str,
     m: &ValidManifest,
-    current: Option<&StoredListing>,
-) -> Result<(), ApiError> {
-    if let Some(current) = current {
-        if current.visibility == "private" && current.owner.as_deref() != Some(tenant.as_str()) {
+) -> Result<(ListingId, Option<StoredListing>), ApiError> {
+    let slug = m.summary.id.as_str();
+    let public_key = ListingId::parse(slug)?;
+    // The store, not a cache: approvals compare-and-set on what is read here.
+    let public = app.catalog.listing(&public_key).await?;
+    let (key, current) = if visibility == "private" {
+        if public.is_some() {
             return Err(Error::StateConflict(format!(
-                "The listing id '{}' is taken; choose another id.",
-                m.summary.id
+                "'{slug}' is the id of a public listing; a private listing needs an id of its own."
             ))
             .into());
         }
-        let latest = super::connectors::parsed(app, current, &m.summary.id)?;
+        let key = ListingId::private(tenant, slug)?;
+        let current = app.catalog.listing(&key).await?;
+        (key, current)
+    } else {
+        if let Some(p) = &public {
+            if p.owner.as_deref() != Some(tenant.as_str()) {
+                let owner = p.owner.as_deref().unwrap_or("platform");
+                return Err(Error::Forbidden(format!(
+                    "Only the owner of '{slug}' ({}) publishes new versions of it.",
+                    if owner == "platform" {
+                        "the platform"
+                    } else {
+                        "another tenant"
+                    }
+                ))
+                .into());
+            }
+        }
+        (public_key, public)
+    };
+    if let Some(current) = &current {
+        let latest = super::connectors::parsed(app, current, slug)?;
         if version_cmp(&m.summary.version, &latest.version) != std::cmp::Ordering::Greater {
             return Err(Error::StateConflict(format!(
                 "Version {} of '{}' is not higher than the published {}; raise `version`.",
-                m.summary.version, m.summary.id, latest.version
+                m.summary.version, slug, latest.version
             ))
             .into());
         }
     }
-    Ok(())
+    Ok((key, current))
 }
 
-/// `POST /v1/submissions {manifest, visibility?}` — manager.
 pub async fn create(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, by) = principal.require(Role::Manager)?;
@@ -81,12 +108,8 @@ pub async fn create(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiErr
     }
     let raw = serde_json::to_string_pretty(manifest).expect("a JSON value serialises");
     let m = manifest::validate_for(&raw, None, &app.config.allow)?;
-    // Advisory here (approval checks again): the cached read is enough.
-    let current = app
-        .catalog()
-        .listing(&ListingId::parse(&m.summary.id)?)
-        .await?;
-    check_publishable(app, tenant, &m, current.as_deref())?;
+    // Advisory here: the approval checks again.
+    check_publishable(app, tenant, &visibility, &m).await?;
     let record = SubmissionRecord {
         id: SubmissionId::generate(app.rng.as_ref()).to_string(),
         tenant: tenant.clone(),
@@ -194,15 +217,13 @@ pub async fn approve(app: &App, req: &HttpRequest, id: &str) -> Result<HttpRespo
         return Err(not_pending(&s));
     }
     // Validated again: the schema or the allow-list may have changed since.
-    let m = manifest::validate_for(&s.manifest, None, &app.config.allow)?;
+    let mut m = manifest::validate_for(&s.manifest, None, &app.config.allow)?;
     // Read from the store, not a cache, and published only if the listing
     // is still this one: two approvals racing for one listing cannot leave
     // it pointing at the lower version.
-    let current = app
-        .catalog
-        .listing(&ListingId::parse(&m.summary.id)?)
-        .await?;
-    check_publishable(app, &s.tenant, &m, current.as_ref())?;
+    let (key, current) = check_publishable(app, &s.tenant, &s.visibility, &m).await?;
+    // Stored under its key (the summary's id too); shown under its slug.
+    m.summary.id = key.as_str().to_string();
     let seen = current.as_ref().map(|c| c.etag.as_str());
     let now = app.now.rfc3339();
     let event = app.event(
@@ -231,9 +252,7 @@ pub async fn approve(app: &App, req: &HttpRequest, id: &str) -> Result<HttpRespo
             return Err(not_pending(&again));
         }
     }
-    app.catalog()
-        .invalidate(&ListingId::parse(&s.listing_id)?)
-        .await?;
+    app.catalog().invalidate(&key).await?;
     let mut done = s.clone();
     done.status = "approved".into();
     done.decided_at = Some(now);

@@ -106,23 +106,30 @@ pub async fn test_connector(
             let clock = app.clock.clone();
             let probe = tool.probe.clone().expect("live tools have a probe");
             match run::run(&probe, &values, &app.outbound(), &move || clock()).await {
-                Outcome::Accepted { latency_ms, .. } => (true, Some(latency_ms), None),
+                Outcome::Accepted { latency_ms, .. } => (Some(true), Some(latency_ms), None),
                 Outcome::Rejected {
                     status,
                     snippet,
                     latency_ms,
                 } => (
-                    false,
+                    Some(false),
                     Some(latency_ms),
                     Some(format!("HTTP {status}: {snippet}")),
                 ),
-                Outcome::Unreachable { message }
-                | Outcome::Refused { message }
-                | Outcome::Unsupported { message } => (false, None, Some(message)),
+                Outcome::Unreachable { message } | Outcome::Refused { message } => {
+                    (Some(false), None, Some(message))
+                }
+                // Not run is not passed: `ok: null`, and the test is `unverified`.
+                Outcome::Unsupported { message } => (None, None, Some(message)),
             }
         } else {
-            let ok = k.healthy != Some(false);
-            (ok, k.latency_ms, (!ok).then(|| k.message.clone()))
+            // The dry run is the health check: `null` when it could not run.
+            let ok = k.healthy;
+            (
+                ok,
+                k.latency_ms,
+                (ok != Some(true)).then(|| k.message.clone()),
+            )
         };
         let mut r = json!({"tool": name, "mode": if live { "live" } else { "dry_run" }, "ok": ok, "latency_ms": latency});
         if let Some(e) = error {
@@ -142,10 +149,13 @@ async fn answer(
     wanted: &[String],
     results: Vec<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let status = if results.iter().all(|r| r["ok"] == true) {
+    // A check that could not run is not a pass: `unverified` unless one failed.
+    let status = if results.iter().any(|r| r["ok"] == false) {
+        "failed"
+    } else if results.iter().all(|r| r["ok"] == true) {
         "passed"
     } else {
-        "failed"
+        "unverified"
     };
     let event = app.event_for(
         tenant,

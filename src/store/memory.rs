@@ -125,9 +125,6 @@ impl CatalogStore for MemoryCatalog {
     async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<Put> {
         let mut all = self.listings.borrow_mut();
         let previous = all.get(&m.summary.id).map(|(s, _)| s.clone());
-        if previous.as_ref().is_some_and(|s| s.visibility == "private") {
-            return Ok(Put::PrivateId);
-        }
         if previous.as_ref().is_some_and(|s| s.etag == m.etag) {
             return Ok(Put::Unchanged);
         }
@@ -243,13 +240,24 @@ impl CatalogStore for MemoryCatalog {
             raw: m.raw.clone(),
             status: "live".into(),
             visibility: s.visibility.clone(),
-            owner: (s.visibility == "private").then(|| s.tenant.to_string()),
+            owner: Some(s.tenant.to_string()),
         };
         self.listings
             .borrow_mut()
             .insert(m.summary.id.clone(), (stored, m.summary.clone()));
         self.events.borrow_mut().push(e.clone());
         Ok(Written::Done)
+    }
+
+    async fn relist(&self, id: &ListingId, _now: &str) -> StoreResult<bool> {
+        let mut all = self.listings.borrow_mut();
+        match all.get_mut(id.as_str()) {
+            Some((l, _)) if l.status == "delisted" => {
+                l.status = "live".into();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn delist(&self, id: &ListingId, _now: &str) -> StoreResult<bool> {

@@ -188,8 +188,9 @@ pub struct SubmissionFilter {
 /// The catalog's source of truth (D1).
 #[async_trait(?Send)]
 pub trait CatalogStore {
-    /// Inserts or replaces a listing (the operator's direct publish), and
-    /// keeps the version; `false` when the stored text is identical.
+    /// Inserts or replaces a public listing (the operator's direct publish),
+    /// and keeps the version; `Unchanged` when the stored text is identical.
+    /// Owner and status are kept.
     async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<Put>;
     /// The latest version of a listing, whatever its status.
     async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>>;
@@ -219,6 +220,8 @@ pub trait CatalogStore {
     ) -> StoreResult<Written>;
     /// De-lists a live listing; `false` when it was not live.
     async fn delist(&self, id: &ListingId, now: &str) -> StoreResult<bool>;
+    /// Re-lists a de-listed listing; `false` when it was live.
+    async fn relist(&self, id: &ListingId, now: &str) -> StoreResult<bool>;
     async fn insert_submission(&self, s: &SubmissionRecord, e: &EventRecord) -> StoreResult<()>;
     async fn submission(&self, id: &str) -> StoreResult<Option<SubmissionRecord>>;
     /// Newest first, after `(created_at, id)`.
@@ -331,7 +334,7 @@ impl ConnectorFilter {
         let eq = |want: &Option<String>, have: Option<&str>| {
             want.as_deref().is_none_or(|w| Some(w) == have)
         };
-        eq(&self.listing, Some(&c.listing))
+        eq(&self.listing, Some(crate::domain::ids::slug_of(&c.listing)))
             && eq(&self.kind, Some(&c.kind))
             && eq(&self.status, Some(&c.status))
             && eq(&self.crew_id, c.crew_id.as_deref())
@@ -365,8 +368,6 @@ pub enum Put {
     Changed,
     /// The same manifest was already published.
     Unchanged,
-    /// The id is a tenant's private listing: nothing was written.
-    PrivateId,
 }
 
 /// What a write that must keep names unique found.

@@ -206,18 +206,31 @@ pub fn marketplace(s: &Server, p: &Provider, seen: &Seen) {
         &json!({"listing": "e2e-private", "auth": {"type": "pat", "token": GOOD}, "config": {"base_url": p.base()}}),
     );
     assert_eq!(a.status, 404);
-    // Not even the operator publishes over its id.
+    // A private listing lives in its tenant's namespace: it takes no public
+    // id and blocks none. The operator may publish a public listing with its
+    // id; from then on the id means the public listing, for its tenant too.
+    let a = post(
+        s,
+        &admin_a,
+        "/v1/submissions",
+        &json!({"manifest": manifest("github", "99.0.0"), "visibility": "private"}),
+    );
+    assert_eq!(
+        (a.status, a.code()),
+        (409, "state_conflict".into()),
+        "a private submission cannot take a public id"
+    );
+    assert_eq!(get(s, &mb, "/v1/catalog/github").json()["version"], "1.0.0");
     let a = call("PUT", &s.url("/v1/catalog/e2e-private"))
         .auth(OPERATOR)
         .json(&manifest("e2e-private", "9.0.0"));
-    assert_eq!(
-        (a.status, a.json()["error"]["code"].as_str()),
-        (409, Some("state_conflict"))
-    );
-    assert_eq!(
-        get(s, &ma, "/v1/catalog/e2e-private").json()["version"],
-        "1.0.0"
-    );
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    for key in [&ma, &mb] {
+        assert_eq!(
+            get(s, key, "/v1/catalog/e2e-private").json()["version"],
+            "9.0.0"
+        );
+    }
 }
 
 type Mutation = Box<dyn Fn(&mut Value)>;

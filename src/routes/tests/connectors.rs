@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::routes::http::{HttpRequest, Method};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const BAD_TOKEN: &str = "ghp_BadToken0987654321zyxwvutsrqponmlk";
 
@@ -263,6 +263,56 @@ fn lifecycle_with_bindings_and_events() {
     );
     assert_eq!((s, err_code(&v)), (409, "connector_in_use"));
     assert_eq!(v["error"]["bindings"], json!([b["id"]]));
+    // The message names who depends on it and how; the body lists them.
+    let bid = b["id"].as_str().unwrap();
+    assert_eq!(
+        v["error"]["dependents"],
+        json!([{"binding": bid, "consumer": "triage-agent", "capability": "issue.read", "pinned": true}])
+    );
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("triage-agent ({bid}) is pinned to {id}")),
+        "{message}"
+    );
+    // An unpinned binding whose capability only this instance fulfils.
+    let (s, b2) = w.call(
+        Method::Post,
+        "/v1/bindings",
+        Some(&m),
+        Some(json!({"consumer": "op_8f2a1c", "capability": "issue.read"})),
+    );
+    assert_eq!(s, 201, "{b2}");
+    let (_, v) = w.call(
+        Method::Delete,
+        &format!("/v1/connectors/{id}"),
+        Some(&m),
+        None,
+    );
+    let message = v["error"]["message"].as_str().unwrap();
+    let b2id = b2["id"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "issue.read is fulfilled only by {id}; op_8f2a1c ({b2id}) depends on it"
+        )),
+        "{message}"
+    );
+    let mut ids: Vec<&str> = v["error"]["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    ids.sort_unstable();
+    let mut want = [bid, b2id];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    let (s, _) = w.call(
+        Method::Delete,
+        &format!("/v1/bindings/{b2id}"),
+        Some(&m),
+        None,
+    );
+    assert_eq!(s, 200);
     let (s, _) = w.call(
         Method::Delete,
         &format!("/v1/bindings/{}", b["id"].as_str().unwrap()),
@@ -509,4 +559,43 @@ fn a_name_is_free_again_after_uninstall_or_rename() {
     assert_eq!(s, 200);
     let (s, c) = install(&w, &m, github(GOOD_TOKEN, "alpha"));
     assert_eq!(s, 201, "the old name is free after the rename: {c}");
+}
+
+#[test]
+fn a_test_that_could_not_run_is_not_a_pass() {
+    let w = World::new();
+    w.load_catalog();
+    let (_, admin) = w.tenant("acme");
+    // Database probes cannot run here yet: the install is stored unverified.
+    let (s, c) = w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&admin),
+        Some(json!({"listing": "postgresql", "auth": {"type": "conn_string", "value": "postgresql://u:p@db.example.com:5432/app"}})),
+    );
+    assert_eq!(
+        (s, c["health"]["healthy"].clone()),
+        (201, Value::Null),
+        "{c}"
+    );
+    let id = c["id"].as_str().unwrap();
+    let (s, t) = w.call(
+        Method::Post,
+        &format!("/v1/connectors/{id}/test"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!((s, t["status"].as_str()), (200, Some("unverified")), "{t}");
+    for r in t["results"].as_array().unwrap() {
+        assert_eq!(r["ok"], Value::Null, "{r}");
+        assert!(r["error"].as_str().is_some_and(|e| !e.is_empty()), "{r}");
+    }
+    // The recorded event says so too.
+    let (_, ev) = w.call(
+        Method::Get,
+        "/v1/events?type=connector.tested",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(ev["data"][0]["data"]["status"], "unverified", "{ev}");
 }

@@ -296,19 +296,29 @@ fn private_listings_stay_in_their_tenant() {
         Some(json!({"listing": "acme-gh", "auth": {"type": "pat", "token": GOOD_TOKEN}})),
     );
     assert_eq!(s, 404);
-    // Nor can another tenant take the id with a submission of its own.
+    // The private listing blocks nobody: another tenant may submit a public
+    // listing with the same id, and the operator may publish one.
     let (s, e) = submit(&w, &admin_b, manifest("5.0.0"), "public");
-    assert_eq!((s, err_code(&e)), (409, "state_conflict"), "{e}");
-    // Nor the operator, publishing directly over it.
+    assert_eq!(s, 201, "{e}");
     let (s, e) = w.call(
         Method::Put,
         "/v1/catalog/acme-gh",
         Some(OP),
         Some(manifest("6.0.0")),
     );
-    assert_eq!((s, err_code(&e)), (409, "state_conflict"), "{e}");
-    let (_, still) = w.call(Method::Get, "/v1/catalog/acme-gh", Some(&ma), None);
-    assert_eq!(still["version"], "1.0.0");
+    assert_eq!(s, 200, "{e}");
+    // From then on the id means the public listing, for its tenant too (a
+    // private listing never shadows a public one); the private one is not
+    // browsed twice under one id.
+    let (_, now) = w.call(Method::Get, "/v1/catalog/acme-gh", Some(&ma), None);
+    assert_eq!(now["version"], "6.0.0");
+    let (_, mine) = w.call(Method::Get, "/v1/catalog?q=acme", Some(&ma), None);
+    let mine = mine["data"].as_array().unwrap().clone();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(
+        (mine[0]["visibility"].as_str(), mine[0]["owner"].as_str()),
+        (Some("public"), Some("platform"))
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod connectors;
 mod keys;
 mod marketplace;
 mod oauth;
+mod ownership;
 mod service;
 mod sweep;
 

@@ -213,7 +213,7 @@ impl ConnectorStore for D1Store {
         });
         let sql = format!(
             "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1
-               AND (?2 IS NULL OR listing_id = ?2) AND (?3 IS NULL OR kind = ?3)
+               AND (?2 IS NULL OR listing_id = ?2 OR listing_id = ?1 || '/' || ?2) AND (?3 IS NULL OR kind = ?3)
                AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR crew_id = ?5)
                AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(connectors.capabilities) WHERE value = ?6))
                AND (?7 IS NULL OR (created_at, id) < (?7, ?8))

@@ -307,8 +307,9 @@ fn opt_str(v: Option<&str>) -> JsValue {
 impl CatalogStore for D1Store {
     async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<Put> {
         let summary = serde_json::to_string(&m.summary)?;
-        // A tenant's private listing is never replaced here: its instances
-        // would run a manifest their tenant never reviewed.
+        // Public keys only (a private listing's key holds its tenant, so it
+        // cannot be reached from here); the owner and the status are kept:
+        // the operator repairs a listing, it does not take it or re-list it.
         let upsert = self.stmt(
             "INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, etag = excluded.etag, manifest = excluded.manifest,
@@ -331,24 +332,9 @@ impl CatalogStore for D1Store {
             "ON CONFLICT (listing_id, version) DO UPDATE SET etag = excluded.etag,
                manifest = excluded.manifest, published_at = excluded.published_at",
         )?;
-        // Read in the same transaction: why nothing changed, if nothing did.
-        let visibility = self.stmt(
-            "SELECT visibility FROM listings WHERE id = ?1",
-            &[m.summary.id.as_str().into()],
-        )?;
-        let results = self.db.batch(vec![upsert, version, visibility]).await?;
-        if first_changes(&results) > 0 {
-            return Ok(Put::Changed);
-        }
-        let private = match results.get(2) {
-            Some(r) => r
-                .results::<serde_json::Value>()?
-                .first()
-                .is_some_and(|row| row["visibility"] == "private"),
-            None => false,
-        };
-        Ok(if private {
-            Put::PrivateId
+        let results = self.db.batch(vec![upsert, version]).await?;
+        Ok(if first_changes(&results) > 0 {
+            Put::Changed
         } else {
             Put::Unchanged
         })
@@ -427,7 +413,9 @@ impl CatalogStore for D1Store {
         now: &str,
         e: &EventRecord,
     ) -> StoreResult<Written> {
-        let owner = (sub.visibility == "private").then(|| sub.tenant.as_str());
+        // The tenant whose approved submission created the listing owns it
+        // (only the owner publishes further versions: checked before).
+        let owner = Some(sub.tenant.as_str());
         // One transaction; each statement runs only if the one before it
         // changed a row, so a submission decided meanwhile, or a listing
         // that changed since `seen` was read, publishes nothing.
@@ -480,6 +468,17 @@ impl CatalogStore for D1Store {
             .run()
             .await?;
         Ok(r.meta()?.and_then(|m| m.changes).unwrap_or(0) == 1)
+    }
+
+    async fn relist(&self, id: &ListingId, now: &str) -> StoreResult<bool> {
+        let r = self
+            .stmt(
+                "UPDATE listings SET status = 'live', updated_at = ?2 WHERE id = ?1 AND status = 'delisted'",
+                &[id.as_str().into(), now.into()],
+            )?
+            .run()
+            .await?;
+        Ok(changes(&r) == 1)
     }
 
     async fn insert_submission(&self, s: &SubmissionRecord, e: &EventRecord) -> StoreResult<()> {
