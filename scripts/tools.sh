@@ -34,6 +34,8 @@ if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/node ] || [ !
   say "installing node tools from package-lock.json"
   # Not `npm ci`: this npm writes lock files without other platforms' optional
   # packages (workerd-darwin-*), which `npm ci` then calls out of sync.
-  # `npm install` installs exactly the locked versions and leaves the lock as is.
-  npm install --no-audit --no-fund >&2
+  # `npm install` installs exactly the locked versions; `--no-save` keeps it
+  # from rewriting the tracked lock file (some npm versions re-add other
+  # platforms' optional packages), so a fresh clone stays clean.
+  npm install --no-audit --no-fund --no-save >&2
 fi
