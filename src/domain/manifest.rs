@@ -295,21 +295,61 @@ fn check_schema(value: &Value) -> Result<(), Error> {
     .expect("the bundled manifest schema compiles");
     let result = cfg.validate(value);
     if let Err(errors) = result {
-        // The deepest error is the most specific one (a oneOf failure reports
-        // its branches' errors below the oneOf itself).
-        let first = errors
-            .max_by_key(|e| e.instance_path.len())
+        let errors: Vec<_> = errors.collect();
+        // Every failing field is reported at once, deepest first; a oneOf or
+        // anyOf failure whose branches report deeper errors adds nothing.
+        // `param` is the deepest, most specific field.
+        let mut found: Vec<(String, String)> = errors
+            .iter()
+            .filter(|e| {
+                let combinator =
+                    matches!(e.msg.as_str(), "anyOf failed" | "nothing matched in oneOf");
+                !(combinator
+                    && errors.iter().any(|o| {
+                        o.instance_path.len() > e.instance_path.len()
+                            && o.instance_path.ends_with(&e.instance_path)
+                    }))
+            })
+            .map(|e| (pointer(&e.instance_path), describe(e)))
+            .collect();
+        found.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count()));
+        found.dedup();
+        let (path, _) = found
+            .first()
+            .cloned()
             .expect("an Err carries at least one error");
-        let path = pointer(&first.instance_path);
+        let shown: Vec<String> = found
+            .iter()
+            .take(MAX_REPORTED)
+            .map(|(p, m)| format!("{p}: {m}"))
+            .collect();
+        let more = found.len().saturating_sub(MAX_REPORTED);
+        let tail = if more > 0 {
+            format!(" (and {more} more)")
+        } else {
+            String::new()
+        };
+        let noun = if found.len() == 1 { "field" } else { "fields" };
         return Err(bad(
             &path,
-            format!(
-                "Manifest field {path}: {}.",
-                first.msg.trim_end_matches('.')
-            ),
+            format!("Manifest {noun} {}{tail}.", shown.join("; ")),
         ));
     }
     Ok(())
+}
+
+/// How many failing fields one answer lists.
+const MAX_REPORTED: usize = 10;
+
+/// A schema error in words, with the pattern a string failed to match.
+fn describe(e: &jsonschema_valid::ValidationError) -> String {
+    let msg = e.msg.trim_end_matches('.');
+    match (&e.schema, msg) {
+        (Some(Value::String(pattern)), "Does not match pattern") => {
+            format!("does not match the pattern {pattern}")
+        }
+        _ => msg.to_string(),
+    }
 }
 
 /// jsonschema-valid records paths leaf first.

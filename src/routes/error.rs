@@ -139,7 +139,14 @@ impl From<Error> for ApiError {
                 ApiError::new(400, "invalid_request_error", "invalid_manifest", message).param(path)
             }
             Error::Unauthenticated(_) => {
-                ApiError::new(401, "authentication_error", "unauthenticated", message)
+                let mut e = ApiError::new(401, "authentication_error", "unauthenticated", message);
+                // RFC 9110 §11.6.1: a 401 names the schemes it accepts.
+                e.headers.push((
+                    "www-authenticate".into(),
+                    r#"Bearer realm="connector-marketplace", Basic realm="connector-marketplace""#
+                        .into(),
+                ));
+                e
             }
             Error::Forbidden(_) => ApiError::new(403, "permission_error", "forbidden", message),
             Error::NotFound { .. } => ApiError::new(404, "not_found_error", "not_found", message),

@@ -193,3 +193,30 @@ fn versions_order_as_semver() {
         assert_eq!(version_cmp(a, b), want, "{a} vs {b}");
     }
 }
+
+#[test]
+fn schema_errors_are_reported_together_with_the_pattern() {
+    let (_, raw) = catalog_files()
+        .into_iter()
+        .find(|(id, _)| id == "github")
+        .unwrap();
+    let mut m: Value = serde_json::from_str(&raw).unwrap();
+    m["brand_color"] = json!("red");
+    m.as_object_mut().unwrap().remove("name");
+    m.as_object_mut().unwrap().remove("category");
+    m["tools"][0]["side_effect"] = json!("no");
+    let Err(Error::InvalidManifest { path, message }) = validate(&m.to_string(), None) else {
+        panic!("refused");
+    };
+    // The deepest field is the param; every failure is in the message.
+    assert_eq!(path, "/tools/0/side_effect", "{message}");
+    assert!(
+        message.contains("/brand_color: does not match the pattern ^#[0-9a-fA-F]{6}$"),
+        "{message}"
+    );
+    assert!(
+        message.contains("name") && message.contains("category"),
+        "{message}"
+    );
+    assert!(message.starts_with("Manifest fields "), "{message}");
+}

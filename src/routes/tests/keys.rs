@@ -1,12 +1,22 @@
 //! Tenants and API keys: operator-only creation, roles, Basic and Bearer, revocation.
 
 use super::*;
-use crate::routes::http::Method;
+use crate::routes::http::{HttpRequest, Method};
 use serde_json::json;
 
 #[test]
 fn tenant_creation_needs_the_operator() {
     let w = World::new();
+    let r = w.send(
+        HttpRequest::new(Method::Post, "/v1/tenants").with_body(br#"{"name":"acme"}"#.to_vec()),
+    );
+    assert_eq!(
+        (r.status, r.get_header("www-authenticate")),
+        (
+            401,
+            Some(r#"Bearer realm="connector-marketplace", Basic realm="connector-marketplace""#)
+        )
+    );
     let (s, v) = w.call(
         Method::Post,
         "/v1/tenants",
