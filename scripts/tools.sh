@@ -37,5 +37,7 @@ if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/node ] || [ !
   # `npm install` installs exactly the locked versions; `--no-save` keeps it
   # from rewriting the tracked lock file (some npm versions re-add other
   # platforms' optional packages), so a fresh clone stays clean.
-  npm install --no-audit --no-fund --no-save >&2
+  # Errors only: its EBADENGINE warnings compare wrangler's `node >= 22` with
+  # the machine's own node, while the build runs the node 22 installed here.
+  npm install --no-audit --no-fund --no-save --loglevel=error >&2
 fi
