@@ -2,6 +2,7 @@
 //! clock and randomness, converts `worker` types to plain values, and hands
 //! each request to `routes::handle`. Nothing else lives here.
 
+pub mod app;
 pub mod catalog;
 pub mod cron;
 pub mod domain;

@@ -51,6 +51,14 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The tenant whose objects the caller sees (`None`: the operator).
+    pub fn viewer(&self) -> Option<&TenantId> {
+        match self {
+            Principal::Key { tenant, .. } => Some(tenant),
+            Principal::Operator => None,
+        }
+    }
+
     /// The caller's tenant and role, refusing the operator and weaker roles.
     pub fn require(&self, needed: Role) -> Result<(&TenantId, &KeyId), Error> {
         match self {

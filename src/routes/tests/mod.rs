@@ -14,11 +14,13 @@ use super::http::{HttpRequest, HttpResponse, Method};
 use super::*;
 use crate::domain::ids::testing::SeqRandom;
 use crate::probe::client::{OutboundRequest, OutboundResponse, Transport, TransportError};
+use crate::shared::Shared;
 use crate::store::memory::{
     MemoryCache, MemoryCatalog, MemoryConnectors, MemoryObjects, MemoryTenants,
 };
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 pub(super) const OP: &str = "Bearer test-operator";
 

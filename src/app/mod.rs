@@ -1,0 +1,103 @@
+//! The application layer: the services a use case runs on (ports, config,
+//! clock, randomness), built by the edge for each request or alarm, and the
+//! use cases themselves. Nothing here knows HTTP: routes, the cron and the
+//! tenant object call into it, never the other way round.
+
+pub mod catalog;
+pub mod submissions;
+
+use crate::domain::ids::{Random, RequestId};
+use crate::domain::time::Millis;
+use crate::shared::Shared;
+use crate::store::{Cache, CatalogStore, TenantObjects, TenantStore};
+use std::rc::Rc;
+
+/// Work to finish after the answer is sent.
+pub type Deferred = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+/// Settings read from the worker's environment.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// `OPERATOR_TOKEN`; empty disables the operator.
+    pub operator_token: String,
+    /// `PROBE_ALLOW_HOSTS`.
+    pub allow: crate::probe::guard::AllowList,
+    /// `VAULT_KEY`; `None` refuses anything that would store a credential.
+    pub vault: Option<crate::domain::vault::VaultKey>,
+    /// `PUBLIC_BASE_URL`: the origin OAuth providers redirect back to; the
+    /// request's own origin when unset.
+    pub public_base_url: Option<String>,
+}
+
+/// Everything a request needs, assembled by the edge for each request.
+pub struct App {
+    pub tenants: Rc<dyn TenantStore>,
+    pub catalog: Rc<dyn CatalogStore>,
+    pub cache: Rc<dyn Cache>,
+    pub objects: Rc<dyn TenantObjects>,
+    pub connectors: Rc<dyn crate::store::ConnectorStore>,
+    pub oauth: Rc<dyn crate::store::OAuthStore>,
+    pub sweep: Rc<dyn crate::store::SweepStore>,
+    /// The outbound transport under the guarded client.
+    pub transport: Rc<dyn crate::probe::client::Transport>,
+    /// Milliseconds since the epoch, read again for latencies.
+    pub clock: Rc<dyn Fn() -> i64>,
+    pub shared: Rc<Shared>,
+    pub config: Rc<Config>,
+    pub rng: Box<dyn Random>,
+    pub now: Millis,
+    /// This request's id, echoed in `Request-Id` and in every error.
+    pub request_id: RequestId,
+    /// Where 5xx causes go, with the request id (the console at the edge).
+    pub log: Rc<dyn Fn(&str)>,
+    /// Runs work after the answer is sent (`waitUntil` at the edge): the
+    /// tenant object's bookkeeping after a write.
+    pub background: Rc<dyn Fn(Deferred)>,
+}
+
+impl App {
+    pub fn catalog(&self) -> crate::catalog::Catalog<'_> {
+        crate::catalog::Catalog {
+            store: self.catalog.as_ref(),
+            cache: self.cache.as_ref(),
+            shared: &self.shared,
+            now: self.now,
+            allow: &self.config.allow,
+        }
+    }
+
+    /// An audit event stamped now; `data` must never hold a secret.
+    pub fn event(
+        &self,
+        tenant: &crate::domain::ids::TenantId,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> crate::store::EventRecord {
+        crate::store::EventRecord {
+            id: crate::domain::ids::EventId::generate(self.rng.as_ref()).to_string(),
+            tenant: tenant.clone(),
+            kind: kind.to_string(),
+            connector_id: None,
+            data,
+            created_at: self.now.rfc3339(),
+        }
+    }
+
+    /// The one outbound client (API §10).
+    pub fn outbound(&self) -> crate::probe::client::Guarded<'_> {
+        crate::probe::client::Guarded::new(self.transport.as_ref(), &self.config.allow)
+    }
+
+    /// An audit event about one connector.
+    pub fn event_for(
+        &self,
+        tenant: &crate::domain::ids::TenantId,
+        connector: &crate::domain::ids::ConnectorId,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> crate::store::EventRecord {
+        let mut e = self.event(tenant, kind, data);
+        e.connector_id = Some(connector.to_string());
+        e
+    }
+}
