@@ -3,6 +3,7 @@
 //! use cases themselves. Nothing here knows HTTP: routes, the cron and the
 //! tenant object call into it, never the other way round.
 
+pub mod bindings;
 pub mod catalog;
 pub mod submissions;
 

@@ -1,17 +1,17 @@
-//! Capabilities and bindings (API §7): consumers depend on capabilities,
-//! optionally pinned to one instance; uninstalls respect them.
+//! Capabilities and bindings (API §7) over HTTP: parse, call
+//! `app::bindings`, render; and the tenant's audit events (API §9).
 
 use super::error::ApiError;
 use super::extract::{list_json, list_query, JsonBody};
 use super::http::{HttpRequest, HttpResponse};
 use super::write::{guarded, idempotency, Locks};
 use super::App;
+use crate::app::bindings as uc;
 use crate::domain::auth::Role;
-use crate::domain::ids::{BindingId, ConnectorId, TenantId};
+use crate::domain::ids::{BindingId, ConnectorId};
 use crate::domain::Error;
-use crate::store::{BindingRecord, ConnectorRecord, StoreError};
+use crate::store::{BindingRecord, Fail};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 fn binding_json(b: &BindingRecord) -> Value {
     json!({
@@ -24,42 +24,6 @@ fn binding_json(b: &BindingRecord) -> Value {
     })
 }
 
-/// `noun.verb`, as in manifests.
-fn valid_capability(c: &str) -> bool {
-    let part = |s: &str| {
-        s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    };
-    c.len() <= 100 && c.split_once('.').is_some_and(|(n, v)| part(n) && part(v))
-}
-
-/// The bindings that would break if `c` went away: those pinned to it, and
-/// those whose capability no other instance fulfils.
-pub async fn dependents(
-    app: &App,
-    tenant: &TenantId,
-    c: &ConnectorRecord,
-) -> Result<Vec<BindingRecord>, StoreError> {
-    let bindings = app.connectors.all_bindings(tenant).await?;
-    if bindings.is_empty() {
-        return Ok(vec![]);
-    }
-    let others = app.connectors.all_connectors(tenant).await?;
-    Ok(bindings
-        .into_iter()
-        .filter(|b| match &b.connector_id {
-            Some(pinned) => pinned == &c.id,
-            None => {
-                c.capabilities.contains(&b.capability)
-                    && !others
-                        .iter()
-                        .any(|o| o.id != c.id && o.capabilities.contains(&b.capability))
-            }
-        })
-        .collect())
-}
-
 /// `POST /v1/bindings` — `{consumer, capability, connector_id?}`.
 pub async fn create_binding(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
@@ -69,7 +33,7 @@ pub async fn create_binding(app: &App, req: &HttpRequest) -> Result<HttpResponse
     body.only(&["consumer", "capability", "connector_id"])?;
     let consumer = body.req_str("consumer", 200)?;
     let capability = body.req_str("capability", 100)?;
-    if !valid_capability(&capability) {
+    if !uc::valid_capability(&capability) {
         return Err(Error::invalid(
             "capability",
             "Invalid capability: expected 'noun.verb', e.g. 'order.read'.",
@@ -83,32 +47,14 @@ pub async fn create_binding(app: &App, req: &HttpRequest) -> Result<HttpResponse
         None => None,
     };
     let by = by.to_string();
-    guarded(app, tenant, idem, Locks::take(vec!["bindings".into()]), || async {
-        if let Some(id) = &pinned {
-            let c = app
-                .connectors
-                .connector(tenant, id)
-                .await?
-                .ok_or_else(|| ApiError::from(Error::not_found("connector", id.as_str())).param("connector_id"))?;
-            if !c.capabilities.contains(&capability) {
-                return Err(Error::invalid(
-                    "connector_id",
-                    format!("The connector '{}' does not fulfil '{capability}'.", id),
-                )
-                .into());
-            }
-        }
-        let b = BindingRecord {
-            id: BindingId::generate(app.rng.as_ref()),
-            tenant: tenant.clone(),
-            consumer: consumer.clone(),
-            capability: capability.clone(),
-            connector_id: pinned.clone(),
-            created_at: app.now.rfc3339(),
-        };
-        let mut event = app.event(tenant, "binding.created", json!({"binding_id": b.id.as_str(), "consumer": consumer, "capability": capability, "by": by}));
-        event.connector_id = pinned.as_ref().map(|c| c.to_string());
-        app.connectors.insert_binding(tenant, &b, &event).await?;
+    let locks = Locks::take(vec![uc::LOCK.into()]);
+    guarded(app, tenant, idem, locks, || async {
+        let b = uc::create(app, tenant, &by, consumer, capability, pinned)
+            .await
+            .map_err(|e| match e {
+                Fail::Domain(Error::NotFound { .. }) => ApiError::from(e).param("connector_id"),
+                e => e.into(),
+            })?;
         Ok(HttpResponse::json(201, &binding_json(&b)))
     })
     .await
@@ -145,22 +91,9 @@ pub async fn delete_binding(
         app,
         tenant,
         None,
-        Locks::take(vec!["bindings".into()]),
+        Locks::take(vec![uc::LOCK.into()]),
         || async {
-            let b = app
-                .connectors
-                .binding(tenant, &id)
-                .await?
-                .ok_or_else(|| Error::not_found("binding", id.as_str()))?;
-            let mut event = app.event(
-                tenant,
-                "binding.deleted",
-                json!({"binding_id": id.as_str(), "capability": b.capability, "by": by}),
-            );
-            event.connector_id = b.connector_id.as_ref().map(|c| c.to_string());
-            if !app.connectors.delete_binding(tenant, &id, &event).await? {
-                return Err(Error::not_found("binding", id.as_str()).into());
-            }
+            uc::delete(app, tenant, &by, &id).await?;
             Ok(HttpResponse::json(
                 200,
                 &json!({"id": id.as_str(), "object": "binding", "deleted": true}),
@@ -178,20 +111,10 @@ pub async fn list_capabilities(app: &App, req: &HttpRequest) -> Result<HttpRespo
     if let Some((k, _)) = req.query.first() {
         return Err(Error::invalid(k.clone(), format!("Unknown query parameter '{k}'.")).into());
     }
-    let connectors = app.connectors.all_connectors(tenant).await?;
-    let bindings = app.connectors.all_bindings(tenant).await?;
-    let mut caps: BTreeMap<&str, (Vec<&str>, Vec<&str>)> = BTreeMap::new();
-    for c in &connectors {
-        for cap in &c.capabilities {
-            caps.entry(cap).or_default().0.push(c.id.as_str());
-        }
-    }
-    for b in &bindings {
-        caps.entry(&b.capability).or_default().1.push(b.id.as_str());
-    }
-    let data: Vec<Value> = caps
+    let data: Vec<Value> = uc::capabilities(app, tenant)
+        .await?
         .into_iter()
-        .map(|(cap, (cs, bs))| json!({"id": cap, "object": "capability", "fulfilled": !cs.is_empty(), "connectors": cs, "bindings": bs}))
+        .map(|c| json!({"id": c.id, "object": "capability", "fulfilled": !c.connectors.is_empty(), "connectors": c.connectors, "bindings": c.bindings}))
         .collect();
     Ok(HttpResponse::json(
         200,

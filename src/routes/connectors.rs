@@ -300,26 +300,21 @@ pub async fn delete_connector(
     let current = owned(app, tenant, id).await?;
     // "bindings" serialises uninstalls with binding changes.
     let locks = Locks {
-        take: vec![format!("cn:{}", current.id), "bindings".to_string()],
+        take: vec![
+            format!("cn:{}", current.id),
+            crate::app::bindings::LOCK.to_string(),
+        ],
         // Its name is free once uninstalled.
         free: vec![format!("name:{}", current.name)],
         keep_on_success: false,
     };
     let by = by.to_string();
     guarded(app, tenant, None, locks, || async {
-        let dependents = super::bindings::dependents(app, tenant, &current).await?;
+        let dependents = crate::app::bindings::dependents(app, tenant, &current).await?;
         if !dependents.is_empty() {
             return Err(Error::ConnectorInUse {
                 connector: current.id.to_string(),
-                dependents: dependents
-                    .iter()
-                    .map(|b| crate::domain::error::Dependent {
-                        binding: b.id.to_string(),
-                        consumer: b.consumer.clone(),
-                        capability: b.capability.clone(),
-                        pinned: b.connector_id.as_ref() == Some(&current.id),
-                    })
-                    .collect(),
+                dependents,
             }
             .into());
         }

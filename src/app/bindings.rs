@@ -1,0 +1,150 @@
+//! Capabilities and bindings (API §7) as use cases: consumers depend on
+//! capabilities, optionally pinned to one instance; an uninstall may not
+//! break them (`dependents`). Binding changes and uninstalls of one tenant
+//! are serialised by the tenant object's `bindings` lock, which the callers
+//! take around these writes.
+
+use super::App;
+use crate::domain::error::Dependent;
+use crate::domain::ids::{BindingId, ConnectorId, TenantId};
+use crate::domain::Error;
+use crate::store::{BindingRecord, ConnectorRecord, EventRecord, Fail, StoreError};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// The tenant-object lock every binding change and uninstall holds.
+pub const LOCK: &str = "bindings";
+
+/// `noun.verb`, as in manifests.
+pub fn valid_capability(c: &str) -> bool {
+    let part = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    c.len() <= 100 && c.split_once('.').is_some_and(|(n, v)| part(n) && part(v))
+}
+
+/// The bindings that would break if `c` went away: those pinned to it, and
+/// those whose capability no other instance fulfils.
+pub async fn dependents(
+    app: &App,
+    tenant: &TenantId,
+    c: &ConnectorRecord,
+) -> Result<Vec<Dependent>, StoreError> {
+    let bindings = app.connectors.all_bindings(tenant).await?;
+    if bindings.is_empty() {
+        return Ok(vec![]);
+    }
+    let others = app.connectors.all_connectors(tenant).await?;
+    Ok(bindings
+        .into_iter()
+        .filter(|b| match &b.connector_id {
+            Some(pinned) => pinned == &c.id,
+            None => {
+                c.capabilities.contains(&b.capability)
+                    && !others
+                        .iter()
+                        .any(|o| o.id != c.id && o.capabilities.contains(&b.capability))
+            }
+        })
+        .map(|b| Dependent {
+            binding: b.id.to_string(),
+            consumer: b.consumer,
+            capability: b.capability,
+            pinned: b.connector_id.is_some(),
+        })
+        .collect())
+}
+
+fn binding_event(app: &App, b: &BindingRecord, kind: &str, by: &str) -> EventRecord {
+    let data = match kind {
+        "binding.created" => {
+            json!({"binding_id": b.id.as_str(), "consumer": b.consumer, "capability": b.capability, "by": by})
+        }
+        _ => json!({"binding_id": b.id.as_str(), "capability": b.capability, "by": by}),
+    };
+    let mut event = app.event(&b.tenant, kind, data);
+    event.connector_id = b.connector_id.as_ref().map(|c| c.to_string());
+    event
+}
+
+/// Binds `consumer` to `capability`, pinned to an instance that fulfils it
+/// when `pinned` is given. Call under [`LOCK`].
+pub async fn create(
+    app: &App,
+    tenant: &TenantId,
+    by: &str,
+    consumer: String,
+    capability: String,
+    pinned: Option<ConnectorId>,
+) -> Result<BindingRecord, Fail> {
+    if let Some(id) = &pinned {
+        let c = app
+            .connectors
+            .connector(tenant, id)
+            .await?
+            .ok_or_else(|| Error::not_found("connector", id.as_str()))?;
+        if !c.capabilities.contains(&capability) {
+            return Err(Error::invalid(
+                "connector_id",
+                format!("The connector '{id}' does not fulfil '{capability}'."),
+            )
+            .into());
+        }
+    }
+    let b = BindingRecord {
+        id: BindingId::generate(app.rng.as_ref()),
+        tenant: tenant.clone(),
+        consumer,
+        capability,
+        connector_id: pinned,
+        created_at: app.now.rfc3339(),
+    };
+    let event = binding_event(app, &b, "binding.created", by);
+    app.connectors.insert_binding(tenant, &b, &event).await?;
+    Ok(b)
+}
+
+/// Deletes a binding with its event. Call under [`LOCK`].
+pub async fn delete(app: &App, tenant: &TenantId, by: &str, id: &BindingId) -> Result<(), Fail> {
+    let gone = || Error::not_found("binding", id.as_str());
+    let b = app.connectors.binding(tenant, id).await?.ok_or_else(gone)?;
+    let event = binding_event(app, &b, "binding.deleted", by);
+    if !app.connectors.delete_binding(tenant, id, &event).await? {
+        return Err(gone().into());
+    }
+    Ok(())
+}
+
+/// One capability: the instances fulfilling it and the bindings using it.
+pub struct Capability {
+    pub id: String,
+    pub connectors: Vec<String>,
+    pub bindings: Vec<String>,
+}
+
+/// Every capability of the tenant, by name.
+pub async fn capabilities(app: &App, tenant: &TenantId) -> Result<Vec<Capability>, StoreError> {
+    let connectors = app.connectors.all_connectors(tenant).await?;
+    let bindings = app.connectors.all_bindings(tenant).await?;
+    fn entry<'a>(caps: &'a mut BTreeMap<String, Capability>, cap: &str) -> &'a mut Capability {
+        caps.entry(cap.to_string()).or_insert_with(|| Capability {
+            id: cap.to_string(),
+            connectors: vec![],
+            bindings: vec![],
+        })
+    }
+    let mut caps = BTreeMap::new();
+    for c in &connectors {
+        for cap in &c.capabilities {
+            entry(&mut caps, cap).connectors.push(c.id.to_string());
+        }
+    }
+    for b in &bindings {
+        entry(&mut caps, &b.capability)
+            .bindings
+            .push(b.id.to_string());
+    }
+    Ok(caps.into_values().collect())
+}
