@@ -5,6 +5,7 @@
 
 pub mod bindings;
 pub mod catalog;
+pub mod keys;
 pub mod submissions;
 
 use crate::domain::ids::{Random, RequestId};

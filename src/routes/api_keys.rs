@@ -1,12 +1,12 @@
-//! API keys of a tenant (admin only): mint, list, revoke.
+//! API keys of a tenant (admin only) over HTTP: mint, list, revoke
+//! (`app::keys` holds the rules).
 
 use super::error::ApiError;
 use super::extract::{list_json, list_query, JsonBody};
 use super::http::{HttpRequest, HttpResponse};
 use super::App;
-use crate::domain::auth::{mint_key, Role};
+use crate::domain::auth::Role;
 use crate::domain::ids::KeyId;
-use crate::domain::Error;
 use crate::store::KeyRecord;
 use serde_json::{json, Value};
 
@@ -34,26 +34,8 @@ pub async fn create_api_key(app: &App, req: &HttpRequest) -> Result<HttpResponse
     body.only(&["role", "name"])?;
     let role = Role::parse(&body.req_str("role", 20)?)?;
     let name = body.opt_str("name", 200)?;
-    let minted = mint_key(app.rng.as_ref());
-    let key = KeyRecord {
-        id: minted.id,
-        tenant: tenant.clone(),
-        name,
-        role,
-        secret_hash: minted.hash,
-        last4: minted.last4,
-        created_at: app.now.rfc3339(),
-    };
-    let event = app.event(
-        tenant,
-        "api_key.created",
-        json!({"api_key_id": key.id.as_str(), "role": role.as_str(), "by": by.as_str()}),
-    );
-    app.tenants.insert_key(tenant, &key, &event).await?;
-    Ok(HttpResponse::json(
-        201,
-        &key_json(&key, Some(&minted.secret)),
-    ))
+    let m = crate::app::keys::create_key(app, tenant, by, role, name).await?;
+    Ok(HttpResponse::json(201, &key_json(&m.key, Some(&m.secret))))
 }
 
 /// `GET /v1/api-keys` — live keys, newest first, without secrets.
@@ -81,25 +63,7 @@ pub async fn delete_api_key(
     let principal = app.principal(req).await?;
     let (tenant, by) = principal.require(Role::Admin)?;
     let id = KeyId::parse(id)?;
-    if &id == by {
-        return Err(Error::StateConflict(
-            "An API key cannot revoke itself: revoke it with another admin key.".into(),
-        )
-        .into());
-    }
-    let event = app.event(
-        tenant,
-        "api_key.revoked",
-        json!({"api_key_id": id.as_str(), "by": by.as_str()}),
-    );
-    if !app
-        .tenants
-        .revoke_key(tenant, &id, &app.now.rfc3339(), &event)
-        .await?
-    {
-        return Err(Error::not_found("api_key", id.as_str()).into());
-    }
-    app.shared.forget_key(&id);
+    crate::app::keys::revoke_key(app, tenant, by, &id).await?;
     Ok(HttpResponse::json(
         200,
         &json!({"id": id.as_str(), "object": "api_key", "deleted": true}),
