@@ -1,12 +1,15 @@
 //! Storage ports: one trait per aggregate. Every tenant-owned read or write
 //! takes `&TenantId` first, so a query can never cross tenants by accident.
-//! `d1.rs` holds all SQL, `kv.rs` the cache, `memory.rs` the test fakes.
+//! `d1/` holds all SQL (over the `sql.rs` port: D1 at the edge, SQLite in
+//! native tests, `sqlite.rs`), `kv.rs` the cache, `memory.rs` the test fakes.
 
-#[cfg(target_arch = "wasm32")]
 pub mod d1;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 pub mod memory;
+pub mod sql;
+#[cfg(test)]
+pub mod sqlite;
 
 use crate::domain::auth::Role;
 use crate::domain::ids::{BindingId, ConnectorId, KeyId, ListingId, TenantId};
