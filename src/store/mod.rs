@@ -405,7 +405,10 @@ pub trait ConnectorStore {
     ) -> StoreResult<Vec<ConnectorRecord>>;
     /// Every instance of the tenant (capability resolution; bounded by the tenant's size).
     async fn all_connectors(&self, tenant: &TenantId) -> StoreResult<Vec<ConnectorRecord>>;
-    /// Replaces the mutable fields of an instance, with its event.
+    /// Replaces the mutable fields of an instance (all but its id, tenant,
+    /// listing, auth type, return URL and timestamps of creation and sync:
+    /// an upgrade moves its version, kind, transport, capabilities and
+    /// tools), with its event.
     async fn update_connector(
         &self,
         tenant: &TenantId,

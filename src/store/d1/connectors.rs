@@ -251,7 +251,8 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         e: Option<&EventRecord>,
     ) -> StoreResult<Written> {
         let update = self.stmt(
-            "UPDATE connectors SET name = ?3, config = ?4, auth_hint = ?5, secret = ?6, status = ?7, health = ?8, updated_at = ?9, crew_id = ?10
+            "UPDATE connectors SET name = ?3, config = ?4, auth_hint = ?5, secret = ?6, status = ?7, health = ?8, updated_at = ?9, crew_id = ?10,
+               listing_version = ?11, kind = ?12, transport = ?13, capabilities = ?14, tools = ?15
              WHERE tenant_id = ?1 AND id = ?2",
             &[
                 tenant.as_str().into(),
@@ -264,6 +265,11 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
                 c.health.to_string().into(),
                 c.updated_at.as_str().into(),
                 opt(&c.crew_id),
+                c.listing_version.as_str().into(),
+                c.kind.as_str().into(),
+                c.transport.as_str().into(),
+                serde_json::to_string(&c.capabilities)?.into(),
+                c.tools.to_string().into(),
             ],
         )?;
         let mut batch = vec![update];
