@@ -1,6 +1,6 @@
 //! The HTTP surface: one router over plain request/response values, so the
-//! whole API runs natively over memory stores in tests and on workerd over
-//! D1/KV/Durable Objects in production.
+//! whole API runs natively in tests (its SQL on SQLite, fakes of KV and the
+//! Durable Objects) and on workerd over D1/KV/Durable Objects in production.
 
 // `ApiError` is ~160 bytes; it only travels on the cold path of a request,
 // and boxing it would cost an allocation on every error for no gain.

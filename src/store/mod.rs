@@ -1,11 +1,13 @@
 //! Storage ports: one trait per aggregate. Every tenant-owned read or write
 //! takes `&TenantId` first, so a query can never cross tenants by accident.
 //! `d1/` holds all SQL (over the `sql.rs` port: D1 at the edge, SQLite in
-//! native tests, `sqlite.rs`), `kv.rs` the cache, `memory.rs` the test fakes.
+//! native tests, `sqlite.rs`), `kv.rs` the cache, `memory.rs` the test fakes
+//! of what has no native engine.
 
 pub mod d1;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
+#[cfg(test)]
 pub mod memory;
 pub mod sql;
 #[cfg(test)]
