@@ -73,6 +73,10 @@ impl SqliteDb {
 
     fn exec(&self, s: &Statement) -> StoreResult<StatementResult> {
         self.statements.set(self.statements.get() + 1);
+        self.uncounted(s)
+    }
+
+    fn uncounted(&self, s: &Statement) -> StoreResult<StatementResult> {
         let mut stmt = self.conn.prepare(&s.sql).map_err(err)?;
         let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
         let readonly = stmt.readonly();
@@ -96,9 +100,10 @@ impl SqliteDb {
         Ok(StatementResult { rows: out, changes })
     }
 
-    /// Test inspection: every row a query answers (panics on bad SQL).
+    /// Test inspection (not counted in `statements`): every row a query
+    /// answers; panics on bad SQL.
     pub fn rows(&self, sql: &str) -> Vec<Value> {
-        self.exec(&Statement::new(sql, &[]))
+        self.uncounted(&Statement::new(sql, &[]))
             .unwrap_or_else(|e| panic!("{sql}: {}", e.0))
             .rows
     }
