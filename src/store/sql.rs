@@ -3,8 +3,9 @@
 //! natively for tests (`sqlite.rs`), so both run the same statements.
 //! Plain values only: no `worker` or `JsValue` types cross it.
 
-use super::StoreResult;
+use super::{StoreError, StoreResult};
 use async_trait::async_trait;
+use serde::de::value::MapDeserializer;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -95,24 +96,29 @@ impl Statement {
 
     /// Every row, decoded.
     pub async fn all<T: DeserializeOwned>(self, db: &impl Sql) -> StoreResult<Vec<T>> {
-        db.query(self)
-            .await?
-            .into_iter()
-            .map(|r| Ok(serde_json::from_value(r)?))
-            .collect()
+        db.query(self).await?.into_iter().map(decode).collect()
     }
 
     /// The first row, decoded.
     pub async fn first<T: DeserializeOwned>(self, db: &impl Sql) -> StoreResult<Option<T>> {
-        match db.first(self).await? {
-            Some(r) => Ok(Some(serde_json::from_value(r)?)),
-            None => Ok(None),
-        }
+        db.first(self).await?.map(decode).transpose()
     }
 
     /// Runs a write; answers the rows it changed.
     pub async fn run(self, db: &impl Sql) -> StoreResult<usize> {
         db.run(self).await
+    }
+}
+
+/// A row (an object keyed by column) as `T`. Decoded as a map only: unlike
+/// `serde_json::from_value`, no sequence decoder per row type is compiled
+/// into the Wasm.
+fn decode<T: DeserializeOwned>(row: Value) -> StoreResult<T> {
+    match row {
+        Value::Object(columns) => Ok(T::deserialize(
+            MapDeserializer::<_, serde_json::Error>::new(columns.into_iter()),
+        )?),
+        other => Err(StoreError(format!("a row is an object, not {other}"))),
     }
 }
 
