@@ -11,6 +11,8 @@ pub mod routes;
 pub mod shared;
 pub mod store;
 pub mod tenant;
+#[cfg(test)]
+pub(crate) mod testing;
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod edge {

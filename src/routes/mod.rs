@@ -1,7 +1,8 @@
 //! The HTTP surface: one router over plain request/response values, and the
 //! adapters that parse a request, call the application (`crate::app`) and
-//! render its answer. Natively the whole API runs over test stores; on
-//! workerd over D1/KV/Durable Objects.
+//! render its answer. Natively the whole API runs in tests (its SQL on
+//! SQLite, fakes of KV and the Durable Objects); in production on workerd
+//! over D1/KV/Durable Objects.
 
 // `ApiError` is ~160 bytes; it only travels on the cold path of a request,
 // and boxing it would cost an allocation on every error for no gain.

@@ -1,12 +1,17 @@
 //! Storage ports: one trait per aggregate. Every tenant-owned read or write
 //! takes `&TenantId` first, so a query can never cross tenants by accident.
-//! `d1.rs` holds all SQL, `kv.rs` the cache, `memory.rs` the test fakes.
+//! `d1/` holds all SQL (over the `sql.rs` port: D1 at the edge, SQLite in
+//! native tests, `sqlite.rs`), `kv.rs` the cache, `memory.rs` the test fakes
+//! of what has no native engine.
 
-#[cfg(target_arch = "wasm32")]
 pub mod d1;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
+#[cfg(test)]
 pub mod memory;
+pub mod sql;
+#[cfg(test)]
+pub mod sqlite;
 
 use crate::domain::auth::Role;
 use crate::domain::ids::{BindingId, ConnectorId, KeyId, ListingId, TenantId};
@@ -403,7 +408,10 @@ pub trait ConnectorStore {
     ) -> StoreResult<Vec<ConnectorRecord>>;
     /// Every instance of the tenant (capability resolution; bounded by the tenant's size).
     async fn all_connectors(&self, tenant: &TenantId) -> StoreResult<Vec<ConnectorRecord>>;
-    /// Replaces the mutable fields of an instance, with its event.
+    /// Replaces the mutable fields of an instance (all but its id, tenant,
+    /// listing, auth type, return URL and timestamps of creation and sync:
+    /// an upgrade moves its version, kind, transport, capabilities and
+    /// tools), with its event.
     async fn update_connector(
         &self,
         tenant: &TenantId,

@@ -133,6 +133,22 @@ pub fn marketplace(s: &Server, p: &Provider, seen: &Seen) {
         String::from_utf8_lossy(&a.body)
     );
     assert_eq!(a.json()["config"]["org"], "octo");
+    // As stored in D1, not only as answered; upgrading again logs nothing.
+    let now = get(s, &mb, &format!("/v1/connectors/{id}")).json();
+    assert_eq!(now["listing_version"], "2.0.0", "{now}");
+    assert_eq!(now["config"]["org"], "octo");
+    let a = post(s, &mb, &format!("/v1/connectors/{id}/upgrade"), &json!({}));
+    assert_eq!(
+        (a.status, a.json()["listing_version"].as_str()),
+        (200, Some("2.0.0"))
+    );
+    let ev = get(
+        s,
+        &mb,
+        &format!("/v1/events?type=connector.upgraded&connector_id={id}"),
+    )
+    .json();
+    assert_eq!(ev["data"].as_array().unwrap().len(), 1, "{ev}");
 
     // De-listed: gone from browse, reads and installs, at once; the instance
     // keeps working and says so.

@@ -1,4 +1,4 @@
-//! Installed connectors over memory stores and a fake provider: verify,
+//! Installed connectors on SQLite and a fake provider: verify,
 //! install, idempotency, list filters, rename, rotation, bindings, uninstall,
 //! events, and that no credential leaks anywhere.
 
@@ -116,7 +116,7 @@ fn install_validates_before_anything_is_stored() {
     let (s, v) = install(&w, &m, github(GOOD_TOKEN, "gh"));
     assert_eq!((s, err_code(&v)), (502, "connector_upstream_error"));
     assert!(
-        w.connectors.connectors.borrow().is_empty(),
+        w.rows("SELECT id FROM connectors").is_empty(),
         "nothing stored"
     );
 }
@@ -182,15 +182,9 @@ fn lifecycle_with_bindings_and_events() {
         Some(json!({"name": "gh-renamed"})),
     );
     assert_eq!((s, v["name"].as_str()), (200, Some("gh-renamed")));
-    let sealed_before = w
-        .connectors
-        .connectors
-        .borrow()
-        .iter()
-        .find(|c| c.id.as_str() == id)
-        .unwrap()
-        .secret
-        .clone();
+    let sealed = || w.rows(&format!("SELECT secret FROM connectors WHERE id = '{id}'"));
+    let sealed_before = sealed();
+    assert!(sealed_before[0]["secret"].is_string(), "{sealed_before:?}");
     let (s, v) = w.call(
         Method::Patch,
         &format!("/v1/connectors/{id}"),
@@ -198,15 +192,7 @@ fn lifecycle_with_bindings_and_events() {
         Some(json!({"auth": {"type": "pat", "token": BAD_TOKEN}})),
     );
     assert_eq!((s, err_code(&v)), (422, "auth_failed"));
-    let sealed_after = w
-        .connectors
-        .connectors
-        .borrow()
-        .iter()
-        .find(|c| c.id.as_str() == id)
-        .unwrap()
-        .secret
-        .clone();
+    let sealed_after = sealed();
     assert_eq!(
         sealed_before, sealed_after,
         "a failed rotation keeps the old secret"
@@ -357,7 +343,7 @@ fn lifecycle_with_bindings_and_events() {
     let (_, all) = w.call(Method::Get, "/v1/events?limit=100", Some(&m), None);
     let everything = format!(
         "{all}{:?}{:?}",
-        w.connectors.connectors.borrow(),
+        w.rows("SELECT * FROM connectors"),
         w.logs.borrow()
     );
     for secret in [GOOD_TOKEN, BAD_TOKEN, "shh-its-a-secret"] {
@@ -387,7 +373,7 @@ fn idempotency_keys_replay_and_refuse_reuse() {
     let again = send("k-1", &body);
     assert_eq!((again.0, again.1.as_deref()), (201, Some("true")));
     assert_eq!(again.2, first.2, "the same body");
-    assert_eq!(w.connectors.connectors.borrow().len(), 1);
+    assert_eq!(w.rows("SELECT id FROM connectors").len(), 1);
     let other = send("k-1", &github(GOOD_TOKEN, "gh-other"));
     assert_eq!(other.0, 422);
     assert!(other.2.contains("idempotency_key_reused"));

@@ -1,4 +1,4 @@
-//! The marketplace over memory stores: submissions, review, versions,
+//! The marketplace on SQLite: submissions, review, versions,
 //! upgrades, de-listing and private listings.
 
 use super::*;
@@ -367,8 +367,14 @@ fn an_approval_raced_by_another_publishes_nothing() {
     let v2 = v2["id"].as_str().unwrap().to_string();
 
     // Another approval lands between this one's read and its write.
-    *w.catalog.before_publish.borrow_mut() = Some(Box::new(|c: &MemoryCatalog| {
-        c.listings.borrow_mut().get_mut("acme-gh").unwrap().0.etag = "\"meanwhile\"".into();
+    *w.db().before_batch.borrow_mut() = Some(Box::new(|c: &rusqlite::Connection| {
+        let n = c
+            .execute(
+                r#"UPDATE listings SET etag = '"meanwhile"' WHERE id = 'acme-gh'"#,
+                [],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
     }));
     let (s, e) = review(&w, OP, &v2, "approve", None);
     assert_eq!((s, err_code(&e)), (409, "state_conflict"), "{e}");
@@ -383,11 +389,9 @@ fn an_approval_raced_by_another_publishes_nothing() {
         None,
     );
     assert_eq!(sub["status"], "pending", "the submission stays reviewable");
-    assert!(!w
-        .catalog
-        .versions
-        .borrow()
-        .contains_key(&("acme-gh".to_string(), "2.0.0".to_string())));
+    assert!(w
+        .rows("SELECT version FROM listing_versions WHERE listing_id = 'acme-gh' AND version = '2.0.0'")
+        .is_empty());
 
     // Reviewed again, against the listing as it is now, it publishes.
     let (s, _) = review(&w, OP, &v2, "approve", None);

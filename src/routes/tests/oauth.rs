@@ -1,4 +1,4 @@
-//! OAuth consent over memory stores: state and PKCE in the authorize URL, the
+//! OAuth consent on SQLite: state and PKCE in the authorize URL, the
 //! callback's exchange, and every way a state is refused.
 
 use super::*;
@@ -221,7 +221,7 @@ fn consent_round_trip_and_refusals() {
 
     // Tokens are sealed, never shown, never in events.
     let (_, all) = w.call(Method::Get, "/v1/events?limit=100", Some(&m), None);
-    let everything = format!("{all}{now}{:?}", w.connectors.connectors.borrow());
+    let everything = format!("{all}{now}{:?}", w.rows("SELECT * FROM connectors"));
     for secret in [
         "ya29.access-secret-1234",
         "1//refresh-secret-5678",

@@ -1,4 +1,4 @@
-//! The health sweep over memory stores: bounded runs, changes-only writes,
+//! The health sweep on SQLite: bounded runs, changes-only writes,
 //! one event per flip, and a failing provider backed off between passes.
 
 use super::*;
@@ -49,12 +49,8 @@ fn sweeps_are_bounded_and_write_only_changes() {
         assert_eq!(s, 201, "{v}");
     }
     let events = || {
-        w.connectors
-            .events
-            .borrow()
-            .iter()
-            .filter(|e| e.kind == "connector.health_changed")
-            .count()
+        w.rows("SELECT id FROM events WHERE type = 'connector.health_changed'")
+            .len()
     };
     let mut st = SweepState::default();
     let (runs, probed, changed, _) = pass(&w, &tenant, &mut st);
@@ -71,12 +67,12 @@ fn sweeps_are_bounded_and_write_only_changes() {
         (120, 120, 120),
         "every instance flips once, one event each"
     );
-    assert!(w
-        .connectors
-        .connectors
-        .borrow()
-        .iter()
-        .all(|c| c.health["healthy"] == false));
+    let health = w.rows("SELECT health FROM connectors");
+    assert_eq!(health.len(), 120);
+    assert!(health.iter().all(|c| {
+        let h: Value = serde_json::from_str(c["health"].as_str().unwrap()).unwrap();
+        h["healthy"] == false
+    }));
 
     // The provider earned a backoff: the next pass leaves it alone.
     let (_, probed, changed, skipped) = pass(&w, &tenant, &mut st);

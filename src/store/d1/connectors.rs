@@ -1,10 +1,9 @@
 //! SQL for installed connectors, bindings and events.
 
-use super::{first_changes, D1Store};
+use super::SqlStore;
+use crate::store::sql::{first_changes, Param, Sql, Statement, StatementResult};
 use crate::store::*;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
-use worker::D1PreparedStatement;
 
 const CONNECTOR_COLUMNS: &str = "id, tenant_id, listing_id, listing_version, name, kind, transport, crew_id, capabilities, tools, config, auth_type, auth_hint, secret, status, health, return_url, created_at, updated_at, last_synced_at";
 
@@ -59,8 +58,8 @@ impl ConnectorRow {
     }
 }
 
-fn opt(s: &Option<String>) -> JsValue {
-    s.as_deref().map_or(JsValue::NULL, JsValue::from)
+fn opt(s: &Option<String>) -> Param {
+    s.as_deref().into()
 }
 
 fn is_unique_violation(e: &StoreError) -> bool {
@@ -101,8 +100,8 @@ struct EventRow {
     created_at: String,
 }
 
-impl D1Store {
-    fn connector_values(c: &ConnectorRecord) -> StoreResult<Vec<JsValue>> {
+impl<S: Sql> SqlStore<S> {
+    fn connector_values(c: &ConnectorRecord) -> StoreResult<Vec<Param>> {
         Ok(vec![
             c.id.as_str().into(),
             c.tenant.as_str().into(),
@@ -127,11 +126,8 @@ impl D1Store {
         ])
     }
 
-    async fn run_batch(
-        &self,
-        stmts: Vec<D1PreparedStatement>,
-    ) -> StoreResult<Vec<worker::D1Result>> {
-        Ok(self.db.batch(stmts).await?)
+    async fn run_batch(&self, stmts: Vec<Statement>) -> StoreResult<Vec<StatementResult>> {
+        self.db.batch(stmts).await
     }
 
     /// Deletes one row of a tenant and writes the event only if it existed.
@@ -154,7 +150,7 @@ impl D1Store {
 }
 
 #[async_trait(?Send)]
-impl ConnectorStore for D1Store {
+impl<S: Sql> ConnectorStore for SqlStore<S> {
     async fn insert_connector(
         &self,
         _tenant: &TenantId,
@@ -184,7 +180,7 @@ impl ConnectorStore for D1Store {
                 ),
                 &[tenant.as_str().into(), id.as_str().into()],
             )?
-            .first::<ConnectorRow>(None)
+            .first::<ConnectorRow>(&self.db)
             .await?;
         row.map(ConnectorRow::into_record).transpose()
     }
@@ -195,7 +191,7 @@ impl ConnectorStore for D1Store {
                 "SELECT 1 AS x FROM connectors WHERE tenant_id = ?1 AND name = ?2",
                 &[tenant.as_str().into(), name.into()],
             )?
-            .first::<serde_json::Value>(None)
+            .first::<serde_json::Value>(&self.db)
             .await?;
         Ok(row.is_some())
     }
@@ -208,9 +204,7 @@ impl ConnectorStore for D1Store {
         limit: usize,
     ) -> StoreResult<Vec<ConnectorRecord>> {
         // Optional filters as `?n IS NULL OR …`, so one statement serves all.
-        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| {
-            (a.into(), i.into())
-        });
+        let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
         let sql = format!(
             "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1
                AND (?2 IS NULL OR listing_id = ?2 OR listing_id = ?1 || '/' || ?2) AND (?3 IS NULL OR kind = ?3)
@@ -231,12 +225,11 @@ impl ConnectorStore for D1Store {
                     opt(&f.capability),
                     at,
                     id,
-                    (limit as f64).into(),
+                    limit.into(),
                 ],
             )?
-            .all()
-            .await?
-            .results::<ConnectorRow>()?;
+            .all::<ConnectorRow>(&self.db)
+            .await?;
         rows.into_iter().map(ConnectorRow::into_record).collect()
     }
 
@@ -246,9 +239,8 @@ impl ConnectorStore for D1Store {
                 &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC"),
                 &[tenant.as_str().into()],
             )?
-            .all()
-            .await?
-            .results::<ConnectorRow>()?;
+            .all::<ConnectorRow>(&self.db)
+            .await?;
         rows.into_iter().map(ConnectorRow::into_record).collect()
     }
 
@@ -259,7 +251,8 @@ impl ConnectorStore for D1Store {
         e: Option<&EventRecord>,
     ) -> StoreResult<Written> {
         let update = self.stmt(
-            "UPDATE connectors SET name = ?3, config = ?4, auth_hint = ?5, secret = ?6, status = ?7, health = ?8, updated_at = ?9, crew_id = ?10
+            "UPDATE connectors SET name = ?3, config = ?4, auth_hint = ?5, secret = ?6, status = ?7, health = ?8, updated_at = ?9, crew_id = ?10,
+               listing_version = ?11, kind = ?12, transport = ?13, capabilities = ?14, tools = ?15
              WHERE tenant_id = ?1 AND id = ?2",
             &[
                 tenant.as_str().into(),
@@ -272,6 +265,11 @@ impl ConnectorStore for D1Store {
                 c.health.to_string().into(),
                 c.updated_at.as_str().into(),
                 opt(&c.crew_id),
+                c.listing_version.as_str().into(),
+                c.kind.as_str().into(),
+                c.transport.as_str().into(),
+                serde_json::to_string(&c.capabilities)?.into(),
+                c.tools.to_string().into(),
             ],
         )?;
         let mut batch = vec![update];
@@ -309,7 +307,7 @@ impl ConnectorStore for D1Store {
                 b.tenant.as_str().into(),
                 b.consumer.as_str().into(),
                 b.capability.as_str().into(),
-                b.connector_id.as_ref().map_or(JsValue::NULL, |c| c.as_str().into()),
+                b.connector_id.as_ref().map(|c| c.as_str()).into(),
                 b.created_at.as_str().into(),
             ],
         )?;
@@ -327,7 +325,7 @@ impl ConnectorStore for D1Store {
                 "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings WHERE tenant_id = ?1 AND id = ?2",
                 &[tenant.as_str().into(), id.as_str().into()],
             )?
-            .first::<BindingRow>(None)
+            .first::<BindingRow>(&self.db)
             .await?;
         Ok(row.map(Into::into))
     }
@@ -338,19 +336,16 @@ impl ConnectorStore for D1Store {
         after: Option<(String, String)>,
         limit: usize,
     ) -> StoreResult<Vec<BindingRecord>> {
-        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| {
-            (a.into(), i.into())
-        });
+        let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
         let rows = self
             .stmt(
                 "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings
                  WHERE tenant_id = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3))
                  ORDER BY created_at DESC, id DESC LIMIT ?4",
-                &[tenant.as_str().into(), at, id, (limit as f64).into()],
+                &[tenant.as_str().into(), at, id, limit.into()],
             )?
-            .all()
-            .await?
-            .results::<BindingRow>()?;
+            .all::<BindingRow>(&self.db)
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -360,9 +355,8 @@ impl ConnectorStore for D1Store {
                 "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC",
                 &[tenant.as_str().into()],
             )?
-            .all()
-            .await?
-            .results::<BindingRow>()?;
+            .all::<BindingRow>(&self.db)
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -388,20 +382,17 @@ impl ConnectorStore for D1Store {
         after: Option<(String, String)>,
         limit: usize,
     ) -> StoreResult<Vec<EventRecord>> {
-        let (at, id) = after.map_or((JsValue::NULL, JsValue::NULL), |(a, i)| {
-            (a.into(), i.into())
-        });
+        let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
         let rows = self
             .stmt(
                 "SELECT id, tenant_id, type, connector_id, data, created_at FROM events
                  WHERE tenant_id = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR connector_id = ?3)
                    AND (?4 IS NULL OR (created_at, id) < (?4, ?5))
                  ORDER BY created_at DESC, id DESC LIMIT ?6",
-                &[tenant.as_str().into(), opt(&f.kind), opt(&f.connector_id), at, id, (limit as f64).into()],
+                &[tenant.as_str().into(), opt(&f.kind), opt(&f.connector_id), at, id, limit.into()],
             )?
-            .all()
-            .await?
-            .results::<EventRow>()?;
+            .all::<EventRow>(&self.db)
+            .await?;
         rows.into_iter()
             .map(|r| {
                 Ok(EventRecord {
@@ -423,7 +414,7 @@ struct TenantRow {
 }
 
 #[async_trait(?Send)]
-impl SweepStore for D1Store {
+impl<S: Sql> SweepStore for SqlStore<S> {
     async fn sweep_batch(
         &self,
         tenant: &TenantId,
@@ -433,21 +424,21 @@ impl SweepStore for D1Store {
         let rows = self
             .stmt(
                 &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3"),
-                &[tenant.as_str().into(), after.map_or(JsValue::NULL, JsValue::from), (limit as f64).into()],
+                &[tenant.as_str().into(), after.into(), limit.into()],
             )?
-            .all()
-            .await?
-            .results::<ConnectorRow>()?;
+            .all::<ConnectorRow>(&self.db)
+            .await?;
         rows.into_iter().map(ConnectorRow::into_record).collect()
     }
 
     async fn tenants_with_connectors(&self) -> StoreResult<Vec<TenantId>> {
         let rows = self
-            .db
-            .prepare("SELECT DISTINCT tenant_id FROM connectors ORDER BY tenant_id")
-            .all()
-            .await?
-            .results::<TenantRow>()?;
+            .stmt(
+                "SELECT DISTINCT tenant_id FROM connectors ORDER BY tenant_id",
+                &[],
+            )?
+            .all::<TenantRow>(&self.db)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| TenantId::from_trusted(r.tenant_id))

@@ -1,48 +1,49 @@
 //! D1 (SQLite at the edge): every SQL statement of the worker lives in this
 //! module (tenants, keys and the catalog here; instances, bindings and events
-//! in `connectors.rs`).
+//! in `connectors.rs`). The statements run through the `Sql` port: on D1 at
+//! the edge (`binding.rs`), on a native SQLite in tests (`store::sqlite`).
 
+#[cfg(target_arch = "wasm32")]
+mod binding;
 mod connectors;
 mod oauth;
 
+use super::sql::{first_changes, Param, Sql, Statement};
 use super::*;
 use crate::domain::auth::Role;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
 
-/// Rows a statement changed (0 when D1 reports none).
-pub(super) fn changes(r: &worker::D1Result) -> usize {
-    r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+/// The stores (tenants, catalog, connectors, OAuth, sweep) over one SQL database.
+pub struct SqlStore<S> {
+    pub(super) db: S,
 }
 
-/// Rows the first statement of a batch changed: batches here lead with the
-/// statement whose effect decides the outcome.
-pub(super) fn first_changes(results: &[worker::D1Result]) -> usize {
-    results.first().map_or(0, changes)
-}
+/// The stores over the worker's D1 binding.
+#[cfg(target_arch = "wasm32")]
+pub type D1Store = SqlStore<worker::D1Database>;
 
-pub struct D1Store {
-    pub(super) db: D1Database,
-}
-
-impl D1Store {
-    pub fn new(db: D1Database) -> Self {
+impl<S: Sql> SqlStore<S> {
+    pub fn new(db: S) -> Self {
         Self { db }
     }
 
-    pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
-        Ok(self.db.prepare(sql).bind(args)?)
+    /// The database underneath (tests read it directly).
+    pub fn db(&self) -> &S {
+        &self.db
     }
 
-    pub(super) fn event_stmt(&self, e: &EventRecord) -> StoreResult<D1PreparedStatement> {
+    pub(super) fn stmt(&self, sql: &str, args: &[Param]) -> StoreResult<Statement> {
+        Ok(Statement::new(sql, args))
+    }
+
+    pub(super) fn event_stmt(&self, e: &EventRecord) -> StoreResult<Statement> {
         self.stmt(
             "INSERT INTO events (id, tenant_id, type, connector_id, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             &[
                 e.id.as_str().into(),
                 e.tenant.as_str().into(),
                 e.kind.as_str().into(),
-                e.connector_id.as_deref().map_or(JsValue::NULL, JsValue::from),
+                e.connector_id.as_deref().into(),
                 e.data.to_string().into(),
                 e.created_at.as_str().into(),
             ],
@@ -51,27 +52,27 @@ impl D1Store {
 
     /// The event, written only if the statement before it in the same batch
     /// changed a row (a batch is one transaction on one connection).
-    pub(super) fn conditional_event(&self, e: &EventRecord) -> StoreResult<D1PreparedStatement> {
+    pub(super) fn conditional_event(&self, e: &EventRecord) -> StoreResult<Statement> {
         self.stmt(
             "INSERT INTO events (id, tenant_id, type, connector_id, data, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE changes() = 1",
             &[
                 e.id.as_str().into(),
                 e.tenant.as_str().into(),
                 e.kind.as_str().into(),
-                e.connector_id.as_deref().map_or(JsValue::NULL, JsValue::from),
+                e.connector_id.as_deref().into(),
                 e.data.to_string().into(),
                 e.created_at.as_str().into(),
             ],
         )
     }
 
-    fn key_stmt(&self, k: &KeyRecord) -> StoreResult<D1PreparedStatement> {
+    fn key_stmt(&self, k: &KeyRecord) -> StoreResult<Statement> {
         self.stmt(
             "INSERT INTO api_keys (id, tenant_id, name, role, secret_hash, last4, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             &[
                 k.id.as_str().into(),
                 k.tenant.as_str().into(),
-                k.name.as_deref().map_or(JsValue::NULL, JsValue::from),
+                k.name.as_deref().into(),
                 k.role.as_str().into(),
                 k.secret_hash.as_str().into(),
                 k.last4.as_str().into(),
@@ -109,7 +110,7 @@ impl KeyRow {
 const KEY_COLUMNS: &str = "id, tenant_id, name, role, secret_hash, last4, created_at";
 
 #[async_trait(?Send)]
-impl TenantStore for D1Store {
+impl<S: Sql> TenantStore for SqlStore<S> {
     async fn create_tenant(
         &self,
         t: &TenantRecord,
@@ -152,16 +153,15 @@ impl TenantStore for D1Store {
         let stmt = match after {
             None => self.stmt(
                 &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ?2"),
-                &[tenant.as_str().into(), (limit as f64).into()],
+                &[tenant.as_str().into(), limit.into()],
             )?,
             Some((at, id)) => self.stmt(
                 &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 AND revoked_at IS NULL AND (created_at, id) < (?2, ?3) ORDER BY created_at DESC, id DESC LIMIT ?4"),
-                &[tenant.as_str().into(), at.into(), id.into(), (limit as f64).into()],
+                &[tenant.as_str().into(), at.into(), id.into(), limit.into()],
             )?,
         };
-        stmt.all()
+        stmt.all::<KeyRow>(&self.db)
             .await?
-            .results::<KeyRow>()?
             .into_iter()
             .map(KeyRow::into_record)
             .collect()
@@ -189,15 +189,14 @@ impl TenantStore for D1Store {
                 &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?1 AND revoked_at IS NULL"),
                 &[id.as_str().into()],
             )?
-            .first::<KeyRow>(None)
+            .first::<KeyRow>(&self.db)
             .await?;
         row.map(KeyRow::into_record).transpose()
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.db
-            .prepare("SELECT 1")
-            .first::<serde_json::Value>(None)
+        self.stmt("SELECT 1", &[])?
+            .first::<serde_json::Value>(&self.db)
             .await?;
         Ok(())
     }
@@ -273,16 +272,11 @@ impl From<SubmissionRow> for SubmissionRecord {
 const SUBMISSION_COLUMNS: &str =
     "id, tenant_id, listing_id, version, visibility, manifest, status, reason, created_at, decided_at";
 
-impl D1Store {
+impl<S: Sql> SqlStore<S> {
     /// The `listing_versions` row of `m`, inserted only when the statement
     /// before it in the batch changed a row; `conflict` is its ON CONFLICT
     /// clause (empty: a duplicate version fails the batch).
-    fn version_stmt(
-        &self,
-        m: &ValidManifest,
-        now: &str,
-        conflict: &str,
-    ) -> StoreResult<D1PreparedStatement> {
+    fn version_stmt(&self, m: &ValidManifest, now: &str, conflict: &str) -> StoreResult<Statement> {
         self.stmt(
             &format!(
                 "INSERT INTO listing_versions (listing_id, version, etag, manifest, published_at)
@@ -299,12 +293,12 @@ impl D1Store {
     }
 }
 
-fn opt_str(v: Option<&str>) -> JsValue {
-    v.map_or(JsValue::NULL, JsValue::from)
+fn opt_str(v: Option<&str>) -> Param {
+    v.into()
 }
 
 #[async_trait(?Send)]
-impl CatalogStore for D1Store {
+impl<S: Sql> CatalogStore for SqlStore<S> {
     async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<Put> {
         let summary = serde_json::to_string(&m.summary)?;
         // Public keys only (a private listing's key holds its tenant, so it
@@ -346,27 +340,28 @@ impl CatalogStore for D1Store {
                 "SELECT etag, manifest, status, visibility, owner_tenant FROM listings WHERE id = ?1",
                 &[id.as_str().into()],
             )?
-            .first::<ListingRow>(None)
+            .first::<ListingRow>(&self.db)
             .await?;
         Ok(row.map(ListingRow::into_stored))
     }
 
     async fn summaries(&self) -> StoreResult<Vec<CatalogEntry>> {
-        self.db
-            .prepare("SELECT summary, status, visibility, owner_tenant FROM listings ORDER BY id")
-            .all()
-            .await?
-            .results::<SummaryRow>()?
-            .into_iter()
-            .map(|r| {
-                Ok(CatalogEntry {
-                    summary: serde_json::from_str(&r.summary)?,
-                    status: r.status,
-                    visibility: r.visibility,
-                    owner: r.owner_tenant,
-                })
+        self.stmt(
+            "SELECT summary, status, visibility, owner_tenant FROM listings ORDER BY id",
+            &[],
+        )?
+        .all::<SummaryRow>(&self.db)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(CatalogEntry {
+                summary: serde_json::from_str(&r.summary)?,
+                status: r.status,
+                visibility: r.visibility,
+                owner: r.owner_tenant,
             })
-            .collect()
+        })
+        .collect()
     }
 
     async fn listing_version(
@@ -382,7 +377,7 @@ impl CatalogStore for D1Store {
                  WHERE v.listing_id = ?1 AND v.version = ?2",
                 &[id.as_str().into(), version.into()],
             )?
-            .first::<ListingRow>(None)
+            .first::<ListingRow>(&self.db)
             .await?;
         Ok(row.map(ListingRow::into_stored))
     }
@@ -393,9 +388,8 @@ impl CatalogStore for D1Store {
                 "SELECT version, etag, published_at FROM listing_versions WHERE listing_id = ?1 ORDER BY published_at, version",
                 &[id.as_str().into()],
             )?
-            .all()
+            .all::<VersionRow>(&self.db)
             .await?
-            .results::<VersionRow>()?
             .into_iter()
             .map(|r| VersionRecord {
                 version: r.version,
@@ -452,10 +446,8 @@ impl CatalogStore for D1Store {
         match self.db.batch(vec![decide, version, listing, event]).await {
             Ok(r) if first_changes(&r) == 1 => Ok(Written::Done),
             Ok(_) => Ok(Written::Gone),
-            Err(err) if err.to_string().contains("UNIQUE constraint failed") => {
-                Ok(Written::NameTaken)
-            }
-            Err(err) => Err(err.into()),
+            Err(err) if err.0.contains("UNIQUE constraint failed") => Ok(Written::NameTaken),
+            Err(err) => Err(err),
         }
     }
 
@@ -465,9 +457,9 @@ impl CatalogStore for D1Store {
                 "UPDATE listings SET status = 'delisted', updated_at = ?2 WHERE id = ?1 AND status = 'live'",
                 &[id.as_str().into(), now.into()],
             )?
-            .run()
+            .run(&self.db)
             .await?;
-        Ok(r.meta()?.and_then(|m| m.changes).unwrap_or(0) == 1)
+        Ok(r == 1)
     }
 
     async fn relist(&self, id: &ListingId, now: &str) -> StoreResult<bool> {
@@ -476,9 +468,9 @@ impl CatalogStore for D1Store {
                 "UPDATE listings SET status = 'live', updated_at = ?2 WHERE id = ?1 AND status = 'delisted'",
                 &[id.as_str().into(), now.into()],
             )?
-            .run()
+            .run(&self.db)
             .await?;
-        Ok(changes(&r) == 1)
+        Ok(r == 1)
     }
 
     async fn insert_submission(&self, s: &SubmissionRecord, e: &EventRecord) -> StoreResult<()> {
@@ -507,7 +499,7 @@ impl CatalogStore for D1Store {
                 &format!("SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE id = ?1"),
                 &[id.into()],
             )?
-            .first::<SubmissionRow>(None)
+            .first::<SubmissionRow>(&self.db)
             .await?;
         Ok(row.map(Into::into))
     }
@@ -519,8 +511,8 @@ impl CatalogStore for D1Store {
         limit: usize,
     ) -> StoreResult<Vec<SubmissionRecord>> {
         let (at, id) = match after {
-            Some((a, i)) => (JsValue::from(a), JsValue::from(i)),
-            None => (JsValue::NULL, JsValue::NULL),
+            Some((a, i)) => (Param::from(a), Param::from(i)),
+            None => (Param::Null, Param::Null),
         };
         let rows = self
             .stmt(
@@ -536,12 +528,11 @@ impl CatalogStore for D1Store {
                     opt_str(f.status.as_deref()),
                     at,
                     id,
-                    (limit as f64).into(),
+                    limit.into(),
                 ],
             )?
-            .all()
-            .await?
-            .results::<SubmissionRow>()?;
+            .all::<SubmissionRow>(&self.db)
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 

@@ -1,9 +1,9 @@
 //! SQL for OAuth consent states.
 
-use super::D1Store;
+use super::SqlStore;
+use crate::store::sql::Sql;
 use crate::store::*;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 
 #[derive(Deserialize)]
 struct StateRow {
@@ -17,7 +17,7 @@ struct StateRow {
 }
 
 #[async_trait(?Send)]
-impl OAuthStore for D1Store {
+impl<S: Sql> OAuthStore for SqlStore<S> {
     async fn insert_state(&self, s: &OAuthStateRecord) -> StoreResult<()> {
         self.stmt(
             "INSERT INTO oauth_states (state_hash, tenant_id, connector_id, verifier, redirect_uri, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -25,12 +25,12 @@ impl OAuthStore for D1Store {
                 s.state_hash.as_str().into(),
                 s.tenant.as_str().into(),
                 s.connector_id.as_str().into(),
-                s.verifier.as_deref().map_or(JsValue::NULL, JsValue::from),
+                s.verifier.as_deref().into(),
                 s.redirect_uri.as_str().into(),
-                (s.expires_at_ms as f64).into(),
+                s.expires_at_ms.into(),
             ],
         )?
-        .run()
+        .run(&self.db)
         .await?;
         Ok(())
     }
@@ -41,7 +41,7 @@ impl OAuthStore for D1Store {
                 "SELECT state_hash, tenant_id, connector_id, verifier, redirect_uri, expires_at, used_at FROM oauth_states WHERE state_hash = ?1",
                 &[state_hash.into()],
             )?
-            .first::<StateRow>(None)
+            .first::<StateRow>(&self.db)
             .await?;
         let Some(r) = row else {
             return Ok(Taken::Unknown);
@@ -58,9 +58,9 @@ impl OAuthStore for D1Store {
                 "UPDATE oauth_states SET used_at = ?2 WHERE state_hash = ?1 AND used_at IS NULL",
                 &[state_hash.into(), now.into()],
             )?
-            .run()
+            .run(&self.db)
             .await?;
-        if spent.meta()?.and_then(|m| m.changes).unwrap_or(0) != 1 {
+        if spent != 1 {
             return Ok(Taken::Used);
         }
         Ok(Taken::Fresh(OAuthStateRecord {
