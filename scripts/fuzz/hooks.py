@@ -5,10 +5,11 @@
   review routes get the operator token or the admin key at random (public
   submissions are the operator's, private ones the tenant admin's). One
   request in twenty carries an unknown key instead, so 401 paths are reached.
-* Steering: a generated install, binding or submission body is, most of the
-  time, pointed at something that exists (the fake GitHub provider, the seeded
+* Steering: a generated (positive) install, binding or submission body is,
+  most of the time, pointed at something that exists (the fake GitHub provider, the seeded
   connector, a valid manifest), so the fuzzer reaches the core logic instead
-  of the 404 of a random listing id.
+  of the 404 of a random listing id. The operator routes never write the
+  `github` listing those installs use (they get `gitlab` instead).
 * Counting: every answer is tallied by operation and status; the tally is
   written to $FUZZ_STATS when the run ends.
 * error_envelope: the custom check that every error is API §2's envelope.
@@ -20,6 +21,7 @@ import json
 import os
 import random
 import re
+import sys
 from collections import Counter
 
 import schemathesis
@@ -32,6 +34,7 @@ FAKE_TOKEN = os.environ["FUZZ_FAKE_TOKEN"]
 SEEDED = os.environ["FUZZ_CONNECTOR"]
 MANIFEST = json.load(open(os.environ["FUZZ_MANIFEST"]))
 
+STEERED = {"createConnector", "createBinding", "createSubmission", "verifyListing"}
 OPERATOR_OPS = {"createTenant", "putListing", "delistListing", "relistListing"}
 ADMIN_OPS = {"createApiKey", "listApiKeys", "deleteApiKey"}
 REVIEW_OPS = {"approveSubmission", "rejectSubmission", "listSubmissions", "getSubmission"}
@@ -72,6 +75,22 @@ def before_call(context, case, kwargs):
         token = MANAGER
     if rng.random() < 0.05:
         token = "mk_0000000000000000000A_" + "0" * 40
+    # Positive cases of every phase (the coverage phase bypasses map_body
+    # hooks), so negative ones stay as invalid as generated.
+    meta = getattr(case, "_meta", None)
+    if op in STEERED and meta is not None and str(meta.generation.mode.value) == "positive":
+        case.body = _steer(op, case.body)
+        if op == "verifyListing" and "token" in json.dumps(case.body, default=str):
+            case.path_parameters = {**(case.path_parameters or {}), "listing": "github"}
+        # Generated keys repeat ("0", the example): mostly a fresh one, so
+        # installs are not all replays or 422 idempotency_key_reused.
+        if rng.random() < 0.7 and any(k.lower() == "idempotency-key" for k in (case.headers or {})):
+            case.headers = {k: v for k, v in case.headers.items() if k.lower() != "idempotency-key"}
+            case.headers["Idempotency-Key"] = f"fz-{rng.randrange(10**12)}"
+    # The operator routes may re-publish or de-list any listing: keep them off
+    # the one the steered installs use.
+    if op in OPERATOR_OPS and (case.path_parameters or {}).get("listing") == "github":
+        case.path_parameters = {**case.path_parameters, "listing": "gitlab"}
     headers = dict(case.headers or {})
     headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
     headers["Authorization"] = f"Bearer {token}"
@@ -94,6 +113,9 @@ def after_call(context, case, response):
     if status >= 500 and upstream_502(case, response):
         status = "502 upstream"  # counted apart: documented, not a server error
     tally[(op_id(case), status)] += 1
+    if os.environ.get("FUZZ_DEBUG") == op_id(case):  # FUZZ_DEBUG=<operationId>: its answers
+        body = json.dumps(case.body, default=str)[:300]
+        print(f"[fuzz] {op_id(case)} {status} {body} -> {response.content[:300]!r}", file=sys.stderr)
 
 
 def _steer(op: str, body):
@@ -105,7 +127,11 @@ def _steer(op: str, body):
         token = FAKE_TOKEN if rng.random() < 0.7 else "ghp_refused"
         body["auth"] = {"type": "pat", "token": token}
         body["config"] = {"base_url": FAKE}
-        body.pop("return_url", None) if rng.random() < 0.5 else None
+        if rng.random() < 0.7:  # generated names repeat: mostly a fresh one
+            body["name"] = f"fz-{rng.randrange(10**9)}"
+    elif op == "verifyListing":
+        token = FAKE_TOKEN if rng.random() < 0.7 else "ghp_refused"
+        body = {"auth": {"type": "pat", "token": token}, "config": {"base_url": FAKE}}
     elif op == "createBinding":
         if rng.random() < 0.5:
             body["connector_id"] = SEEDED
@@ -118,10 +144,6 @@ def _steer(op: str, body):
     return body
 
 
-@schemathesis.hook
-def map_body(context, body):
-    op = context.operation.definition.raw.get("operationId") if context.operation else None
-    return _steer(op, body) if op in {"createConnector", "createBinding", "createSubmission"} else body
 
 
 @schemathesis.check
