@@ -151,7 +151,7 @@ def main() -> int:
             "run", os.path.join(ROOT, "src", "openapi.json"), "--url", base,
             "--phases", "examples,coverage,fuzzing,stateful",
             "--checks", os.environ.get("FUZZ_CHECKS", "not_a_server_error,status_code_conformance,"
-                        "content_type_conformance,response_schema_conformance,error_envelope"),
+                        "content_type_conformance,response_schema_conformance,unsupported_method,error_envelope"),
             "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "40"),
             "--seed", seed, "--workers", "2", "--generation-database", "none",
             "--request-timeout", "30", "--no-color", "--continue-on-failure",
