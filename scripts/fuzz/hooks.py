@@ -44,7 +44,7 @@ ERROR_TYPES = {
 }
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-rng = random.Random()
+rng = random.Random(os.environ.get("FUZZ_SEED"))  # the run's seed: steering replays with it
 tally: Counter = Counter()
 
 

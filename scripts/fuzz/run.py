@@ -135,6 +135,11 @@ def main() -> int:
                           if isinstance(o, dict) and "502" in o.get("responses", {}))
         config = os.path.join(state, "schemathesis.toml")
         with open(config, "w") as f:
+            # The stateful phase follows the links: more scenarios, positive
+            # data only, so that creates succeed and their links are walked.
+            f.write("[generation]\nmax-examples = %d\n\n" % int(os.environ.get("FUZZ_MAX_EXAMPLES", "40")))
+            f.write("[phases.stateful]\nmax-steps = 12\n\n[phases.stateful.generation]\nmax-examples = %d\nmode = \"positive\"\n\n"
+                    % int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "200")))
             f.write("[[operations]]\ninclude-operation-id = [%s]\n"
                     "checks.not_a_server_error.expected-statuses = [\"2xx\", \"3xx\", \"4xx\", \"502\"]\n"
                     % ", ".join(json.dumps(o) for o in with_502))
@@ -145,14 +150,13 @@ def main() -> int:
             FUZZ_OPERATOR=OPERATOR, FUZZ_ADMIN=admin, FUZZ_MANAGER=manager,
             FUZZ_FAKE_BASE=f"http://{fake_hostport}", FUZZ_FAKE_TOKEN=FAKE_TOKEN,
             FUZZ_CONNECTOR=cn["id"], FUZZ_MANIFEST=os.path.join(ROOT, "catalog", "hacker-news.json"),
-            FUZZ_STATS=stats)
+            FUZZ_STATS=stats, FUZZ_SEED=seed)
         cmd = [
             os.path.join(VENV, "bin", "schemathesis"), "--config-file", config,
             "run", os.path.join(ROOT, "src", "openapi.json"), "--url", base,
             "--phases", "examples,coverage,fuzzing,stateful",
             "--checks", os.environ.get("FUZZ_CHECKS", "not_a_server_error,status_code_conformance,"
                         "content_type_conformance,response_schema_conformance,unsupported_method,error_envelope"),
-            "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "40"),
             "--seed", seed, "--workers", "2", "--generation-database", "none",
             "--request-timeout", "30", "--no-color", "--continue-on-failure",
             "--suppress-health-check", "all", "--warnings", "off",
