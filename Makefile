@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := dev
 SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock catalog/manifest.schema.json
 
-.PHONY: dev test tools build unit e2e bench lint deploy clean
+.PHONY: dev test tools build unit e2e fuzz bench lint deploy clean
 
 tools:
 	@scripts/tools.sh
@@ -32,7 +32,13 @@ unit: tools
 e2e: build
 	@source scripts/env.sh && cargo test --test e2e -- --ignored --test-threads=1
 
-test: build unit e2e
+# Property-based run of src/openapi.json (schemathesis) against its own
+# wrangler dev: every answer must match the document, no 5xx, errors in the
+# API §2 envelope (scripts/fuzz.sh).
+fuzz: build
+	@scripts/fuzz.sh
+
+test: build unit e2e fuzz
 
 lint: tools
 	cargo fmt --all -- --check

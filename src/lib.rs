@@ -112,7 +112,9 @@ pub(crate) mod edge {
             req.bytes().await.unwrap_or_default()
         };
         Ok(HttpRequest {
-            method: M::parse(req.method().as_ref()),
+            // The raw method: `worker::Method` reads any method it does not
+            // know (QUERY, PROPFIND, …) as GET, which served them as GETs.
+            method: M::parse(&req.inner().method()),
             origin: url.origin().ascii_serialization(),
             path: url.path().to_string(),
             query: url

@@ -42,6 +42,31 @@ fn envelopes_for_unknown_routes_methods_bodies() {
     assert_eq!((s, err_code(&v)), (401, "unauthenticated"));
 }
 
+/// Found by the contract fuzz: `QUERY /healthz` answered 200 because the edge
+/// took `worker::Method`, which reads unknown methods as GET. The edge now
+/// passes the raw method; any method the router does not know is a 405.
+#[test]
+fn unknown_methods_are_not_served_as_get() {
+    let w = World::new();
+    let (_, admin) = w.tenant("acme");
+    for m in ["QUERY", "PROPFIND", "TRACE", "CONNECT", "get-ish"] {
+        assert_eq!(Method::parse(m), Method::Other, "{m}");
+        for path in ["/healthz", "/v1/catalog"] {
+            let r = w.send(
+                HttpRequest::new(Method::parse(m), path).with_header("authorization", &admin),
+            );
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(
+                (r.status, err_code(&v)),
+                (405, "method_not_allowed"),
+                "{m} {path}"
+            );
+            assert_eq!(r.get_header("allow"), Some("GET"), "{m} {path}");
+        }
+    }
+    assert_eq!(Method::parse("get"), Method::Get);
+}
+
 #[test]
 fn service_routes() {
     let w = World::new();
