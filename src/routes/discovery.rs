@@ -13,28 +13,13 @@ use super::App;
 use crate::domain::manifest::Listing;
 use crate::domain::oauth;
 use crate::probe::client::OutboundRequest;
-use crate::probe::template::{render_url, Values};
+use crate::probe::template::Values;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-/// Keys of the sealed field map that hold the discovered registration (the
-/// tokens sit beside them once consent succeeds).
-pub const RESOURCE: &str = "resource";
-pub const ISSUER: &str = "issuer";
-pub const AUTHORIZE_URL: &str = "authorize_url";
-pub const TOKEN_URL: &str = "token_url";
-pub const REDIRECT_URI: &str = "redirect_uri";
-
-/// The instance's MCP endpoint: the listing's `mcp.url` rendered with its
-/// config (and credential fields, should the template name any).
-pub fn mcp_url(listing: &Listing, values: &Values) -> Result<String, String> {
-    let template = listing
-        .mcp
-        .as_ref()
-        .and_then(|m| m["url"].as_str())
-        .ok_or("The listing declares no MCP endpoint.")?;
-    render_url(template, values).map_err(|e| e.to_string())
-}
+pub use crate::probe::credential::{
+    mcp_url, AUTHORIZE_URL, ISSUER, REDIRECT_URI, RESOURCE, TOKEN_URL,
+};
 
 fn failed(step: &str, why: impl std::fmt::Display) -> String {
     format!("OAuth discovery for the MCP server failed ({step}): {why}")
@@ -48,6 +33,7 @@ async fn get_json(app: &App, url: &str) -> Result<Option<Value>, String> {
             url: url.to_string(),
             headers: vec![("Accept".into(), "application/json".into())],
             body: None,
+            ..Default::default()
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -82,6 +68,7 @@ async fn resource_metadata(app: &App, server: &str) -> Result<Value, String> {
                     "clientInfo": {"name": "connector-marketplace", "version": "1"}}})
                 .to_string(),
             ),
+            ..Default::default()
         })
         .await
         .map_err(|e| failed("reaching the server", e))?;
@@ -162,6 +149,7 @@ async fn register(
                 ("Accept".into(), "application/json".into()),
             ],
             body: Some(body.to_string()),
+            ..Default::default()
         })
         .await
         .map_err(|e| failed("client registration", e))?;

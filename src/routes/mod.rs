@@ -111,6 +111,15 @@ impl App {
         crate::probe::client::Guarded::new(self.transport.as_ref(), &self.config.allow)
     }
 
+    /// The outbound side of the one credential path (API §10).
+    pub fn net(&self) -> crate::probe::credential::Net<'_> {
+        crate::probe::credential::Net {
+            client: self.outbound(),
+            clock: &*self.clock,
+            now_ms: self.now.0,
+        }
+    }
+
     /// An audit event about one connector.
     pub fn event_for(
         &self,

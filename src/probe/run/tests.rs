@@ -53,7 +53,7 @@ fn go(probe: Value, t: &Fake, token: &str) -> Outcome {
         auth: &auth,
     };
     let client = Guarded::new(t, &allow);
-    pollster::block_on(run(&probe, &values, &client, &|| 1000))
+    pollster::block_on(run(&probe, &values, &client, &|| 1000, None))
 }
 
 fn github_like() -> Value {
@@ -196,7 +196,7 @@ fn disguised_base_urls_are_refused_as_written() {
         };
         let t = fake(200, "{}");
         let client = Guarded::new(&t, &allow);
-        let out = pollster::block_on(run(&probe, &values, &client, &|| 0));
+        let out = pollster::block_on(run(&probe, &values, &client, &|| 0, None));
         assert_eq!(
             matches!(out, Outcome::Refused { .. }),
             refused,
