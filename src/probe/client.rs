@@ -40,7 +40,9 @@ pub struct OutboundRequest {
 
 impl OutboundRequest {
     fn is_credential_header(&self, name: &str) -> bool {
-        ALWAYS_CREDENTIAL.iter().any(|h| name.eq_ignore_ascii_case(h))
+        ALWAYS_CREDENTIAL
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h))
             || self
                 .credential_headers
                 .iter()
@@ -50,7 +52,10 @@ impl OutboundRequest {
     /// Whether anything in it is a credential.
     pub fn carries_credential(&self) -> bool {
         self.body_has_credential
-            || self.headers.iter().any(|(k, _)| self.is_credential_header(k))
+            || self
+                .headers
+                .iter()
+                .any(|(k, _)| self.is_credential_header(k))
     }
 }
 
@@ -307,24 +312,40 @@ mod tests {
     fn cross_origin_redirects_drop_every_credential() {
         let allow = AllowList::parse("");
         let t = script(vec![
-            ("https://gitlab.example.com/a", 307, Some("https://evil.example.org/a")),
-            ("https://gitlab.example.com/s", 308, Some("http://gitlab.example.com:443/s")),
+            (
+                "https://gitlab.example.com/a",
+                307,
+                Some("https://evil.example.org/a"),
+            ),
+            (
+                "https://gitlab.example.com/s",
+                308,
+                Some("http://gitlab.example.com:443/s"),
+            ),
             ("https://evil.example.org/a", 200, None),
         ]);
         let g = Guarded::new(&t, &allow);
         let mut req = get("https://gitlab.example.com/a");
-        req.headers.push(("PRIVATE-TOKEN".into(), "glpat-secret".into()));
-        req.headers.push(("Accept".into(), "application/json".into()));
+        req.headers
+            .push(("PRIVATE-TOKEN".into(), "glpat-secret".into()));
+        req.headers
+            .push(("Accept".into(), "application/json".into()));
         req.credential_headers = vec!["private-token".into()];
         pollster::block_on(g.send(req.clone())).unwrap();
         let second = t.sent.borrow()[1].clone();
-        assert_eq!(second.headers, vec![("Accept".to_string(), "application/json".to_string())]);
+        assert_eq!(
+            second.headers,
+            vec![("Accept".to_string(), "application/json".to_string())]
+        );
         // A body carrying a credential is never re-sent to another origin.
         req.method = "POST".into();
         req.body = Some("token=glpat-secret".into());
         req.body_has_credential = true;
         t.sent.borrow_mut().clear();
-        assert!(matches!(pollster::block_on(g.send(req.clone())), Err(ProbeError::Refused(_))));
+        assert!(matches!(
+            pollster::block_on(g.send(req.clone())),
+            Err(ProbeError::Refused(_))
+        ));
         assert_eq!(t.sent.borrow().len(), 1);
         // Another scheme is another origin, even on the same host.
         req.url = "https://gitlab.example.com/s".into();
@@ -334,7 +355,11 @@ mod tests {
     #[test]
     fn token_requests_never_follow_redirects() {
         let allow = AllowList::parse("");
-        let t = script(vec![("https://auth.example.com/token", 307, Some("https://auth.example.com/t2"))]);
+        let t = script(vec![(
+            "https://auth.example.com/token",
+            307,
+            Some("https://auth.example.com/t2"),
+        )]);
         let g = Guarded::new(&t, &allow);
         let mut req = get("https://auth.example.com/token");
         req.no_redirects = true;
@@ -348,8 +373,16 @@ mod tests {
     fn bound_requests_stay_on_their_hosts_on_every_hop() {
         let allow = AllowList::parse("127.0.0.1:9911");
         let t = script(vec![
-            ("https://api.example.com/a", 302, Some("https://cdn.example.com/a")),
-            ("https://x.atlassian.net/a", 302, Some("https://y.atlassian.net/a")),
+            (
+                "https://api.example.com/a",
+                302,
+                Some("https://cdn.example.com/a"),
+            ),
+            (
+                "https://x.atlassian.net/a",
+                302,
+                Some("https://y.atlassian.net/a"),
+            ),
             ("https://y.atlassian.net/a", 200, None),
             ("http://127.0.0.1:9911/a", 200, None),
         ]);
@@ -359,12 +392,30 @@ mod tests {
             ..get(u)
         };
         let e = pollster::block_on(g.send(bound("https://api.example.com/a"))).unwrap_err();
-        assert!(e.to_string().contains("'cdn.example.com' is not one of them"), "{e}");
-        assert_eq!(t.sent.borrow().len(), 1, "the hop is refused before it is sent");
+        assert!(
+            e.to_string()
+                .contains("'cdn.example.com' is not one of them"),
+            "{e}"
+        );
+        assert_eq!(
+            t.sent.borrow().len(),
+            1,
+            "the hop is refused before it is sent"
+        );
         assert!(pollster::block_on(g.send(bound("https://evil.example.org/"))).is_err());
         assert_eq!(t.sent.borrow().len(), 1);
-        assert_eq!(pollster::block_on(g.send(bound("https://x.atlassian.net/a"))).unwrap().status, 200);
+        assert_eq!(
+            pollster::block_on(g.send(bound("https://x.atlassian.net/a")))
+                .unwrap()
+                .status,
+            200
+        );
         // The development pairs pass, as for every probe.
-        assert_eq!(pollster::block_on(g.send(bound("http://127.0.0.1:9911/a"))).unwrap().status, 200);
+        assert_eq!(
+            pollster::block_on(g.send(bound("http://127.0.0.1:9911/a")))
+                .unwrap()
+                .status,
+            200
+        );
     }
 }

@@ -232,8 +232,8 @@ impl<'a> Session<'a> {
         let resp = token_request(net, &ep.token_url, body, hosts)
             .await
             .map_err(|e| format!("The token refresh failed: {e}"))?;
-        let tokens = oauth::parse_token_response(resp.status, &resp.body, net.now_ms)
-            .map_err(|e| {
+        let tokens =
+            oauth::parse_token_response(resp.status, &resp.body, net.now_ms).map_err(|e| {
                 run::redact(
                     &format!("The token refresh was refused: {e}"),
                     &self.secrets(),

@@ -1,10 +1,12 @@
 //! Installed connectors: list, read, update (rename, config, rotation),
 //! uninstall (API §4).
 
+use super::discovery;
 use super::error::ApiError;
 use super::extract::{list_json, list_query, JsonBody};
 use super::http::{HttpRequest, HttpResponse};
 use super::install::{health_json, name_taken, probe, require_accepted, seal};
+use super::oauth::{open_fields, redirect_uri, seal_fields, start_consent};
 use super::write::{guarded, Locks};
 use super::App;
 use crate::domain::auth::Role;
@@ -12,6 +14,7 @@ use crate::domain::connector::{validate_config, validate_name, AuthInput};
 use crate::domain::ids::{ConnectorId, ListingId};
 use crate::domain::manifest::Listing;
 use crate::domain::Error;
+use crate::probe::credential::credential_hosts;
 use crate::store::{ConnectorFilter, ConnectorRecord, Written};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -227,6 +230,17 @@ pub async fn update_connector(
             "Changing config needs the credential again (auth): a stored secret is never sent to a new target unverified.",
         ));
     }
+    // API §10: an OAuth token that the new config would send to another
+    // host is dropped, and the instance asks for consent again.
+    let reconsent = config.as_ref().is_some_and(|c| {
+        config_changed
+            && matches!(current.auth_type.as_str(), "oauth2" | "mcp_oauth")
+            && credential_hosts(&listing, c)
+                != credential_hosts(
+                    &listing,
+                    &current.config.as_object().cloned().unwrap_or_default(),
+                )
+    });
     let mut locks = Locks::take(vec![format!("cn:{}", current.id)]);
     if let Some(n) = name.as_ref().filter(|n| **n != current.name) {
         locks.take.push(format!("name:{n}"));
@@ -264,6 +278,26 @@ pub async fn update_connector(
             next.auth_hint = a.hint(&listing);
             changed.push("auth");
         }
+        let mut consent_fields = None;
+        if reconsent {
+            let mut fields = match &auth {
+                Some(a) => a.fields.clone(),
+                None => open_fields(app, &current)?,
+            };
+            for k in ["access_token", "refresh_token", "expires_at_ms"] {
+                fields.remove(k);
+            }
+            if current.auth_type == "mcp_oauth" {
+                let cfg: Map<String, Value> = next.config.as_object().cloned().unwrap_or_default();
+                fields = discovery::discover(app, &listing, &cfg, &redirect_uri(app, req), &fields)
+                    .await?;
+            }
+            next.secret = Some(seal_fields(app, tenant, &next.id, &fields)?);
+            next.status = "pending_auth".into();
+            next.health = json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Waiting for OAuth consent: the new config sends the token to another host."});
+            changed.push("status");
+            consent_fields = Some(fields);
+        }
         if changed.is_empty() {
             return Ok(HttpResponse::json(200, &connector_json(&current, &status)));
         }
@@ -279,10 +313,18 @@ pub async fn update_connector(
             .update_connector(tenant, &next, Some(&event))
             .await?
         {
-            Written::Done => Ok(HttpResponse::json(200, &connector_json(&next, &status))),
-            Written::NameTaken => Err(name_taken(&next.name)),
-            Written::Gone => Err(Error::not_found("connector", next.id.as_str()).into()),
+            Written::Done => {}
+            Written::NameTaken => return Err(name_taken(&next.name)),
+            Written::Gone => return Err(Error::not_found("connector", next.id.as_str()).into()),
         }
+        let mut view = connector_json(&next, &status);
+        if let Some(fields) = consent_fields {
+            let consent = start_consent(app, req, tenant, &next.id, &listing, &fields).await?;
+            view["next_step"] = json!("oauth");
+            view["authorize_url"] = json!(consent.as_ref().map(|c| &c.0));
+            view["authorize_expires_at"] = json!(consent.as_ref().map(|c| &c.1));
+        }
+        Ok(HttpResponse::json(200, &view))
     })
     .await
 }
