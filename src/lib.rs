@@ -97,16 +97,18 @@ pub(crate) mod edge {
             .entries()
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
-        let declared_too_large = req
+        let declared = req
             .headers()
             .get("content-length")?
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > routes::MAX_BODY_BYTES);
-        let body = if declared_too_large {
+            .and_then(|v| v.parse::<usize>().ok());
+        let body = match declared {
             // Read no further than needed to know it is too large.
-            vec![0; routes::MAX_BODY_BYTES + 1]
-        } else {
-            req.bytes().await.unwrap_or_default()
+            Some(n) if n > routes::MAX_BODY_BYTES => vec![0; routes::MAX_BODY_BYTES + 1],
+            // A declared length within the cap is read in one piece.
+            Some(_) => req.bytes().await.unwrap_or_default(),
+            // No length (chunked): streamed, and cut one byte past the cap,
+            // so an endless body is never held whole before the 413.
+            None => read_capped(&mut req, routes::MAX_BODY_BYTES + 1).await,
         };
         Ok(HttpRequest {
             method: M::parse(req.method().as_ref()),
@@ -119,6 +121,23 @@ pub(crate) mod edge {
             headers,
             body,
         })
+    }
+
+    /// At most `cap` bytes of a request body read as a stream.
+    async fn read_capped(req: &mut Request, cap: usize) -> Vec<u8> {
+        use futures_util::StreamExt;
+        let Ok(mut stream) = req.stream() else {
+            return Vec::new();
+        };
+        let mut body = Vec::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= cap {
+                body.truncate(cap);
+                break;
+            }
+        }
+        body
     }
 
     fn from_plain(r: routes::http::HttpResponse) -> Result<Response> {

@@ -11,9 +11,22 @@ use base64::Engine;
 
 const VERSION: &str = "v1:";
 
-/// The vault key, parsed once from `VAULT_KEY` (base64 of 32 bytes).
+/// The vault key, parsed once from `VAULT_KEY` (base64 of 32 bytes), and
+/// the keys derived from it for other purposes (never the vault key itself).
 #[derive(Clone)]
-pub struct VaultKey(Aes256Gcm);
+pub struct VaultKey(Aes256Gcm, [u8; 32]);
+
+/// The label the idempotency fingerprint key is derived under.
+const FINGERPRINT_LABEL: &[u8] = b"idempotency-fingerprint";
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut m = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    m.update(data);
+    m.finalize().into_bytes().into()
+}
 
 impl std::fmt::Debug for VaultKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,9 +50,15 @@ impl VaultKey {
         if bytes.len() != 32 {
             return Err(VaultError::BadKey);
         }
-        Aes256Gcm::new_from_slice(&bytes)
-            .map(VaultKey)
-            .map_err(|_| VaultError::BadKey)
+        let aead = Aes256Gcm::new_from_slice(&bytes).map_err(|_| VaultError::BadKey)?;
+        Ok(VaultKey(aead, hmac(&bytes, FINGERPRINT_LABEL)))
+    }
+
+    /// HMAC-SHA256 (hex) of `data` under a key derived from the vault key:
+    /// a fingerprint of a request body holding credentials that cannot be
+    /// checked against a guessed credential without the server secret.
+    pub fn fingerprint(&self, data: &[u8]) -> String {
+        hex::encode(hmac(&self.1, data))
     }
 
     /// Seals `plaintext` for one owner (`tenant|instance`).

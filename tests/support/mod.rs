@@ -228,6 +228,27 @@ impl Call {
         )
     }
 
+    /// The body sent chunked (`Transfer-Encoding: chunked`, no
+    /// Content-Length), in 4 KiB pieces.
+    pub fn chunked(self, body: &[u8]) -> Answer {
+        struct Pieces<'a>(&'a [u8]);
+        impl std::io::Read for Pieces<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(buf.len()).min(4096);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        Self::answer(
+            self.req
+                .set("content-type", "application/json")
+                .send(Pieces(body)),
+            self.platform,
+            self.allow_5xx,
+        )
+    }
+
     fn answer(r: Result<ureq::Response, ureq::Error>, platform: bool, allow_5xx: bool) -> Answer {
         let resp = match r {
             Ok(r) => r,

@@ -347,3 +347,37 @@ fn an_accepted_status_without_json_is_not_accepted() {
     let (_, list) = w.call(Method::Get, "/v1/connectors", Some(&m), None);
     assert_eq!(list["data"].as_array().unwrap().len(), 0);
 }
+
+/// Finding 8: the idempotency fingerprint of a body holding a credential
+/// is keyed by the server secret, not a plain SHA-256 of the body.
+#[test]
+fn idempotency_fingerprints_are_keyed() {
+    use sha2::{Digest, Sha256};
+    let (w, m) = setup();
+    // Keys sorted: this is the canonical JSON the fingerprint covers.
+    let body =
+        json!({"auth": {"token": GOOD_TOKEN, "type": "pat"}, "listing": "github", "name": "idem"});
+    let r = w.send(
+        HttpRequest::new(Method::Post, "/v1/connectors")
+            .with_header("authorization", &m)
+            .with_header("idempotency-key", "k-1")
+            .with_body(body.to_string()),
+    );
+    assert_eq!(r.status, 201);
+    let plain = hex::encode(Sha256::digest(
+        format!("POST /v1/connectors\n{body}").as_bytes(),
+    ));
+    let stored: Vec<String> = w
+        .objects
+        .books
+        .borrow()
+        .values()
+        .flat_map(|b| b.records.values().map(|r| r.fingerprint.clone()))
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(
+        stored[0], plain,
+        "an unsalted hash of a body with a credential"
+    );
+    assert_eq!(stored[0].len(), 64);
+}
