@@ -68,6 +68,12 @@ pub(crate) mod edge {
             // with a logged internal error rather than storing anything.
             vault: VaultKey::from_base64(&vault).ok(),
             public_base_url: Some(setting(env, "PUBLIC_BASE_URL")).filter(|s| !s.is_empty()),
+            return_url_origins: crate::domain::connector::parse_origins(&format!(
+                "{} {}",
+                setting(env, "RETURN_URL_ORIGINS"),
+                setting(env, "PUBLIC_BASE_URL")
+            )),
+            development: setting(env, "ENVIRONMENT") == "development",
         };
         let d1 = Rc::new(D1Store::new(env.d1("DB")?));
         Ok(App {

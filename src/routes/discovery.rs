@@ -21,6 +21,19 @@ pub use crate::probe::credential::{
     mcp_url, AUTHORIZE_URL, ISSUER, REDIRECT_URI, RESOURCE, TOKEN_URL,
 };
 
+/// An absolute https URL, or plain http to a `PROBE_ALLOW_HOSTS` pair.
+fn https_or_dev_pair(u: &str, allow: &crate::probe::guard::AllowList) -> bool {
+    url::Url::parse(u).is_ok_and(|p| {
+        p.host().is_some()
+            && (p.scheme() == "https"
+                || (p.scheme() == "http"
+                    && allow.contains(
+                        p.host_str().unwrap_or_default(),
+                        p.port_or_known_default().unwrap_or(80),
+                    )))
+    })
+}
+
 fn failed(step: &str, why: impl std::fmt::Display) -> String {
     format!("OAuth discovery for the MCP server failed ({step}): {why}")
 }
@@ -197,6 +210,24 @@ pub async fn discover(
     let meta = server_metadata(app, &issuer)
         .await
         .map_err(|e| upstream(&e))?;
+    // Secrets go to these endpoints (the code, the verifier, tokens): https
+    // only, except the development allow-list pairs (local fakes).
+    for (name, u) in [
+        ("authorization_endpoint", Some(&meta.authorization_endpoint)),
+        ("token_endpoint", Some(&meta.token_endpoint)),
+        ("registration_endpoint", meta.registration_endpoint.as_ref()),
+    ] {
+        if let Some(u) = u.filter(|u| !https_or_dev_pair(u, &app.config.allow)) {
+            let host = url::Url::parse(u)
+                .ok()
+                .and_then(|p| p.host_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(upstream(&failed(
+                "authorization-server metadata",
+                format!("its {name} on '{host}' is not an https URL (PROBE_ALLOW_HOSTS lists the plain-http pairs of a development deployment)"),
+            )));
+        }
+    }
     let mut fields = previous.clone();
     let same_client = previous.get(ISSUER) == Some(&issuer)
         && previous.get(REDIRECT_URI).map(String::as_str) == Some(redirect_uri)

@@ -181,7 +181,7 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
     let crew_id = body.opt_str("crew_id", 100)?;
     let return_url = body.opt_str("return_url", 2000)?;
     if let Some(u) = &return_url {
-        validate_return_url(u)?;
+        validate_return_url(u, &app.config.return_url_origins, app.config.development)?;
     }
     if !auth.fields.is_empty() && app.config.vault.is_none() {
         return Err(ApiError::internal(

@@ -50,6 +50,25 @@ pub struct Config {
     /// `PUBLIC_BASE_URL`: the origin OAuth providers redirect back to; the
     /// request's own origin when unset.
     pub public_base_url: Option<String>,
+    /// `RETURN_URL_ORIGINS` (plus `PUBLIC_BASE_URL`'s origin): where a
+    /// consent may send the user back to, over https.
+    pub return_url_origins: Vec<String>,
+    /// `ENVIRONMENT=development`: loopback `return_url`s and a short
+    /// operator token are accepted.
+    pub development: bool,
+}
+
+/// An operator token shorter than this is refused outside development.
+pub const MIN_OPERATOR_TOKEN: usize = 32;
+
+impl Config {
+    /// Why this deployment must not serve, if it must not.
+    pub fn misconfigured(&self) -> Option<String> {
+        let n = self.operator_token.chars().count();
+        (!self.development && n > 0 && n < MIN_OPERATOR_TOKEN).then(|| {
+            format!("OPERATOR_TOKEN has {n} characters; outside development (ENVIRONMENT=development) it needs at least {MIN_OPERATOR_TOKEN}")
+        })
+    }
 }
 
 /// Everything a request needs, assembled by the edge for each request.
@@ -283,7 +302,9 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
 /// Answers one request. Never panics on input; every failure is an envelope.
 pub async fn handle(app: &App, req: HttpRequest) -> HttpResponse {
     let request_id = &app.request_id;
-    let result = if req.body.len() > MAX_BODY_BYTES {
+    let result = if let Some(cause) = app.config.misconfigured() {
+        Err(ApiError::misconfigured(cause))
+    } else if req.body.len() > MAX_BODY_BYTES {
         Err(ApiError::payload_too_large(MAX_BODY_BYTES))
     } else {
         dispatch(app, &req).await

@@ -381,3 +381,69 @@ fn idempotency_fingerprints_are_keyed() {
     );
     assert_eq!(stored[0].len(), 64);
 }
+
+/// Finding 9: discovered OAuth endpoints must be https; `return_url` must
+/// be https on an allowed origin (loopback only in development); a short
+/// operator token outside development refuses to serve.
+#[test]
+fn deployment_rules_for_endpoints_return_urls_and_the_operator_token() {
+    let (w, m) = setup();
+    *w.provider.mode.borrow_mut() = "http-token";
+    let (s, e) = w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&m),
+        Some(
+            json!({"listing": "remote-mcp", "name": "mcp", "auth": {"type": "mcp_oauth"},
+                    "config": {"server_url": "https://mcp.example.com/mcp"}}),
+        ),
+    );
+    assert_eq!((s, err_code(&e)), (502, "connector_upstream_error"), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("token_endpoint"),
+        "{e}"
+    );
+    *w.provider.mode.borrow_mut() = "";
+
+    let drive = |ret: &str| {
+        json!({"listing": "google-drive", "name": "drive", "return_url": ret,
+               "auth": {"type": "oauth2", "client_id": "1234567890-abc123def.apps.googleusercontent.com", "client_secret": "GOCSPX-client-secret"}})
+    };
+    for bad in [
+        "https://evil.example.org/done",
+        "http://app.example.com/done",
+    ] {
+        let (s, e) = w.call(Method::Post, "/v1/connectors", Some(&m), Some(drive(bad)));
+        assert_eq!(
+            (s, e["error"]["param"].as_str()),
+            (400, Some("return_url")),
+            "{bad}: {e}"
+        );
+    }
+    let (s, e) = w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&m),
+        Some(drive("http://127.0.0.1:9000/done")),
+    );
+    assert_eq!(s, 201, "loopback in development: {e}");
+
+    w.development.set(false);
+    let (s, e) = w.call(Method::Get, "/v1/ping", None, None);
+    assert_eq!((s, err_code(&e)), (503, "service_misconfigured"), "{e}");
+    assert!(w
+        .logs
+        .borrow()
+        .iter()
+        .any(|l| l.contains("OPERATOR_TOKEN has 13 characters")));
+    let (s, e) = w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&m),
+        Some(drive("http://127.0.0.1:9000/done")),
+    );
+    assert_eq!(s, 503, "{e}");
+}

@@ -35,6 +35,8 @@ pub(super) struct World {
     seed: Cell<u64>,
     pub(super) now: Cell<i64>,
     logs: Rc<RefCell<Vec<String>>>,
+    /// `ENVIRONMENT=development` (a short operator token is fine there).
+    pub(super) development: Cell<bool>,
 }
 
 impl World {
@@ -61,6 +63,7 @@ impl World {
             seed: Cell::new(0x9E37_79B9_7F4A_7C15),
             now: Cell::new(1_795_349_599_000),
             logs: Rc::default(),
+            development: Cell::new(true),
         }
     }
 
@@ -94,6 +97,8 @@ impl World {
                     .expect("a 32-byte test key"),
                 ),
                 public_base_url: None,
+                return_url_origins: vec!["https://app.example.com".into()],
+                development: self.development.get(),
             }),
             request_id: crate::domain::ids::RequestId::generate(&SeqRandom(Cell::new(
                 self.seed.get() ^ 0xABCD,
@@ -338,6 +343,9 @@ impl Transport for FakeProvider {
                     "token_endpoint": "https://auth.example.com/token",
                     "registration_endpoint": "https://auth.example.com/register",
                     "code_challenge_methods_supported": ["S256"]});
+                if mode == "http-token" {
+                    meta["token_endpoint"] = json!("http://auth.example.com/token");
+                }
                 if mode == "no-dcr" {
                     meta.as_object_mut()
                         .unwrap()
