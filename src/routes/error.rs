@@ -201,4 +201,5 @@ pub const CODES: &[&str] = &[
     "invalid_state",
     "payload_too_large",
     "internal_error",
+    "service_misconfigured",
 ];
