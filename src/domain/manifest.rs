@@ -370,7 +370,7 @@ fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error> {
             &auth_keys,
         )?;
     }
-    check_credential_hosts(m)?;
+    check_credential_hosts(m, allow)?;
     for field in ["authorize_url", "token_url"] {
         if let Some(u) = m["oauth"][field].as_str() {
             let ok = url::Url::parse(u).is_ok_and(|p| {
@@ -441,8 +441,9 @@ fn template_host(url: &str) -> Option<String> {
 }
 
 /// API §3: every host a credential-bearing template can reach is named in
-/// the listing's `allowed_hosts`.
-fn check_credential_hosts(m: &Value) -> Result<(), Error> {
+/// the listing's `allowed_hosts` (or is a development pair of
+/// `PROBE_ALLOW_HOSTS`, like a local fake's OAuth endpoints).
+fn check_credential_hosts(m: &Value, allow: &AllowList) -> Result<(), Error> {
     let urls = credential_urls(m);
     let Some((first, _)) = urls.first() else {
         return Ok(());
@@ -486,9 +487,12 @@ fn check_credential_hosts(m: &Value) -> Result<(), Error> {
                 }
             }
             Some(h) => {
-                if !literal
-                    .iter()
-                    .any(|p| crate::probe::run::host_matches(p, &h))
+                let dev_pair = url::Url::parse(url)
+                    .is_ok_and(|u| allow.contains(&h, u.port_or_known_default().unwrap_or(443)));
+                if !dev_pair
+                    && !literal
+                        .iter()
+                        .any(|p| crate::probe::run::host_matches(p, &h))
                 {
                     return Err(bad(
                         path,
