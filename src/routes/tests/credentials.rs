@@ -447,3 +447,48 @@ fn deployment_rules_for_endpoints_return_urls_and_the_operator_token() {
     );
     assert_eq!(s, 503, "{e}");
 }
+
+/// API §10: an upgrade whose version sends the credential to new hosts
+/// asks for it again.
+#[test]
+fn an_upgrade_that_moves_the_credential_asks_for_it_again() {
+    let (w, m) = setup();
+    let mut l = catalog_manifest("github");
+    l["id"] = json!("gh-up");
+    l["version"] = json!("1.0.0");
+    assert_eq!(publish(&w, &l).0, 200);
+    let (s, c) = w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&m),
+        Some(json!({"listing": "gh-up", "auth": {"type": "pat", "token": GOOD_TOKEN}})),
+    );
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_str().unwrap();
+    l["version"] = json!("1.1.0");
+    l["allowed_hosts"] = json!([
+        "api.github.com",
+        "uploads.github.com",
+        "{{config.base_url}}"
+    ]);
+    l["tools"][0]["probe"]["url"] = json!("https://uploads.github.com/user");
+    assert_eq!(publish(&w, &l).0, 200);
+    let path = format!("/v1/connectors/{id}/upgrade");
+    let (s, e) = w.call(Method::Post, &path, Some(&m), Some(json!({})));
+    assert_eq!(
+        (s, e["error"]["param"].as_str()),
+        (400, Some("auth")),
+        "{e}"
+    );
+    let (s, u) = w.call(
+        Method::Post,
+        &path,
+        Some(&m),
+        Some(json!({"auth": {"type": "pat", "token": GOOD_TOKEN}})),
+    );
+    assert_eq!(
+        (s, u["listing_version"].as_str()),
+        (200, Some("1.1.0")),
+        "{u}"
+    );
+}
