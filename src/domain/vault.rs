@@ -137,5 +137,20 @@ mod tests {
         assert!(VaultKey::from_base64(&STANDARD.encode([1u8; 16])).is_err());
         assert!(VaultKey::from_base64("not base64!").is_err());
         assert_eq!(format!("{:?}", key()), "VaultKey(****)");
+        // RFC 4231 test cases 1 and 6 (a key longer than the block).
+        assert_eq!(
+            hex::encode(hmac(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hex::encode(hmac(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+        // The fingerprint key is derived, not the vault key itself.
+        let k = key();
+        assert_ne!(k.fingerprint(b"x"), hex::encode(hmac(&[7u8; 32], b"x")));
     }
 }
