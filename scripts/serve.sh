@@ -9,6 +9,9 @@
 #   PERSIST_DIR        local state folder (default .state/dev, kept between runs)
 #   OPERATOR_TOKEN     operator token (default dev-operator-token)
 #   PROBE_ALLOW_HOSTS  host:port pairs plain-http probes may reach (default empty)
+#   ENVIRONMENT        development (default) accepts loopback return_urls and a
+#                      short OPERATOR_TOKEN; anything else does not
+#   RETURN_URL_ORIGINS https origins a consent may return to (default empty)
 #   ENABLE_TEST_ROUTES true turns on /v1/_test/panic (the e2e suite's panic probe)
 #   VAULT_KEY          base64 of 32 bytes sealing stored credentials (default: one
 #                      generated once into $PERSIST_DIR/vault.key and kept there)
@@ -20,6 +23,8 @@ PORT="${PORT:-8787}"
 PERSIST_DIR="${PERSIST_DIR:-$ROOT/.state/dev}"
 OPERATOR_TOKEN="${OPERATOR_TOKEN:-dev-operator-token}"
 PROBE_ALLOW_HOSTS="${PROBE_ALLOW_HOSTS:-}"
+ENVIRONMENT="${ENVIRONMENT:-development}"
+RETURN_URL_ORIGINS="${RETURN_URL_ORIGINS:-}"
 
 [ -f build/index.js ] || { echo "no build: run 'make build' first" >&2; exit 1; }
 mkdir -p "$PERSIST_DIR"
@@ -33,8 +38,9 @@ if [ -z "${VAULT_KEY:-}" ]; then
   [ -s "$PERSIST_DIR/vault.key" ] || head -c 32 /dev/urandom | base64 > "$PERSIST_DIR/vault.key"
   VAULT_KEY="$(cat "$PERSIST_DIR/vault.key")"
 fi
-printf 'OPERATOR_TOKEN=%s\nPROBE_ALLOW_HOSTS=%s\nENABLE_TEST_ROUTES=%s\nVAULT_KEY=%s\n' \
-  "$OPERATOR_TOKEN" "$PROBE_ALLOW_HOSTS" "${ENABLE_TEST_ROUTES:-false}" "$VAULT_KEY" > "$envfile"
+printf 'OPERATOR_TOKEN=%s\nPROBE_ALLOW_HOSTS=%s\nENABLE_TEST_ROUTES=%s\nVAULT_KEY=%s\nENVIRONMENT=%s\nRETURN_URL_ORIGINS=%s\n' \
+  "$OPERATOR_TOKEN" "$PROBE_ALLOW_HOSTS" "${ENABLE_TEST_ROUTES:-false}" "$VAULT_KEY" \
+  "$ENVIRONMENT" "$RETURN_URL_ORIGINS" > "$envfile"
 
 wrangler d1 migrations apply DB --local --persist-to "$PERSIST_DIR" >&2
 

@@ -71,6 +71,12 @@ pub(crate) mod edge {
             // with a logged internal error rather than storing anything.
             vault: VaultKey::from_base64(&vault).ok(),
             public_base_url: Some(setting(env, "PUBLIC_BASE_URL")).filter(|s| !s.is_empty()),
+            return_url_origins: crate::domain::connector::parse_origins(&format!(
+                "{} {}",
+                setting(env, "RETURN_URL_ORIGINS"),
+                setting(env, "PUBLIC_BASE_URL")
+            )),
+            development: setting(env, "ENVIRONMENT") == "development",
         };
         let d1 = Rc::new(D1Store::new(env.d1("DB")?));
         Ok(App {
@@ -100,16 +106,18 @@ pub(crate) mod edge {
             .entries()
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
-        let declared_too_large = req
+        let declared = req
             .headers()
             .get("content-length")?
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > routes::MAX_BODY_BYTES);
-        let body = if declared_too_large {
+            .and_then(|v| v.parse::<usize>().ok());
+        let body = match declared {
             // Read no further than needed to know it is too large.
-            vec![0; routes::MAX_BODY_BYTES + 1]
-        } else {
-            req.bytes().await.unwrap_or_default()
+            Some(n) if n > routes::MAX_BODY_BYTES => vec![0; routes::MAX_BODY_BYTES + 1],
+            // A declared length within the cap is read in one piece.
+            Some(_) => req.bytes().await.unwrap_or_default(),
+            // No length (chunked): streamed, and cut one byte past the cap,
+            // so an endless body is never held whole before the 413.
+            None => read_capped(&mut req, routes::MAX_BODY_BYTES + 1).await,
         };
         Ok(HttpRequest {
             // The raw method: `worker::Method` reads any method it does not
@@ -124,6 +132,23 @@ pub(crate) mod edge {
             headers,
             body,
         })
+    }
+
+    /// At most `cap` bytes of a request body read as a stream.
+    async fn read_capped(req: &mut Request, cap: usize) -> Vec<u8> {
+        use futures_util::StreamExt;
+        let Ok(mut stream) = req.stream() else {
+            return Vec::new();
+        };
+        let mut body = Vec::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= cap {
+                body.truncate(cap);
+                break;
+            }
+        }
+        body
     }
 
     fn from_plain(r: routes::http::HttpResponse) -> Result<Response> {

@@ -377,6 +377,20 @@ fn envelopes(s: &Server) {
     let big = vec![b' '; 70 * 1024];
     let a = call("POST", &s.url("/v1/api-keys")).auth(&admin).raw(&big);
     assert_eq!((a.status, a.code()), (413, "payload_too_large".into()));
+    // Without a Content-Length (chunked) the body is read only up to the cap.
+    let big = vec![b' '; 200 * 1024];
+    let a = support::post_chunked(&s.url("/v1/api-keys"), &admin, &big);
+    assert_eq!((a.status, a.code()), (413, "payload_too_large".into()));
+    let a = support::post_chunked(
+        &s.url("/v1/api-keys"),
+        &admin,
+        json!({"role": "viewer"}).to_string().as_bytes(),
+    );
+    assert_eq!(
+        (a.status, a.json()["role"].as_str()),
+        (201, Some("viewer")),
+        "a small chunked body is read whole"
+    );
     let a = call("POST", &s.url("/v1/api-keys"))
         .auth(&admin)
         .json(&json!({"role": "viewer", "scope": "all"}));

@@ -29,6 +29,25 @@ pub struct Config {
     /// `PUBLIC_BASE_URL`: the origin OAuth providers redirect back to; the
     /// request's own origin when unset.
     pub public_base_url: Option<String>,
+    /// `RETURN_URL_ORIGINS` (plus `PUBLIC_BASE_URL`'s origin): where a
+    /// consent may send the user back to, over https.
+    pub return_url_origins: Vec<String>,
+    /// `ENVIRONMENT=development`: loopback `return_url`s and a short
+    /// operator token are accepted.
+    pub development: bool,
+}
+
+/// An operator token shorter than this is refused outside development.
+pub const MIN_OPERATOR_TOKEN: usize = 32;
+
+impl Config {
+    /// Why this deployment must not serve, if it must not.
+    pub fn misconfigured(&self) -> Option<String> {
+        let n = self.operator_token.chars().count();
+        (!self.development && n > 0 && n < MIN_OPERATOR_TOKEN).then(|| {
+            format!("OPERATOR_TOKEN has {n} characters; outside development (ENVIRONMENT=development) it needs at least {MIN_OPERATOR_TOKEN}")
+        })
+    }
 }
 
 /// Everything a request needs, assembled by the edge for each request.
@@ -88,6 +107,15 @@ impl App {
     /// The one outbound client (API §10).
     pub fn outbound(&self) -> crate::probe::client::Guarded<'_> {
         crate::probe::client::Guarded::new(self.transport.as_ref(), &self.config.allow)
+    }
+
+    /// The outbound side of the one credential path (API §10).
+    pub fn net(&self) -> crate::probe::credential::Net<'_> {
+        crate::probe::credential::Net {
+            client: self.outbound(),
+            clock: &*self.clock,
+            now_ms: self.now.0,
+        }
     }
 
     /// An audit event about one connector.

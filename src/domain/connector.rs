@@ -264,20 +264,42 @@ pub fn validate_name(name: &str) -> Result<(), Error> {
 }
 
 /// `return_url`: an absolute http(s) URL the OAuth flow may redirect to.
-pub fn validate_return_url(u: &str) -> Result<(), Error> {
-    match url::Url::parse(u) {
-        Ok(p)
-            if matches!(p.scheme(), "https" | "http")
-                && p.host().is_some()
-                && p.username().is_empty() =>
-        {
-            Ok(())
-        }
-        _ => Err(Error::invalid(
+pub fn validate_return_url(u: &str, origins: &[String], development: bool) -> Result<(), Error> {
+    let refused = || {
+        Error::invalid(
             "return_url",
-            "Invalid return_url: expected an absolute https URL.",
-        )),
+            "Invalid return_url: expected an absolute https URL on an origin this deployment allows (RETURN_URL_ORIGINS).",
+        )
+    };
+    let p = url::Url::parse(u).map_err(|_| refused())?;
+    if p.host().is_none() || !p.username().is_empty() || p.password().is_some() {
+        return Err(refused());
     }
+    // Development: a local app on loopback, over http too.
+    let loopback = match p.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if development && loopback && matches!(p.scheme(), "http" | "https") {
+        return Ok(());
+    }
+    let origin = p.origin().ascii_serialization();
+    if p.scheme() == "https" && origins.contains(&origin) {
+        return Ok(());
+    }
+    Err(refused())
+}
+
+/// `RETURN_URL_ORIGINS` (comma or space separated) as serialised origins;
+/// entries that are not absolute URLs are ignored.
+pub fn parse_origins(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter_map(|o| url::Url::parse(o).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+        .collect()
 }
 
 #[cfg(test)]

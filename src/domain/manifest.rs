@@ -98,6 +98,14 @@ pub struct Listing {
     pub mcp: Option<Value>,
     pub capabilities: Vec<String>,
     pub tools: Vec<Tool>,
+    /// Where this version's credentials may go (API §3): hosts, `*.suffix`
+    /// patterns and `{{config.x}}` entries. Empty only for listings that
+    /// carry no credential (and for versions stored before it existed).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// The URL templates that can carry a credential, with their JSON path.
+    #[serde(skip)]
+    pub credential_urls: Vec<(String, String)>,
     /// The stored manifest's ETag (set by the reader, not part of the text):
     /// it names this exact version, so per-isolate caches key on it.
     #[serde(skip)]
@@ -140,6 +148,7 @@ impl Listing {
         let v: Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
         let mut l: Listing = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
         l.auth_fields = serde_json::from_value(v["auth"]["fields"].clone()).unwrap_or_default();
+        l.credential_urls = credential_urls(&v);
         Ok(l)
     }
 
@@ -398,7 +407,7 @@ fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error> {
         .flatten()
         .filter_map(|f| f["key"].as_str())
         .collect();
-    for section in ["verify", "health", "mcp"] {
+    for section in ["verify", "health", "mcp", "allowed_hosts"] {
         check_templates(
             &m[section],
             &format!("/{section}"),
@@ -414,6 +423,7 @@ fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error> {
             &auth_keys,
         )?;
     }
+    check_credential_hosts(m, allow)?;
     for field in ["authorize_url", "token_url"] {
         if let Some(u) = m["oauth"][field].as_str() {
             let ok = url::Url::parse(u).is_ok_and(|p| {
@@ -430,6 +440,118 @@ fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error> {
                     &format!("/oauth/{field}"),
                     format!("Manifest field /oauth/{field}: '{u}' is not an absolute https URL."),
                 ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The URL templates of a manifest that can carry a credential, with their
+/// JSON path: probes using `{{auth.*}}` (for OAuth listings verify and
+/// health always: the access token is added to them), the MCP endpoint of a
+/// listing with credentials, and the OAuth endpoints.
+pub fn credential_urls(m: &Value) -> Vec<(String, String)> {
+    let mode = m["auth"]["mode"].as_str().unwrap_or("none");
+    let oauth = matches!(mode, "oauth2" | "mcp_oauth");
+    let carries = |probe: &Value| probe.to_string().contains("{{auth.");
+    let mut out = vec![];
+    let mut push = |path: String, url: &Value| {
+        if let Some(u) = url.as_str() {
+            out.push((path, u.to_string()));
+        }
+    };
+    for section in ["verify", "health"] {
+        let p = &m[section];
+        if p.is_object() && (oauth || carries(p)) {
+            push(format!("/{section}/url"), &p["url"]);
+        }
+    }
+    for (i, tool) in m["tools"].as_array().into_iter().flatten().enumerate() {
+        if carries(&tool["probe"]) {
+            push(format!("/tools/{i}/probe/url"), &tool["probe"]["url"]);
+        }
+    }
+    if mode != "none" {
+        push("/mcp/url".into(), &m["mcp"]["url"]);
+    }
+    for field in ["authorize_url", "token_url"] {
+        push(format!("/oauth/{field}"), &m["oauth"][field]);
+    }
+    out
+}
+
+/// The host part of a URL template (`https://{{config.sub}}.x.com/…` →
+/// `{{config.sub}}.x.com`), without a port; `None` when it starts with a
+/// placeholder (the base URL).
+fn template_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// API §3: every host a credential-bearing template can reach is named in
+/// the listing's `allowed_hosts` (or is a development pair of
+/// `PROBE_ALLOW_HOSTS`, like a local fake's OAuth endpoints).
+fn check_credential_hosts(m: &Value, allow: &AllowList) -> Result<(), Error> {
+    let urls = credential_urls(m);
+    let Some((first, _)) = urls.first() else {
+        return Ok(());
+    };
+    let Some(hosts) = m["allowed_hosts"].as_array() else {
+        return Err(bad(
+            "/allowed_hosts",
+            format!("Manifest field /allowed_hosts: the listing sends a credential ({first}), so it must name the hosts it may go to."),
+        ));
+    };
+    let hosts: Vec<&str> = hosts.iter().filter_map(Value::as_str).collect();
+    let literal: Vec<&str> = hosts
+        .iter()
+        .copied()
+        .filter(|h| !h.starts_with("{{"))
+        .collect();
+    for (path, url) in &urls {
+        match template_host(url) {
+            None => {
+                let slot = url
+                    .strip_prefix("{{")
+                    .and_then(|r| r.split_once("}}"))
+                    .map(|(s, _)| s.trim())
+                    .unwrap_or_default();
+                let named = hosts
+                    .iter()
+                    .any(|h| h.trim_start_matches("{{").trim_end_matches("}}").trim() == slot);
+                if !named && literal.is_empty() {
+                    return Err(bad(
+                        path,
+                        format!("Manifest field {path}: a credential goes to the host of {{{{{slot}}}}}, which /allowed_hosts does not cover: add \"{{{{{slot}}}}}\" (self-hosted instances) or the provider's hosts."),
+                    ));
+                }
+            }
+            Some(h) if h.contains("{{") => {
+                if literal.is_empty() {
+                    return Err(bad(
+                        path,
+                        format!("Manifest field {path}: a credential goes to a host built from config, which /allowed_hosts must name (exact hosts or '*.' patterns)."),
+                    ));
+                }
+            }
+            Some(h) => {
+                let dev_pair = url::Url::parse(url)
+                    .is_ok_and(|u| allow.contains(&h, u.port_or_known_default().unwrap_or(443)));
+                if !dev_pair
+                    && !literal
+                        .iter()
+                        .any(|p| crate::probe::run::host_matches(p, &h))
+                {
+                    return Err(bad(
+                        path,
+                        format!("Manifest field {path}: a credential goes to '{h}', which /allowed_hosts does not name."),
+                    ));
+                }
             }
         }
     }

@@ -11,9 +11,22 @@ use base64::Engine;
 
 const VERSION: &str = "v1:";
 
-/// The vault key, parsed once from `VAULT_KEY` (base64 of 32 bytes).
+/// The vault key, parsed once from `VAULT_KEY` (base64 of 32 bytes), and
+/// the keys derived from it for other purposes (never the vault key itself).
 #[derive(Clone)]
-pub struct VaultKey(Aes256Gcm);
+pub struct VaultKey(Aes256Gcm, [u8; 32]);
+
+/// The label the idempotency fingerprint key is derived under.
+const FINGERPRINT_LABEL: &[u8] = b"idempotency-fingerprint";
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut m = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    m.update(data);
+    m.finalize().into_bytes().into()
+}
 
 impl std::fmt::Debug for VaultKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,9 +50,15 @@ impl VaultKey {
         if bytes.len() != 32 {
             return Err(VaultError::BadKey);
         }
-        Aes256Gcm::new_from_slice(&bytes)
-            .map(VaultKey)
-            .map_err(|_| VaultError::BadKey)
+        let aead = Aes256Gcm::new_from_slice(&bytes).map_err(|_| VaultError::BadKey)?;
+        Ok(VaultKey(aead, hmac(&bytes, FINGERPRINT_LABEL)))
+    }
+
+    /// HMAC-SHA256 (hex) of `data` under a key derived from the vault key:
+    /// a fingerprint of a request body holding credentials that cannot be
+    /// checked against a guessed credential without the server secret.
+    pub fn fingerprint(&self, data: &[u8]) -> String {
+        hex::encode(hmac(&self.1, data))
     }
 
     /// Seals `plaintext` for one owner (`tenant|instance`).
@@ -118,5 +137,20 @@ mod tests {
         assert!(VaultKey::from_base64(&STANDARD.encode([1u8; 16])).is_err());
         assert!(VaultKey::from_base64("not base64!").is_err());
         assert_eq!(format!("{:?}", key()), "VaultKey(****)");
+        // RFC 4231 test cases 1 and 6 (a key longer than the block).
+        assert_eq!(
+            hex::encode(hmac(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hex::encode(hmac(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+        // The fingerprint key is derived, not the vault key itself.
+        let k = key();
+        assert_ne!(k.fingerprint(b"x"), hex::encode(hmac(&[7u8; 32], b"x")));
     }
 }

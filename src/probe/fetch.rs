@@ -9,6 +9,24 @@ use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit, RequestR
 
 pub struct FetchTransport;
 
+/// The kind of a platform fetch failure, from its text (never the text).
+fn cause(text: &str) -> &'static str {
+    let t = text.to_ascii_lowercase();
+    if t.contains("dns") || t.contains("resolve") || t.contains("name not") {
+        "DNS lookup failed"
+    } else if t.contains("refused") {
+        "connection refused"
+    } else if t.contains("tls") || t.contains("ssl") || t.contains("certificate") {
+        "TLS handshake failed"
+    } else if t.contains("reset") {
+        "connection reset"
+    } else if t.contains("timed out") || t.contains("timeout") {
+        "connection timed out"
+    } else {
+        "the connection failed or the answer was not HTTP"
+    }
+}
+
 fn method(m: &str) -> Method {
     match m {
         "POST" => Method::Post,
@@ -29,10 +47,8 @@ impl Transport for FetchTransport {
         max_bytes: usize,
     ) -> Result<OutboundResponse, TransportError> {
         // Platform error texts can quote the URL (and a credential in its
-        // query string): they are never passed on.
-        let bad = |_: worker::Error| {
-            TransportError::Unreachable("the connection failed or the answer was not HTTP".into())
-        };
+        // query string): they are never passed on, only the kind of failure.
+        let bad = |e: worker::Error| TransportError::Unreachable(cause(&e.to_string()).into());
         let headers = Headers::new();
         for (k, v) in &req.headers {
             headers

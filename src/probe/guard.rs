@@ -83,7 +83,7 @@ pub fn check(url: &str, allow: &AllowList) -> Result<Url, Refused> {
     }
     if scheme == "http" {
         return refuse(format!(
-            "Plain http is only allowed to development hosts; {host_text}:{port} needs https."
+            "Plain http is only allowed to the development pairs of PROBE_ALLOW_HOSTS; {host_text}:{port} needs https (or, on a development deployment, a PROBE_ALLOW_HOSTS entry '{host_text}:{port}')."
         ));
     }
     if port < 1024 && port != 80 && port != 443 {

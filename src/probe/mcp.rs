@@ -25,13 +25,23 @@ pub fn message_with_id(resp: &OutboundResponse, id: u64) -> Option<Value> {
     candidates.into_iter().find(|m| m["id"] == json!(id))
 }
 
+/// `headers` are the credential headers; `hosts` binds them (every hop).
 async fn rpc(
     client: &Guarded<'_>,
     url: &str,
     headers: &[(String, String)],
+    hosts: Option<&[String]>,
     session: &Option<String>,
     body: Value,
 ) -> Result<OutboundResponse, String> {
+    let credential_headers: Vec<String> = headers.iter().map(|(k, _)| k.clone()).collect();
+    let bound = (!headers.is_empty()).then(|| {
+        let first = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        super::run::bound_hosts(hosts, &first)
+    });
     let mut h = headers.to_vec();
     h.push(("Content-Type".into(), "application/json".into()));
     h.push((
@@ -48,6 +58,9 @@ async fn rpc(
             url: url.to_string(),
             headers: h,
             body: Some(body.to_string()),
+            credential_headers,
+            hosts: bound,
+            ..Default::default()
         })
         .await
         .map_err(|e| e.to_string())
@@ -78,6 +91,7 @@ pub async fn handshake(
     client: &Guarded<'_>,
     url: &str,
     headers: &[(String, String)],
+    hosts: Option<&[String]>,
     clock: &dyn Fn() -> i64,
 ) -> super::run::Outcome {
     use super::run::Outcome;
@@ -85,7 +99,7 @@ pub async fn handshake(
         "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
         "clientInfo": {"name": "connector-marketplace", "version": env!("CARGO_PKG_VERSION")}}});
     let started = clock();
-    let resp = match rpc(client, url, headers, &None, init).await {
+    let resp = match rpc(client, url, headers, hosts, &None, init).await {
         Ok(r) => r,
         Err(message) => return Outcome::Unreachable { message },
     };
@@ -114,17 +128,19 @@ pub async fn list_tools(
     client: &Guarded<'_>,
     url: &str,
     headers: &[(String, String)],
+    hosts: Option<&[String]>,
 ) -> Result<Vec<String>, String> {
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
         "clientInfo": {"name": "connector-marketplace", "version": env!("CARGO_PKG_VERSION")}}});
-    let resp = rpc(client, url, headers, &None, init).await?;
+    let resp = rpc(client, url, headers, hosts, &None, init).await?;
     result_of(&resp, 1, "initialize")?;
     let session = resp.header("mcp-session-id").map(str::to_string);
     rpc(
         client,
         url,
         headers,
+        hosts,
         &session,
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
     )
@@ -141,6 +157,7 @@ pub async fn list_tools(
             client,
             url,
             headers,
+            hosts,
             &session,
             json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params}),
         )

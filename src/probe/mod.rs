@@ -5,6 +5,7 @@
 //! network or the platform, so both compile and test natively.
 
 pub mod client;
+pub mod credential;
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;
 pub mod guard;

@@ -28,6 +28,12 @@ pub enum Outcome {
     Unreachable {
         message: String,
     },
+    /// An accepted status whose body is not the JSON the probe asked for
+    /// (a login page, a captive portal, a proxy): not the provider's answer.
+    NotJson {
+        status: u16,
+        message: String,
+    },
     /// The target is not allowed (API §10) or the probe cannot be built.
     Refused {
         message: String,
@@ -41,11 +47,14 @@ pub enum Outcome {
 /// Milliseconds since the epoch, read at the edge.
 pub type Clock<'a> = &'a dyn Fn() -> i64;
 
+/// Runs a probe; `hosts` (the listing's `allowed_hosts`, resolved) binds
+/// every hop of a request that carries a credential.
 pub async fn run(
     probe: &Value,
     values: &Values<'_>,
     client: &Guarded<'_>,
     clock: Clock<'_>,
+    hosts: Option<&[String]>,
 ) -> Outcome {
     if probe["kind"] == "database" {
         return Outcome::Unsupported {
@@ -68,7 +77,7 @@ pub async fn run(
             return Outcome::Refused { message: r.0 };
         }
     }
-    let req = match build(probe, values) {
+    let mut req = match build(probe, values) {
         Ok(r) => r,
         Err(e) => {
             return Outcome::Refused {
@@ -105,6 +114,14 @@ pub async fn run(
             };
         }
     }
+    let target = url::Url::parse(&req.url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    if req.carries_credential() {
+        req.hosts = Some(bound_hosts(hosts, &target));
+    }
+    let wants_json = expects_json(probe, &req);
     let started = clock();
     let resp = match client.send(req).await {
         Ok(r) => r,
@@ -121,6 +138,11 @@ pub async fn run(
         |a| a.iter().filter_map(Value::as_u64).collect(),
     );
     let secrets: Vec<&str> = values.auth.values().map(String::as_str).collect();
+    let parsed: Option<Value> = if wants_json && resp.status != 204 {
+        serde_json::from_slice(&resp.body).ok()
+    } else {
+        None
+    };
     if resp.status >= 500 {
         return Outcome::Unreachable {
             message: format!("The provider answered HTTP {}.", resp.status),
@@ -133,8 +155,17 @@ pub async fn run(
             latency_ms,
         };
     }
+    if wants_json && resp.status != 204 && parsed.is_none() {
+        return Outcome::NotJson {
+            status: resp.status,
+            message: format!(
+                "{target} answered HTTP {} but not with JSON (a login page or a proxy?): it is not the provider's answer.",
+                resp.status
+            ),
+        };
+    }
     if let Some(want) = probe["expect_json"].as_object() {
-        let body: Option<Value> = serde_json::from_slice(&resp.body).ok();
+        let body = parsed;
         let ok = body
             .as_ref()
             .is_some_and(|b| want.iter().all(|(ptr, v)| b.pointer(ptr) == Some(v)));
@@ -159,9 +190,16 @@ fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, TemplateError> {
         .to_ascii_uppercase();
     let url = render_url(probe["url"].as_str().unwrap_or_default(), v)?;
     let mut headers = vec![];
+    // Every header rendered from a template counts as a credential: a
+    // `{{config.*}}` value may be one too (an account key in a header).
+    let mut credential_headers = vec![];
     if let Some(h) = probe["headers"].as_object() {
         for (k, t) in h {
-            headers.push((k.clone(), render_header(t.as_str().unwrap_or_default(), v)?));
+            let t = t.as_str().unwrap_or_default();
+            if t.contains("{{") {
+                credential_headers.push(k.to_ascii_lowercase());
+            }
+            headers.push((k.clone(), render_header(t, v)?));
         }
     }
     if let Some(b) = probe["basic_auth"].as_object() {
@@ -205,11 +243,17 @@ fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, TemplateError> {
     {
         headers.push(("User-Agent".into(), "connector-marketplace-probe/1".into()));
     }
+    let body_has_credential = probe["body"]
+        .as_str()
+        .is_some_and(|t| t.contains("{{auth."));
     Ok(OutboundRequest {
         method,
         url,
         headers,
         body,
+        credential_headers,
+        body_has_credential,
+        ..Default::default()
     })
 }
 
@@ -230,12 +274,70 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
     }
 }
 
+/// The hosts a credential-bearing request may reach: the listing's, or
+/// (a version that names none) the first host only.
+pub fn bound_hosts(hosts: Option<&[String]>, first: &str) -> Vec<String> {
+    hosts.map_or_else(|| vec![first.to_ascii_lowercase()], <[String]>::to_vec)
+}
+
+/// Whether an accepted answer must be JSON: the probe checks JSON
+/// (`expect_json`) or asked for it (`Accept: …json…`, not an event stream).
+fn expects_json(probe: &Value, req: &OutboundRequest) -> bool {
+    if req.method == "HEAD" {
+        return false;
+    }
+    probe["expect_json"].is_object()
+        || req.headers.iter().any(|(k, v)| {
+            let v = v.to_ascii_lowercase();
+            k.eq_ignore_ascii_case("accept") && v.contains("json") && !v.contains("event-stream")
+        })
+}
+
+/// The forms a secret can be echoed in: as is, base64 (each value, and
+/// Basic's `user:pass` for each pair), URL-encoded and JSON-escaped.
+fn secret_forms(secrets: &[&str]) -> Vec<String> {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut out = vec![];
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        out.push(s.to_string());
+        let encoded = b64(s);
+        out.push(encoded.trim_end_matches('=').to_string());
+        out.push(url::form_urlencoded::byte_serialize(s.as_bytes()).collect());
+        out.push(s.bytes().fold(String::new(), |mut e, b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                e.push(char::from(b));
+            } else {
+                e.push_str(&format!("%{b:02X}"));
+            }
+            e
+        }));
+        let json = serde_json::to_string(s).expect("a string serialises");
+        out.push(json[1..json.len() - 1].to_string());
+    }
+    for a in secrets {
+        for b in secrets.iter().filter(|b| a.len() + b.len() >= 4) {
+            out.push(b64(&format!("{a}:{b}")).trim_end_matches('=').to_string());
+        }
+    }
+    // Longest first, so a form that contains another is masked whole.
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out.retain(|s| s.len() >= 4);
+    out
+}
+
+/// `text` with every form of every secret replaced by `****`.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut text = text.to_string();
+    for form in secret_forms(secrets) {
+        text = text.replace(&form, "****");
+    }
+    text
+}
+
 /// A short, printable, secret-free quote of a provider's answer.
 pub fn snippet(body: &[u8], secrets: &[&str]) -> String {
-    let mut text = String::from_utf8_lossy(body).into_owned();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        text = text.replace(s, "****");
-    }
+    let text = redact(&String::from_utf8_lossy(body), secrets);
     let text: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

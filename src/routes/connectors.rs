@@ -1,10 +1,12 @@
 //! Installed connectors: list, read, update (rename, config, rotation),
 //! uninstall (API §4).
 
+use super::discovery;
 use super::error::ApiError;
 use super::extract::{list_json, list_query, JsonBody};
 use super::http::{HttpRequest, HttpResponse};
 use super::install::{health_json, name_taken, probe, require_accepted, seal};
+use super::oauth::{open_fields, redirect_uri, seal_fields, start_consent};
 use super::write::{guarded, Locks};
 use super::App;
 use crate::domain::auth::Role;
@@ -12,9 +14,10 @@ use crate::domain::connector::{validate_config, validate_name, AuthInput};
 use crate::domain::ids::{ConnectorId, ListingId};
 use crate::domain::manifest::Listing;
 use crate::domain::Error;
+use crate::probe::credential::credential_hosts;
 use crate::store::{ConnectorFilter, ConnectorRecord, Written};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 /// A live listing `tenant` may install (its latest version), parsed.
@@ -229,6 +232,17 @@ pub async fn update_connector(
             "Changing config needs the credential again (auth): a stored secret is never sent to a new target unverified.",
         ));
     }
+    // API §10: an OAuth token that the new config would send to another
+    // host is dropped, and the instance asks for consent again.
+    let reconsent = config.as_ref().is_some_and(|c| {
+        config_changed
+            && matches!(current.auth_type.as_str(), "oauth2" | "mcp_oauth")
+            && credential_hosts(&listing, c)
+                != credential_hosts(
+                    &listing,
+                    &current.config.as_object().cloned().unwrap_or_default(),
+                )
+    });
     let mut locks = Locks::take(vec![format!("cn:{}", current.id)]);
     if let Some(n) = name.as_ref().filter(|n| **n != current.name) {
         locks.take.push(format!("name:{n}"));
@@ -266,6 +280,15 @@ pub async fn update_connector(
             next.auth_hint = a.hint(&listing);
             changed.push("auth");
         }
+        let mut consent_fields = None;
+        if reconsent {
+            let fields = match &auth {
+                Some(a) => a.fields.clone(),
+                None => open_fields(app, &current)?,
+            };
+            consent_fields = Some(await_consent(app, req, &listing, &mut next, fields).await?);
+            changed.push("status");
+        }
         if changed.is_empty() {
             return Ok(HttpResponse::json(200, &connector_json(&current, &status)));
         }
@@ -281,12 +304,57 @@ pub async fn update_connector(
             .update_connector(tenant, &next, Some(&event))
             .await?
         {
-            Written::Done => Ok(HttpResponse::json(200, &connector_json(&next, &status))),
-            Written::NameTaken => Err(name_taken(&next.name)),
-            Written::Gone => Err(Error::not_found("connector", next.id.as_str()).into()),
+            Written::Done => {}
+            Written::NameTaken => return Err(name_taken(&next.name)),
+            Written::Gone => return Err(Error::not_found("connector", next.id.as_str()).into()),
         }
+        let mut view = connector_json(&next, &status);
+        if let Some(fields) = consent_fields {
+            with_consent(app, req, &listing, &next, &fields, &mut view).await?;
+        }
+        Ok(HttpResponse::json(200, &view))
     })
     .await
+}
+
+/// An OAuth instance whose token would now reach another host (API §10):
+/// the tokens are dropped, an `mcp_oauth` server's authorization is
+/// discovered again for the new config, and the instance waits for consent.
+/// Answers the fields `with_consent` starts the consent from.
+async fn await_consent(
+    app: &App,
+    req: &HttpRequest,
+    listing: &Listing,
+    next: &mut ConnectorRecord,
+    mut fields: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    for k in ["access_token", "refresh_token", "expires_at_ms"] {
+        fields.remove(k);
+    }
+    if next.auth_type == "mcp_oauth" {
+        let cfg: Map<String, Value> = next.config.as_object().cloned().unwrap_or_default();
+        fields = discovery::discover(app, listing, &cfg, &redirect_uri(app, req), &fields).await?;
+    }
+    next.secret = Some(seal_fields(app, &next.tenant, &next.id, &fields)?);
+    next.status = "pending_auth".into();
+    next.health = json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Waiting for OAuth consent: the token would now go to another host."});
+    Ok(fields)
+}
+
+/// Adds a fresh consent to an answer, as install does.
+async fn with_consent(
+    app: &App,
+    req: &HttpRequest,
+    listing: &Listing,
+    c: &ConnectorRecord,
+    fields: &BTreeMap<String, String>,
+    view: &mut Value,
+) -> Result<(), ApiError> {
+    let consent = start_consent(app, req, &c.tenant, &c.id, listing, fields).await?;
+    view["next_step"] = json!("oauth");
+    view["authorize_url"] = json!(consent.as_ref().map(|c| &c.0));
+    view["authorize_expires_at"] = json!(consent.as_ref().map(|c| &c.1));
+    Ok(())
 }
 
 /// `DELETE /v1/connectors/{id}` — refused while a binding depends on it.
@@ -348,7 +416,8 @@ pub async fn upgrade_connector(
 ) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, by) = principal.require(Role::Manager)?;
-    JsonBody::parse(&req.body)?.only(&[])?;
+    let body = JsonBody::parse(&req.body)?;
+    body.only(&["auth"])?;
     let current = owned(app, tenant, id).await?;
     let latest = match load_listing(app, tenant, &current.listing).await {
         Ok(l) => l,
@@ -370,10 +439,39 @@ pub async fn upgrade_connector(
             latest.version, latest.id
         ))
     })?;
+    // API §10: a version that sends the credential to other hosts needs it
+    // again (static) or a fresh consent (OAuth).
+    let before = instance_listing(app, &current).await?;
+    let moved = credential_hosts(
+        &before,
+        &current.config.as_object().cloned().unwrap_or_default(),
+    ) != credential_hosts(&latest, &config);
+    let oauth = matches!(current.auth_type.as_str(), "oauth2" | "mcp_oauth");
+    let auth = match body.get("auth") {
+        Some(v) if !v.is_null() => Some(AuthInput::parse(Some(v), &latest)?),
+        _ => None,
+    };
+    if moved && !oauth && auth.is_none() && !latest.auth_fields.is_empty() {
+        return Err(ApiError::from(Error::missing("auth")).with_message(format!(
+            "Version {} of '{}' sends the credential to other hosts: upgrade with the credential again (auth).",
+            latest.version, latest.id
+        )));
+    }
     let by = by.to_string();
     let locks = Locks::take(vec![format!("cn:{}", current.id)]);
     guarded(app, tenant, None, locks, || async {
         let mut next = current.clone();
+        if let Some(a) = auth
+            .as_ref()
+            .filter(|a| !matches!(a.mode.as_str(), "oauth2" | "mcp_oauth"))
+        {
+            // Verified against the new version first, as a rotation is.
+            let checked = require_accepted(probe(app, &latest, a, &config).await)?;
+            next.health = health_json(app, &checked);
+            next.status = "connected".into();
+            next.secret = seal(app, tenant, &next.id, a)?;
+            next.auth_hint = a.hint(&latest);
+        }
         next.listing_version = latest.version.clone();
         next.kind = latest.kind.clone();
         next.transport = latest.transport.clone();
@@ -381,6 +479,15 @@ pub async fn upgrade_connector(
         next.tools = serde_json::to_value(&latest.tools).expect("tools serialise");
         next.config = Value::Object(config.clone());
         next.updated_at = app.now.rfc3339();
+        let consent_fields = if moved && oauth {
+            let fields = match &auth {
+                Some(a) => a.fields.clone(),
+                None => open_fields(app, &current)?,
+            };
+            Some(await_consent(app, req, &latest, &mut next, fields).await?)
+        } else {
+            None
+        };
         let event = app.event_for(
             tenant,
             &next.id,
@@ -392,10 +499,15 @@ pub async fn upgrade_connector(
             .update_connector(tenant, &next, Some(&event))
             .await?
         {
-            Written::Done => Ok(HttpResponse::json(200, &connector_json(&next, "live"))),
-            Written::NameTaken => Err(name_taken(&next.name)),
-            Written::Gone => Err(Error::not_found("connector", next.id.as_str()).into()),
+            Written::Done => {}
+            Written::NameTaken => return Err(name_taken(&next.name)),
+            Written::Gone => return Err(Error::not_found("connector", next.id.as_str()).into()),
         }
+        let mut view = connector_json(&next, "live");
+        if let Some(fields) = consent_fields {
+            with_consent(app, req, &latest, &next, &fields, &mut view).await?;
+        }
+        Ok(HttpResponse::json(200, &view))
     })
     .await
 }

@@ -13,27 +13,25 @@ use super::App;
 use crate::domain::manifest::Listing;
 use crate::domain::oauth;
 use crate::probe::client::OutboundRequest;
-use crate::probe::template::{render_url, Values};
+use crate::probe::template::Values;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-/// Keys of the sealed field map that hold the discovered registration (the
-/// tokens sit beside them once consent succeeds).
-pub const RESOURCE: &str = "resource";
-pub const ISSUER: &str = "issuer";
-pub const AUTHORIZE_URL: &str = "authorize_url";
-pub const TOKEN_URL: &str = "token_url";
-pub const REDIRECT_URI: &str = "redirect_uri";
+pub use crate::probe::credential::{
+    mcp_url, AUTHORIZE_URL, ISSUER, REDIRECT_URI, RESOURCE, TOKEN_URL,
+};
 
-/// The instance's MCP endpoint: the listing's `mcp.url` rendered with its
-/// config (and credential fields, should the template name any).
-pub fn mcp_url(listing: &Listing, values: &Values) -> Result<String, String> {
-    let template = listing
-        .mcp
-        .as_ref()
-        .and_then(|m| m["url"].as_str())
-        .ok_or("The listing declares no MCP endpoint.")?;
-    render_url(template, values).map_err(|e| e.to_string())
+/// An absolute https URL, or plain http to a `PROBE_ALLOW_HOSTS` pair.
+fn https_or_dev_pair(u: &str, allow: &crate::probe::guard::AllowList) -> bool {
+    url::Url::parse(u).is_ok_and(|p| {
+        p.host().is_some()
+            && (p.scheme() == "https"
+                || (p.scheme() == "http"
+                    && allow.contains(
+                        p.host_str().unwrap_or_default(),
+                        p.port_or_known_default().unwrap_or(80),
+                    )))
+    })
 }
 
 fn failed(step: &str, why: impl std::fmt::Display) -> String {
@@ -48,6 +46,7 @@ async fn get_json(app: &App, url: &str) -> Result<Option<Value>, String> {
             url: url.to_string(),
             headers: vec![("Accept".into(), "application/json".into())],
             body: None,
+            ..Default::default()
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -82,6 +81,7 @@ async fn resource_metadata(app: &App, server: &str) -> Result<Value, String> {
                     "clientInfo": {"name": "connector-marketplace", "version": "1"}}})
                 .to_string(),
             ),
+            ..Default::default()
         })
         .await
         .map_err(|e| failed("reaching the server", e))?;
@@ -162,6 +162,7 @@ async fn register(
                 ("Accept".into(), "application/json".into()),
             ],
             body: Some(body.to_string()),
+            ..Default::default()
         })
         .await
         .map_err(|e| failed("client registration", e))?;
@@ -209,6 +210,24 @@ pub async fn discover(
     let meta = server_metadata(app, &issuer)
         .await
         .map_err(|e| upstream(&e))?;
+    // Secrets go to these endpoints (the code, the verifier, tokens): https
+    // only, except the development allow-list pairs (local fakes).
+    for (name, u) in [
+        ("authorization_endpoint", Some(&meta.authorization_endpoint)),
+        ("token_endpoint", Some(&meta.token_endpoint)),
+        ("registration_endpoint", meta.registration_endpoint.as_ref()),
+    ] {
+        if let Some(u) = u.filter(|u| !https_or_dev_pair(u, &app.config.allow)) {
+            let host = url::Url::parse(u)
+                .ok()
+                .and_then(|p| p.host_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(upstream(&failed(
+                "authorization-server metadata",
+                format!("its {name} on '{host}' is not an https URL (PROBE_ALLOW_HOSTS lists the plain-http pairs of a development deployment)"),
+            )));
+        }
+    }
     let mut fields = previous.clone();
     let same_client = previous.get(ISSUER) == Some(&issuer)
         && previous.get(REDIRECT_URI).map(String::as_str) == Some(redirect_uri)

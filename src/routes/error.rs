@@ -92,6 +92,19 @@ impl ApiError {
         e
     }
 
+    /// The deployment refuses to serve (a weak `OPERATOR_TOKEN`): every
+    /// request answers this, and the cause is logged.
+    pub fn misconfigured(cause: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            503,
+            "api_error",
+            "service_misconfigured",
+            "The service is misconfigured and refuses to serve; its log names the cause.",
+        );
+        e.internal = Some(cause.into());
+        e
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             413,
@@ -205,4 +218,5 @@ pub const CODES: &[&str] = &[
     "invalid_state",
     "payload_too_large",
     "internal_error",
+    "service_misconfigured",
 ];

@@ -9,83 +9,11 @@ use super::oauth::open_fields;
 use super::App;
 use crate::domain::auth::Role;
 use crate::domain::manifest::Listing;
-use crate::domain::oauth;
 use crate::domain::Error;
-use crate::probe::run::{self, Outcome};
-use crate::probe::template::Values;
+use crate::probe::credential::Session;
+use crate::probe::run::Outcome;
 use crate::store::{ConnectorRecord, Written};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
-
-/// Refreshes an OAuth access token that is about to expire. `Err` carries a
-/// message for the instance when the provider refused.
-async fn refresh_if_due(
-    app: &App,
-    fields: &mut BTreeMap<String, String>,
-    listing: &Listing,
-) -> Result<bool, String> {
-    let expires = fields
-        .get("expires_at_ms")
-        .and_then(|s| s.parse::<i64>().ok());
-    if !oauth::needs_refresh(expires, app.now.0) {
-        return Ok(false);
-    }
-    let Some(refresh) = fields.get("refresh_token").cloned() else {
-        return Err(
-            "The access token expired and the provider issued no refresh token; authorize again."
-                .into(),
-        );
-    };
-    let Some(ep) = super::oauth::endpoints(listing, fields) else {
-        return Err("The connector has no token endpoint; authorize it again.".into());
-    };
-    let body = oauth::refresh_body(
-        &refresh,
-        fields
-            .get("client_id")
-            .map(String::as_str)
-            .unwrap_or_default(),
-        fields.get("client_secret").map(String::as_str),
-    );
-    let body = super::oauth::with_resource(body, ep.resource.as_deref());
-    let resp = super::oauth::token_request(app, &ep.token_url, body)
-        .await
-        .map_err(|e| format!("The token refresh failed: {e}"))?;
-    let tokens = oauth::parse_token_response(resp.status, &resp.body, app.now.0)
-        .map_err(|e| format!("The token refresh was refused: {e}"))?;
-    fields.insert("access_token".into(), tokens.access_token);
-    if let Some(r) = tokens.refresh_token {
-        fields.insert("refresh_token".into(), r);
-    }
-    match tokens.expires_at_ms {
-        Some(t) => fields.insert("expires_at_ms".into(), t.to_string()),
-        None => fields.remove("expires_at_ms"),
-    };
-    Ok(true)
-}
-
-async fn mcp_handshake(
-    app: &App,
-    c: &ConnectorRecord,
-    listing: &Listing,
-    fields: &BTreeMap<String, String>,
-) -> Outcome {
-    let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
-    let values = Values {
-        config: &config,
-        auth: fields,
-    };
-    let url = match super::discovery::mcp_url(listing, &values) {
-        Ok(u) => u,
-        Err(message) => return Outcome::Refused { message },
-    };
-    let mut headers = vec![];
-    if let Some(t) = fields.get("access_token") {
-        headers.push(("Authorization".to_string(), format!("Bearer {t}")));
-    }
-    let clock = app.clock.clone();
-    crate::probe::mcp::handshake(&app.outbound(), &url, &headers, &move || clock()).await
-}
 
 /// One health check's result, before anything is written.
 pub struct Check {
@@ -103,43 +31,32 @@ pub struct Check {
 /// Runs an instance's health probe (refreshing an OAuth token first when it
 /// is due). Writes nothing: callers decide what to record.
 pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<Check, ApiError> {
-    let mut fields = open_fields(app, c)?;
+    let fields = open_fields(app, c)?;
     let mut next = c.clone();
-    let oauth_mode = matches!(c.auth_type.as_str(), "oauth2" | "mcp_oauth");
-    let mut refreshed = false;
+    let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
+    let mut session = Session::new(listing, &c.auth_type, &config, fields);
+    let net = app.net();
     let outcome = 'probe: {
-        if oauth_mode {
-            match refresh_if_due(app, &mut fields, listing).await {
-                Ok(r) => refreshed = r,
-                Err(message) => {
-                    break 'probe Outcome::Rejected {
-                        status: 0,
-                        snippet: message,
-                        latency_ms: 0,
-                    }
-                }
+        if session.oauth() {
+            if let Err(message) = session.refresh_if_due(&net).await {
+                break 'probe Outcome::Rejected {
+                    status: 0,
+                    snippet: message,
+                    latency_ms: 0,
+                };
             }
         }
-        let Some(mut probe) = listing.health.clone().or_else(|| listing.verify.clone()) else {
+        let Some(probe) = listing.health.as_ref().or(listing.verify.as_ref()) else {
             if listing.transport == "mcp" {
                 // An MCP server without a declared probe answers the
                 // protocol's own handshake.
-                break 'probe mcp_handshake(app, c, listing, &fields).await;
+                break 'probe session.mcp_handshake(&net).await;
             }
             break 'probe Outcome::Unsupported {
                 message: "This listing declares no health probe.".into(),
             };
         };
-        if oauth_mode {
-            add_bearer(&mut probe);
-        }
-        let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
-        let values = Values {
-            config: &config,
-            auth: &fields,
-        };
-        let clock = app.clock.clone();
-        run::run(&probe, &values, &app.outbound(), &move || clock()).await
+        session.probe(&net, probe, session.oauth()).await
     };
     let (healthy, message, latency_ms) = match &outcome {
         Outcome::Accepted { latency_ms, .. } => (Some(true), String::new(), Some(*latency_ms)),
@@ -155,9 +72,9 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
             format!("The provider rejected the credentials (HTTP {status}): {snippet}"),
             Some(*latency_ms),
         ),
-        Outcome::Unreachable { message } | Outcome::Refused { message } => {
-            (Some(false), message.clone(), None)
-        }
+        Outcome::Unreachable { message }
+        | Outcome::Refused { message }
+        | Outcome::NotJson { message, .. } => (Some(false), message.clone(), None),
         Outcome::Unsupported { message } => (None, message.clone(), None),
     };
     next.health = json!({"healthy": healthy, "last_check": app.now.rfc3339(), "latency_ms": latency_ms, "message": message});
@@ -166,11 +83,20 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
         (_, Some(true)) => "connected".into(),
         _ => c.status.clone(),
     };
+    let refreshed = session.refreshed;
     if refreshed {
-        next.secret = Some(super::oauth::seal_fields(app, &c.tenant, &c.id, &fields)?);
+        next.secret = Some(super::oauth::seal_fields(
+            app,
+            &c.tenant,
+            &c.id,
+            &session.fields,
+        )?);
     }
     let changed = c.health["healthy"].as_bool() != healthy || next.status != c.status || refreshed;
-    let reachable = !matches!(outcome, Outcome::Unreachable { .. });
+    let reachable = !matches!(
+        outcome,
+        Outcome::Unreachable { .. } | Outcome::NotJson { .. }
+    );
     Ok(Check {
         next,
         healthy,
@@ -231,21 +157,4 @@ pub async fn connector_health(
             "message": k.message,
         }),
     ))
-}
-
-/// OAuth probes carry the access token as a Bearer unless they set
-/// `Authorization` themselves (the manifest convention). The token goes in
-/// through the template like any credential, so its value is checked there.
-fn add_bearer(probe: &mut Value) {
-    let mut headers = probe["headers"].as_object().cloned().unwrap_or_default();
-    if !headers
-        .keys()
-        .any(|k| k.eq_ignore_ascii_case("authorization"))
-    {
-        headers.insert(
-            "Authorization".into(),
-            json!("Bearer {{auth.access_token}}"),
-        );
-        probe["headers"] = Value::Object(headers);
-    }
 }

@@ -11,8 +11,8 @@ use crate::domain::connector::{validate_name, validate_return_url, AuthInput};
 use crate::domain::ids::{ConnectorId, TenantId};
 use crate::domain::manifest::Listing;
 use crate::domain::Error;
-use crate::probe::run::{self, Outcome};
-use crate::probe::template::Values;
+use crate::probe::credential::Session;
+use crate::probe::run::Outcome;
 use crate::store::{ConnectorRecord, Written};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -41,12 +41,8 @@ pub async fn probe(
                 .into(),
         };
     };
-    let values = Values {
-        config,
-        auth: &auth.fields,
-    };
-    let clock = app.clock.clone();
-    run::run(p, &values, &app.outbound(), &move || clock()).await
+    let session = Session::new(listing, &auth.mode, config, auth.fields.clone());
+    session.probe(&app.net(), p, false).await
 }
 
 /// Maps a probe outcome for a write: rejection and failures refuse it.
@@ -63,7 +59,9 @@ pub fn require_accepted(outcome: Outcome) -> Result<Checked, ApiError> {
             format!("The provider rejected the credentials (HTTP {status}): {snippet}"),
         )
         .param("auth")),
-        Outcome::Unreachable { message } => Err(upstream(&message)),
+        Outcome::Unreachable { message } | Outcome::NotJson { message, .. } => {
+            Err(upstream(&message))
+        }
         Outcome::Refused { message } => Err(target_not_allowed(&message)),
     }
 }
@@ -129,6 +127,7 @@ pub async fn verify_listing(
                 listing.name
             ),
         ),
+        Outcome::NotJson { message, .. } => (false, message),
         Outcome::Unreachable { message } => return Err(upstream(&message)),
         Outcome::Refused { message } => return Err(target_not_allowed(&message)),
         Outcome::Unsupported { message } => {
@@ -182,7 +181,7 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
     let crew_id = body.opt_str("crew_id", 100)?;
     let return_url = body.opt_str("return_url", 2000)?;
     if let Some(u) = &return_url {
-        validate_return_url(u)?;
+        validate_return_url(u, &app.config.return_url_origins, app.config.development)?;
     }
     if !auth.fields.is_empty() && app.config.vault.is_none() {
         return Err(ApiError::internal(

@@ -192,7 +192,9 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
 /// Answers one request. Never panics on input; every failure is an envelope.
 pub async fn handle(app: &App, req: HttpRequest) -> HttpResponse {
     let request_id = &app.request_id;
-    let result = if req.body.len() > MAX_BODY_BYTES {
+    let result = if let Some(cause) = app.config.misconfigured() {
+        Err(ApiError::misconfigured(cause))
+    } else if req.body.len() > MAX_BODY_BYTES {
         Err(ApiError::payload_too_large(MAX_BODY_BYTES))
     } else {
         dispatch(app, &req).await

@@ -16,7 +16,8 @@ use crate::domain::oauth::{self, Authorize, STATE_TTL_MS};
 use crate::domain::time::Millis;
 use crate::domain::vault;
 use crate::domain::Error;
-use crate::probe::client::OutboundRequest;
+use crate::probe::credential;
+use crate::probe::run::redact;
 use crate::store::{ConnectorRecord, OAuthStateRecord, Taken, Written};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -71,41 +72,7 @@ pub fn seal_fields(
     ))
 }
 
-/// Where an instance's consent and token requests go.
-pub struct Endpoints {
-    pub authorize_url: String,
-    pub token_url: String,
-    /// The RFC 8707 `resource` sent with authorize and token requests
-    /// (`mcp_oauth`: the MCP server, as the MCP spec requires).
-    pub resource: Option<String>,
-}
-
-/// `oauth2`: the listing's OAuth block; `mcp_oauth`: the discovered
-/// endpoints kept with the instance's sealed fields. `None` when unknown.
-pub fn endpoints(listing: &Listing, fields: &BTreeMap<String, String>) -> Option<Endpoints> {
-    if listing.auth_mode == "mcp_oauth" {
-        return Some(Endpoints {
-            authorize_url: fields.get(discovery::AUTHORIZE_URL)?.clone(),
-            token_url: fields.get(discovery::TOKEN_URL)?.clone(),
-            resource: fields.get(discovery::RESOURCE).cloned(),
-        });
-    }
-    let block = listing.oauth.as_ref()?;
-    Some(Endpoints {
-        authorize_url: block["authorize_url"].as_str()?.to_string(),
-        token_url: block["token_url"].as_str()?.to_string(),
-        resource: None,
-    })
-}
-
-/// A token-endpoint form with the RFC 8707 `resource` added when there is one.
-pub fn with_resource(mut form: String, resource: Option<&str>) -> String {
-    if let Some(r) = resource {
-        form.push_str("&resource=");
-        form.extend(url::form_urlencoded::byte_serialize(r.as_bytes()));
-    }
-    form
-}
+pub use crate::probe::credential::{endpoints, with_resource, Endpoints};
 
 /// Starts a consent: stores a state (and PKCE verifier) and answers the
 /// provider's authorize URL with its expiry. `None` when the instance has no
@@ -221,28 +188,6 @@ pub async fn authorize_connector(
     ))
 }
 
-/// A form POST to a token endpoint through the guarded client.
-pub(super) async fn token_request(
-    app: &App,
-    token_url: &str,
-    form: String,
-) -> Result<crate::probe::client::OutboundResponse, crate::probe::client::ProbeError> {
-    app.outbound()
-        .send(OutboundRequest {
-            method: "POST".into(),
-            url: token_url.to_string(),
-            headers: vec![
-                (
-                    "Content-Type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
-                ("Accept".into(), "application/json".into()),
-            ],
-            body: Some(form),
-        })
-        .await
-}
-
 fn invalid_state(message: &str) -> ApiError {
     ApiError::new(
         400,
@@ -341,13 +286,21 @@ pub async fn oauth_callback(app: &App, req: &HttpRequest) -> Result<HttpResponse
         verifier.as_deref(),
     );
     let body = with_resource(body, ep.resource.as_deref());
-    let sent = token_request(app, &ep.token_url, body).await;
+    let config = c.config.as_object().cloned().unwrap_or_default();
+    let hosts = (c.auth_type == "oauth2")
+        .then(|| credential::allowed_hosts(&listing, &config))
+        .flatten();
+    let sent = credential::token_request(&app.net(), &ep.token_url, body, hosts).await;
+    // A provider may echo what it was sent (the code, the client secret).
+    let mut secrets: Vec<&str> = fields.values().map(String::as_str).collect();
+    secrets.push(code);
+    secrets.extend(verifier.as_deref());
     let outcome = match sent {
         Err(e) => Err(format!("The token exchange failed: {e}")),
         Ok(resp) => oauth::parse_token_response(resp.status, &resp.body, app.now.0)
-            .map(|t| (fields, t))
-            .map_err(|e| e.to_string()),
+            .map_err(|e| redact(&e.to_string(), &secrets)),
     };
+    let outcome = outcome.map(|t| (fields.clone(), t));
     finish(app, &c, outcome).await
 }
 

@@ -14,10 +14,9 @@ use super::oauth::open_fields;
 use super::App;
 use crate::domain::auth::Role;
 use crate::domain::Error;
-use crate::probe::run::{self, Outcome};
-use crate::probe::template::Values;
+use crate::probe::credential::Session;
+use crate::probe::run::Outcome;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 
 /// `POST /v1/connectors/{id}/test` — `{tools?: [names]}`; all tools when absent.
 pub async fn test_connector(
@@ -78,8 +77,11 @@ pub async fn test_connector(
     }
     let fields = open_fields(app, &k.next)?;
     let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
+    // Fresh from the check: a due token was refreshed (and sealed) there.
+    let session = Session::new(&listing, &c.auth_type, &config, fields);
+    let net = app.net();
     if listing.transport == "mcp" {
-        let offered = mcp_tools(app, &listing, &c, &config, &fields).await;
+        let offered = session.mcp_tools(&net).await;
         let results: Vec<Value> = wanted
             .iter()
             .map(|name| match &offered {
@@ -99,13 +101,8 @@ pub async fn test_connector(
             .expect("checked above");
         let live = !tool.side_effect && tool.probe.is_some();
         let (ok, latency, error) = if live {
-            let values = Values {
-                config: &config,
-                auth: &fields,
-            };
-            let clock = app.clock.clone();
-            let probe = tool.probe.clone().expect("live tools have a probe");
-            match run::run(&probe, &values, &app.outbound(), &move || clock()).await {
+            let probe = tool.probe.as_ref().expect("live tools have a probe");
+            match session.probe(&net, probe, false).await {
                 Outcome::Accepted { latency_ms, .. } => (Some(true), Some(latency_ms), None),
                 Outcome::Rejected {
                     status,
@@ -116,9 +113,9 @@ pub async fn test_connector(
                     Some(latency_ms),
                     Some(format!("HTTP {status}: {snippet}")),
                 ),
-                Outcome::Unreachable { message } | Outcome::Refused { message } => {
-                    (Some(false), None, Some(message))
-                }
+                Outcome::Unreachable { message }
+                | Outcome::Refused { message }
+                | Outcome::NotJson { message, .. } => (Some(false), None, Some(message)),
                 // Not run is not passed: `ok: null`, and the test is `unverified`.
                 Outcome::Unsupported { message } => (None, None, Some(message)),
             }
@@ -168,45 +165,4 @@ async fn answer(
         200,
         &json!({"object": "connector_test", "connector_id": c.id.as_str(), "status": status, "results": results}),
     ))
-}
-
-/// The tools the instance's MCP server offers. Credentials go as the
-/// listing's verify probe sends them (e.g. a PAT as a Bearer), or as the
-/// OAuth access token.
-async fn mcp_tools(
-    app: &App,
-    listing: &crate::domain::manifest::Listing,
-    c: &crate::store::ConnectorRecord,
-    config: &Map<String, Value>,
-    fields: &BTreeMap<String, String>,
-) -> Result<Vec<String>, String> {
-    use crate::probe::template::render_header;
-    let values = Values {
-        config,
-        auth: fields,
-    };
-    let url = super::discovery::mcp_url(listing, &values)?;
-    let mut headers = vec![];
-    if matches!(c.auth_type.as_str(), "oauth2" | "mcp_oauth") {
-        let token = fields
-            .get("access_token")
-            .ok_or("The connector holds no access token; authorize it.")?;
-        headers.push(("Authorization".to_string(), format!("Bearer {token}")));
-    } else if let Some(h) = listing
-        .verify
-        .as_ref()
-        .and_then(|v| v["headers"].as_object())
-    {
-        for (k, t) in h
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        {
-            headers.push((
-                k.clone(),
-                render_header(t.as_str().unwrap_or_default(), &values)
-                    .map_err(|e| e.to_string())?,
-            ));
-        }
-    }
-    crate::probe::mcp::list_tools(&app.outbound(), &url, &headers).await
 }

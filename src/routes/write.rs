@@ -85,6 +85,17 @@ impl Locks {
 /// Runs `work` under the tenant object's idempotency check and `locks`.
 /// Answers below 500 are recorded for the key; 5xx and upstream failures
 /// are not, so the request may be retried with the same key.
+/// The fingerprint is kept 48 h and the body it covers may hold
+/// credentials: it is stored as HMAC-SHA256 under a key derived from
+/// `VAULT_KEY` (label `idempotency-fingerprint`), so a guessed secret cannot
+/// be checked against it. Without a vault key no credential can be stored.
+fn keyed(app: &App, mut idem: Idem) -> Idem {
+    if let Some(k) = &app.config.vault {
+        idem.fingerprint = k.fingerprint(idem.fingerprint.as_bytes());
+    }
+    idem
+}
+
 pub async fn guarded<F, Fut>(
     app: &App,
     tenant: &TenantId,
@@ -97,6 +108,7 @@ where
     Fut: Future<Output = Result<HttpResponse, ApiError>>,
 {
     let key = idem.as_ref().map(|i| i.key.clone());
+    let idem = idem.map(|i| keyed(app, i));
     match app
         .objects
         .begin(tenant, idem, locks.take.clone(), app.now.0)

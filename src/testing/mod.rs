@@ -25,12 +25,14 @@ pub(crate) struct World {
     /// Tenants, catalog, connectors, OAuth states and the sweep: one database.
     pub(crate) store: Rc<SqlStore<SqliteDb>>,
     cache: Rc<MemoryCache>,
-    objects: Rc<MemoryObjects>,
+    pub(crate) objects: Rc<MemoryObjects>,
     pub(crate) provider: Rc<FakeProvider>,
     shared: Rc<Shared>,
     seed: Cell<u64>,
     pub(crate) now: Cell<i64>,
     pub(crate) logs: Rc<RefCell<Vec<String>>>,
+    /// `ENVIRONMENT=development` (a short operator token is fine there).
+    pub(crate) development: Cell<bool>,
 }
 
 impl World {
@@ -44,6 +46,7 @@ impl World {
             seed: Cell::new(0x9E37_79B9_7F4A_7C15),
             now: Cell::new(1_795_349_599_000),
             logs: Rc::default(),
+            development: Cell::new(true),
         }
     }
 
@@ -87,6 +90,8 @@ impl World {
                     .expect("a 32-byte test key"),
                 ),
                 public_base_url: None,
+                return_url_origins: vec!["https://app.example.com".into()],
+                development: self.development.get(),
             }),
             request_id: crate::domain::ids::RequestId::generate(&SeqRandom(Cell::new(
                 self.seed.get() ^ 0xABCD,

@@ -10,6 +10,8 @@ use std::cell::RefCell;
 pub(crate) struct FakeProvider {
     pub mode: RefCell<&'static str>,
     pub sent: RefCell<Vec<OutboundRequest>>,
+    /// Scripted redirects: (URL, status, Location), answered before anything else.
+    pub redirects: RefCell<Vec<(String, u16, String)>>,
 }
 
 /// What the fake MCP server offers: github-mcp's tools but one.
@@ -44,6 +46,38 @@ impl Transport for FakeProvider {
                 truncated: false,
             })
         };
+        if let Some((_, status, location)) = self
+            .redirects
+            .borrow()
+            .iter()
+            .find(|(u, _, _)| *u == req.url)
+        {
+            return Ok(OutboundResponse {
+                status: *status,
+                headers: vec![("location".into(), location.clone())],
+                body: vec![],
+                truncated: false,
+            });
+        }
+        // A second MCP server on another host, behind the same authorization server.
+        if req.url.starts_with("https://mcp2.example.com/") {
+            return match (req.method.as_str(), req.url.as_str()) {
+                ("POST", "https://mcp2.example.com/mcp") => Ok(OutboundResponse {
+                    status: 401,
+                    headers: vec![(
+                        "www-authenticate".into(),
+                        r#"Bearer resource_metadata="https://mcp2.example.com/.well-known/oauth-protected-resource/mcp""#.into(),
+                    )],
+                    body: vec![],
+                    truncated: false,
+                }),
+                ("GET", "https://mcp2.example.com/.well-known/oauth-protected-resource/mcp") => answer(
+                    200,
+                    r#"{"resource":"https://mcp2.example.com/mcp","authorization_servers":["https://auth.example.com"]}"#,
+                ),
+                _ => answer(404, ""),
+            };
+        }
         if req.url.ends_with("/mcp/") {
             // An MCP server: initialize, then tools/list as an SSE stream.
             let authorized = req
@@ -115,6 +149,9 @@ impl Transport for FakeProvider {
                     "token_endpoint": "https://auth.example.com/token",
                     "registration_endpoint": "https://auth.example.com/register",
                     "code_challenge_methods_supported": ["S256"]});
+                if mode == "http-token" {
+                    meta["token_endpoint"] = json!("http://auth.example.com/token");
+                }
                 if mode == "no-dcr" {
                     meta.as_object_mut()
                         .unwrap()
@@ -190,6 +227,7 @@ impl Transport for FakeProvider {
             "down" => Err(TransportError::Unreachable("connection refused".into())),
             "slow" => Err(TransportError::Timeout(10_000)),
             "500" => answer(500, "internal"),
+            "html" => answer(200, "<!doctype html><title>Sign in</title><form>…</form>"),
             _ if req.headers.iter().any(|(_, v)| {
                 v.contains(GOOD_TOKEN) || v.starts_with("Bearer ya29.access-secret")
             }) =>

@@ -312,3 +312,77 @@ pub fn run(scenarios: &[(&str, &dyn Fn())]) -> bool {
     failed.is_empty()
 }
 pub mod fake;
+
+/// POSTs `body` chunked (`Transfer-Encoding: chunked`, no Content-Length) in
+/// 4 KiB pieces over a raw connection. The worker may answer before the
+/// body ends (a 413): write errors after that are expected and ignored, and
+/// the answer is read from what arrived.
+pub fn post_chunked(url: &str, bearer: &str, body: &[u8]) -> Answer {
+    use std::io::{Read, Write};
+    let u = url::Url::parse(url).expect("a URL");
+    let mut conn =
+        std::net::TcpStream::connect((u.host_str().unwrap(), u.port_or_known_default().unwrap()))
+            .expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {bearer}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        u.path(),
+        u.authority()
+    );
+    let mut sent = conn.write_all(head.as_bytes());
+    for piece in body.chunks(4096) {
+        if sent.is_err() {
+            break;
+        }
+        sent = conn
+            .write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+            .and_then(|_| conn.write_all(piece))
+            .and_then(|_| conn.write_all(b"\r\n"));
+    }
+    if sent.is_ok() {
+        let _ = conn.write_all(b"0\r\n\r\n");
+    }
+    let mut raw = vec![];
+    // A reset after the answer arrived still leaves the answer read.
+    let _ = conn.read_to_end(&mut raw);
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer: {}", String::from_utf8_lossy(&raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut rest = &raw[split + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        let mut out = vec![];
+        while let Some(end) = rest.windows(2).position(|w| w == b"\r\n") {
+            let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..end]).trim(), 16)
+                .unwrap_or(0);
+            if n == 0 || rest.len() < end + 2 + n {
+                break;
+            }
+            out.extend_from_slice(&rest[end + 2..end + 2 + n]);
+            rest = &rest[(end + 4 + n).min(rest.len())..];
+        }
+        out
+    } else {
+        rest.to_vec()
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}

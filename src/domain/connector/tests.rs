@@ -134,7 +134,27 @@ fn names_and_return_urls() {
     for bad in ["", "-x", "a b", "ä", &"x".repeat(101)] {
         assert!(validate_name(bad).is_err(), "{bad}");
     }
-    assert!(validate_return_url("https://app.example.com/done").is_ok());
-    assert!(validate_return_url("javascript:alert(1)").is_err());
-    assert!(validate_return_url("/relative").is_err());
+    let origins = parse_origins("https://app.example.com, https://x.example:8443/ignored-path");
+    let ok = |u: &str, dev: bool| validate_return_url(u, &origins, dev).is_ok();
+    assert!(ok("https://app.example.com/done", false));
+    assert!(ok("https://x.example:8443/cb?x=1", false));
+    assert!(
+        !ok("https://evil.example.org/done", false),
+        "not an allowed origin"
+    );
+    assert!(!ok("http://app.example.com/done", false), "not https");
+    assert!(
+        !ok("https://app.example.com:444/done", false),
+        "another port"
+    );
+    assert!(!ok("https://user@app.example.com/done", false));
+    assert!(
+        !ok("http://127.0.0.1:9000/done", false),
+        "loopback only in development"
+    );
+    assert!(ok("http://127.0.0.1:9000/done", true));
+    assert!(ok("http://localhost:3000/done", true));
+    assert!(!ok("http://evil.example.org/done", true));
+    assert!(!ok("javascript:alert(1)", true));
+    assert!(!ok("/relative", true));
 }

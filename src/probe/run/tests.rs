@@ -53,7 +53,7 @@ fn go(probe: Value, t: &Fake, token: &str) -> Outcome {
         auth: &auth,
     };
     let client = Guarded::new(t, &allow);
-    pollster::block_on(run(&probe, &values, &client, &|| 1000))
+    pollster::block_on(run(&probe, &values, &client, &|| 1000, None))
 }
 
 fn github_like() -> Value {
@@ -196,7 +196,7 @@ fn disguised_base_urls_are_refused_as_written() {
         };
         let t = fake(200, "{}");
         let client = Guarded::new(&t, &allow);
-        let out = pollster::block_on(run(&probe, &values, &client, &|| 0));
+        let out = pollster::block_on(run(&probe, &values, &client, &|| 0, None));
         assert_eq!(
             matches!(out, Outcome::Refused { .. }),
             refused,
@@ -204,4 +204,40 @@ fn disguised_base_urls_are_refused_as_written() {
         );
         assert_eq!(t.sent.borrow().is_empty(), refused, "{base}");
     }
+}
+
+/// Finding 5: a secret echoed base64-encoded (alone or as Basic
+/// `user:pass`), URL-encoded or JSON-escaped is masked too.
+#[test]
+fn snippets_mask_encoded_secrets() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let secrets = ["alice@example.com", "p@ss/w\"rd+1"];
+    let echoes = [
+        format!(
+            "Authorization: Basic {}",
+            b64("alice@example.com:p@ss/w\"rd+1")
+        ),
+        format!("token {}", b64("p@ss/w\"rd+1")),
+        "password=p%40ss%2Fw%22rd%2B1".to_string(),
+        r#"{"password":"p@ss/w\"rd+1"}"#.to_string(),
+    ];
+    for echo in &echoes {
+        let out = snippet(echo.as_bytes(), &secrets);
+        assert!(
+            !out.contains("p@ss")
+                && !out.contains("ss%2F")
+                && !out.contains(&b64("p@ss/w\"rd+1")[..12])
+                && !out.contains(&b64("alice@example.com:p@ss/w\"rd+1")[..12]),
+            "{echo} → {out}"
+        );
+    }
+    // An OAuth error_description echoing what it was sent is masked the same way.
+    assert_eq!(
+        redact(
+            "bad refresh_token 1%2F%2Frefresh-secret",
+            &["1//refresh-secret"]
+        ),
+        "bad refresh_token ****"
+    );
 }

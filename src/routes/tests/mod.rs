@@ -3,6 +3,7 @@
 
 mod catalog;
 mod connectors;
+mod credentials;
 mod keys;
 mod marketplace;
 mod oauth;
