@@ -4,8 +4,9 @@
 
 pub mod app;
 pub mod catalog;
-pub mod cron;
 pub mod domain;
+#[cfg(test)]
+mod layering;
 pub mod probe;
 pub mod routes;
 pub mod shared;

@@ -5,8 +5,12 @@
 
 pub mod bindings;
 pub mod catalog;
+pub mod health;
 pub mod keys;
+pub mod listings;
 pub mod submissions;
+pub mod sweep;
+pub mod vault;
 
 use crate::domain::ids::{Random, RequestId};
 use crate::domain::time::Millis;

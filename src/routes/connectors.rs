@@ -10,8 +10,8 @@ use super::oauth::{open_fields, redirect_uri, seal_fields, start_consent};
 use super::write::{guarded, Locks};
 use super::App;
 use crate::domain::auth::Role;
-use crate::domain::connector::{validate_config, validate_name, AuthInput};
-use crate::domain::ids::{ConnectorId, ListingId};
+use crate::domain::connector::{validate_name, AuthInput};
+use crate::domain::ids::ConnectorId;
 use crate::domain::manifest::Listing;
 use crate::domain::Error;
 use crate::probe::credential::credential_hosts;
@@ -28,55 +28,10 @@ pub async fn load_listing(
     id: &str,
 ) -> Result<Rc<Listing>, ApiError> {
     let (key, stored) = super::catalog::find_live(app, Some(tenant), id).await?;
-    parsed(app, &stored, key.as_str())
+    Ok(parsed(app, &stored, key.as_str())?)
 }
 
-/// The listing version an instance runs on, parsed: instances keep working
-/// on their `listing_version`, whatever has been published or de-listed since.
-pub async fn instance_listing(app: &App, c: &ConnectorRecord) -> Result<Rc<Listing>, ApiError> {
-    let lid = ListingId::from_key(&c.listing)?;
-    let stored = app
-        .catalog()
-        .version(&lid, &c.listing_version)
-        .await?
-        .ok_or_else(|| {
-            ApiError::internal(format!(
-                "listing {} version {} of instance {} is missing",
-                c.listing, c.listing_version, c.id
-            ))
-        })?;
-    parsed(app, &stored, &c.listing)
-}
-
-/// A stored listing parsed, through the per-isolate cache keyed by ETag;
-/// `key` is where it is stored (`ListingId`).
-pub(super) fn parsed(
-    app: &App,
-    stored: &crate::store::StoredListing,
-    key: &str,
-) -> Result<Rc<Listing>, ApiError> {
-    if let Some(l) = app.shared.parsed(&stored.etag).filter(|l| l.key == key) {
-        return Ok(l);
-    }
-    let mut l = Listing::parse(&stored.raw)
-        .map_err(|e| ApiError::internal(format!("stored listing {key} does not parse: {e}")))?;
-    l.etag = stored.etag.clone();
-    l.key = key.to_string();
-    let l = Rc::new(l);
-    app.shared.remember_parsed(l.clone());
-    Ok(l)
-}
-
-/// `config` checked against the listing's `config_schema`, defaults applied
-/// (memoised per listing version: see `Shared::verdict`).
-pub fn checked_config(
-    app: &App,
-    config: Option<&Value>,
-    listing: &Listing,
-) -> Result<Map<String, Value>, Error> {
-    app.shared
-        .verdict(listing, config, || validate_config(config, listing))
-}
+pub use crate::app::listings::{checked_config, of_instance as instance_listing, parsed};
 
 /// Each listing's status (`live` / `delisted`), for `listing_status`.
 pub async fn listing_statuses(app: &App) -> Result<HashMap<String, String>, ApiError> {
@@ -159,7 +114,7 @@ pub async fn list_connectors(app: &App, req: &HttpRequest) -> Result<HttpRespons
         |c| {
             let status = statuses.get(&c.listing).map_or("delisted", String::as_str);
             let mut v = connector_json(c, status);
-            crate::cron::overlay(&mut v, details.get(c.id.as_str()));
+            crate::app::sweep::overlay(&mut v, details.get(c.id.as_str()));
             v
         },
     ))
@@ -190,7 +145,7 @@ pub async fn get_connector(
     let details = app.objects.details(tenant, vec![c.id.to_string()]).await?;
     let mut v = connector_json(&c, &listing_status(app, &c.listing).await?);
     // The sweep's latest check lives in the tenant object until a change.
-    crate::cron::overlay(&mut v, details.get(c.id.as_str()));
+    crate::app::sweep::overlay(&mut v, details.get(c.id.as_str()));
     Ok(HttpResponse::json(200, &v))
 }
 

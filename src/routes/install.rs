@@ -277,7 +277,12 @@ pub fn seal(
     if auth.fields.is_empty() {
         return Ok(None);
     }
-    super::oauth::seal_fields(app, tenant, id, &auth.fields).map(Some)
+    Ok(Some(super::oauth::seal_fields(
+        app,
+        tenant,
+        id,
+        &auth.fields,
+    )?))
 }
 
 #[allow(clippy::too_many_arguments)]

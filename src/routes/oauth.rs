@@ -34,44 +34,7 @@ pub fn redirect_uri(app: &App, req: &HttpRequest) -> String {
     format!("{}{CALLBACK_PATH}", base.trim_end_matches('/'))
 }
 
-/// Opens an instance's sealed credential fields.
-/// An instance without a credential (auth `none`) has no fields.
-pub fn open_fields(app: &App, c: &ConnectorRecord) -> Result<BTreeMap<String, String>, ApiError> {
-    let Some(sealed) = &c.secret else {
-        return Ok(BTreeMap::new());
-    };
-    let Some(key) = &app.config.vault else {
-        return Err(ApiError::internal(
-            "the instance has a sealed credential but VAULT_KEY is missing",
-        ));
-    };
-    let plain = key
-        .open(&vault::owner(c.tenant.as_str(), c.id.as_str()), sealed)
-        .map_err(|e| ApiError::internal(format!("vault: {e}")))?;
-    serde_json::from_slice(&plain)
-        .map_err(|_| ApiError::internal("vault: the credential is not a field map"))
-}
-
-/// Seals an instance's credential fields under its tenant and id.
-pub fn seal_fields(
-    app: &App,
-    tenant: &TenantId,
-    id: &ConnectorId,
-    fields: &BTreeMap<String, String>,
-) -> Result<String, ApiError> {
-    let key = app
-        .config
-        .vault
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("VAULT_KEY is not configured"))?;
-    let plain = serde_json::to_vec(fields).expect("a map of strings serialises");
-    Ok(key.seal(
-        app.rng.as_ref(),
-        &vault::owner(tenant.as_str(), id.as_str()),
-        &plain,
-    ))
-}
-
+pub use crate::app::vault::{open_fields, seal_fields};
 pub use crate::probe::credential::{endpoints, with_resource, Endpoints};
 
 /// Starts a consent: stores a state (and PKCE verifier) and answers the

@@ -5,7 +5,7 @@
 //! request all get its answer.
 
 use super::protocol::{self, Answer, Book, Command, Idem, BINDING};
-use crate::cron::SweepState;
+use crate::app::sweep::SweepState;
 use crate::domain::idempotency::{Record, Stored, RETAIN_MS};
 use crate::domain::ids::TenantId;
 use crate::store::{StoreError, StoreResult, TenantObjects};
@@ -153,9 +153,10 @@ impl TenantObject {
         let tenant = TenantId::from_trusted(st.tenant.clone());
         let mut jitter = [0u8; 1];
         getrandom::getrandom(&mut jitter).map_err(|e| Error::RustError(e.to_string()))?;
-        let report = crate::cron::run_once(&app, &tenant, &mut st, f64::from(jitter[0]) / 256.0)
-            .await
-            .map_err(|e| Error::RustError(e.internal.unwrap_or(e.message)))?;
+        let report =
+            crate::app::sweep::run_once(&app, &tenant, &mut st, f64::from(jitter[0]) / 256.0)
+                .await
+                .map_err(|e| Error::RustError(crate::app::sweep::fail_text(&e)))?;
         for (id, d) in &report.details {
             storage.put(&protocol::details_key(id), d).await?;
             self.book.borrow_mut().details.insert(id.clone(), d.clone());

@@ -2,7 +2,7 @@
 //! one event per flip, and a failing provider backed off between passes.
 
 use super::*;
-use crate::cron::{run_once, SweepState};
+use crate::app::sweep::{run_once, SweepState};
 use crate::domain::ids::TenantId;
 use crate::domain::sweep::MAX_OUTBOUND_PER_RUN;
 use crate::routes::http::Method;

@@ -4,12 +4,11 @@
 //! per run. D1 is written only when an instance's health or status moves;
 //! each check's details (last check, latency) stay in the object's storage.
 
+use super::health::{check, record};
+use super::App;
 use crate::domain::ids::TenantId;
 use crate::domain::sweep::{next_backoff, plan, Backoff, Candidate, BATCH};
-use crate::routes::connectors::instance_listing;
-use crate::routes::error::ApiError;
-use crate::routes::health::{check, record};
-use crate::routes::App;
+use crate::store::Fail;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -44,7 +43,7 @@ pub async fn run_once(
     tenant: &TenantId,
     state: &mut SweepState,
     jitter: f64,
-) -> Result<RunReport, ApiError> {
+) -> Result<RunReport, Fail> {
     let batch = app
         .sweep
         .sweep_batch(tenant, state.cursor.as_deref(), BATCH)
@@ -64,8 +63,8 @@ pub async fn run_once(
         .filter(|c| p.probe.iter().any(|id| id == c.id.as_str()))
         .collect();
     let checks = join_all(chosen.iter().map(|c| async move {
-        let listing = instance_listing(app, c).await?;
-        check(app, c, &listing).await
+        let listing = super::listings::of_instance(app, c).await?;
+        Ok::<_, Fail>(check(app, c, &listing).await?)
     }))
     .await;
     let mut report = RunReport {
@@ -78,11 +77,7 @@ pub async fn run_once(
         let k = match k {
             Ok(k) => k,
             Err(e) => {
-                (app.log)(&format!(
-                    "sweep {}: {}",
-                    c.id,
-                    e.internal.clone().unwrap_or(e.message)
-                ));
+                (app.log)(&format!("sweep {}: {}", c.id, fail_text(&e)));
                 continue;
             }
         };
@@ -128,5 +123,13 @@ pub fn overlay(view: &mut Value, details: Option<&Value>) {
     };
     if newer {
         view["health"] = d.clone();
+    }
+}
+
+/// A failure's text for the log (the sweep has no caller to answer).
+pub fn fail_text(e: &Fail) -> String {
+    match e {
+        Fail::Domain(d) => d.to_string(),
+        Fail::Store(s) => s.0.clone(),
     }
 }

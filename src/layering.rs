@@ -1,0 +1,94 @@
+//! The layering rule (STYLE.md): dependencies point inward. Nothing outside
+//! `routes/` (and the edge, `lib.rs`) imports the HTTP layer, and the domain
+//! imports no platform crate. Checked on the source text, so a new import
+//! that breaks the rule fails `cargo test`.
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).expect("a source folder") {
+        let p = e.expect("a directory entry").path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Code lines only: comments may name any module.
+fn code(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn offenders(under: &str, skip: &[&str], needles: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![];
+    sources(&root.join(under), &mut files);
+    let mut found = vec![];
+    for f in files {
+        let rel = f
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if skip
+            .iter()
+            .any(|s| rel == *s || rel.starts_with(&format!("{s}/")))
+        {
+            continue;
+        }
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        for n in needles {
+            if text.contains(n) {
+                found.push(format!("src/{rel} uses `{n}`"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn nothing_below_the_http_layer_imports_it() {
+    let found = offenders(
+        "",
+        &["routes", "lib.rs", "testing", "layering.rs"],
+        &["crate::routes", "super::routes", "routes::"],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn the_domain_imports_no_platform_crate() {
+    let found = offenders(
+        "domain",
+        &[],
+        &[
+            "worker::",
+            "wasm_bindgen",
+            "js_sys",
+            "web_sys",
+            "use worker",
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn the_application_layer_knows_no_http() {
+    let found = offenders(
+        "app",
+        &[],
+        &[
+            "HttpRequest",
+            "HttpResponse",
+            "ApiError",
+            "worker::",
+            "wasm_bindgen",
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}
