@@ -66,7 +66,7 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
             latency_ms,
         } => (
             Some(false),
-            format!("The provider rejected the credentials (HTTP {status}): {snippet}"),
+            crate::domain::connector::refusal(&c.auth_type, "The provider", *status, snippet),
             Some(*latency_ms),
         ),
         Outcome::Unreachable { message }

@@ -244,6 +244,18 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
 
 /// An instance name: 1–100 characters from letters, digits, `-`, `_`, `.`,
 /// starting with a letter or digit.
+/// What a provider's refusal means for a listing with auth `mode`: refused
+/// credentials, or (auth `none`, which sends none) a refused request.
+pub fn refusal(mode: &str, who: &str, status: u16, snippet: &str) -> String {
+    if mode == "none" {
+        format!(
+            "{who} refused the request (HTTP {status}): {snippet}. This listing sends no credentials: check its config (e.g. base_url)."
+        )
+    } else {
+        format!("{who} rejected the credentials (HTTP {status}): {snippet}")
+    }
+}
+
 pub fn validate_name(name: &str) -> Result<(), Error> {
     let ok = (1..=100).contains(&name.len())
         && name

@@ -227,7 +227,8 @@ pub async fn update_connector(
             let cfg: Map<String, Value> = next.config.as_object().cloned().unwrap_or_default();
             if !matches!(a.mode.as_str(), "oauth2" | "mcp_oauth") {
                 // Verified first: a rejected rotation keeps the old secret.
-                let checked = require_accepted(probe(app, &listing, a, &cfg).await)?;
+                let checked =
+                    require_accepted(probe(app, &listing, a, &cfg).await, &listing.auth_mode)?;
                 next.health = health_json(app, &checked);
                 next.status = "connected".into();
             }
@@ -421,7 +422,8 @@ pub async fn upgrade_connector(
             .filter(|a| !matches!(a.mode.as_str(), "oauth2" | "mcp_oauth"))
         {
             // Verified against the new version first, as a rotation is.
-            let checked = require_accepted(probe(app, &latest, a, &config).await)?;
+            let checked =
+                require_accepted(probe(app, &latest, a, &config).await, &latest.auth_mode)?;
             next.health = health_json(app, &checked);
             next.status = "connected".into();
             next.secret = seal(app, tenant, &next.id, a)?;

@@ -7,7 +7,7 @@ use super::http::{HttpRequest, HttpResponse};
 use super::write::{guarded, idempotency, Locks};
 use super::App;
 use crate::domain::auth::Role;
-use crate::domain::connector::{validate_name, validate_return_url, AuthInput};
+use crate::domain::connector::{refusal, validate_name, validate_return_url, AuthInput};
 use crate::domain::ids::{ConnectorId, TenantId};
 use crate::domain::manifest::Listing;
 use crate::domain::Error;
@@ -46,7 +46,7 @@ pub async fn probe(
 }
 
 /// Maps a probe outcome for a write: rejection and failures refuse it.
-pub fn require_accepted(outcome: Outcome) -> Result<Checked, ApiError> {
+pub fn require_accepted(outcome: Outcome, mode: &str) -> Result<Checked, ApiError> {
     match outcome {
         Outcome::Accepted { latency_ms, .. } => Ok(Checked::Verified { latency_ms }),
         Outcome::Unsupported { message } => Ok(Checked::Unverified { message }),
@@ -56,7 +56,7 @@ pub fn require_accepted(outcome: Outcome) -> Result<Checked, ApiError> {
             422,
             "invalid_request_error",
             "auth_failed",
-            format!("The provider rejected the credentials (HTTP {status}): {snippet}"),
+            refusal(mode, "The provider", status, &snippet),
         )
         .param("auth")),
         Outcome::Unreachable { message } | Outcome::NotJson { message, .. } => {
@@ -122,10 +122,7 @@ pub async fn verify_listing(
             status, snippet, ..
         } => (
             false,
-            format!(
-                "{} rejected the credentials (HTTP {status}): {snippet}",
-                listing.name
-            ),
+            refusal(&listing.auth_mode, &listing.name, status, &snippet),
         ),
         Outcome::NotJson { message, .. } => (false, message),
         Outcome::Unreachable { message } => return Err(upstream(&message)),
@@ -219,7 +216,7 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
         let (status, health) = if oauth_mode(&auth.mode) {
             ("pending_auth", json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Waiting for OAuth consent."}))
         } else {
-            let checked = require_accepted(probe(app, &listing, auth, &config).await)?;
+            let checked = require_accepted(probe(app, &listing, auth, &config).await, &listing.auth_mode)?;
             ("connected", health_json(app, &checked))
         };
         let id = ConnectorId::generate(app.rng.as_ref());

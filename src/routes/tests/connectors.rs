@@ -585,3 +585,24 @@ fn a_test_that_could_not_run_is_not_a_pass() {
     );
     assert_eq!(ev["data"][0]["data"]["status"], "unverified", "{ev}");
 }
+
+#[test]
+fn a_refusal_of_a_listing_without_credentials_speaks_of_the_request() {
+    let w = World::new();
+    w.load_catalog();
+    let (_, admin) = w.tenant("acme");
+    // open-meteo sends no credentials; the fake provider answers 401.
+    let (s, e) = w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&admin),
+        Some(json!({"listing": "open-meteo", "auth": {"type": "none"}})),
+    );
+    assert_eq!((s, err_code(&e)), (422, "auth_failed"), "{e}");
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("The provider refused the request (HTTP 401)"),
+        "{message}"
+    );
+    assert!(!message.contains("rejected the credentials"), "{message}");
+}
