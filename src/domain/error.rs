@@ -25,6 +25,31 @@ pub enum Error {
     /// The object exists but the request conflicts with its state.
     #[error("{0}")]
     StateConflict(String),
+    /// The provider could not be reached or failed (down, slow, 5xx, an
+    /// answer that is not the one asked for); the message names host and cause.
+    #[error("{0}")]
+    Upstream(String),
+    /// The provider refused the credentials (or, auth `none`, the request).
+    #[error("{0}")]
+    AuthRejected(String),
+    /// The outbound target is refused by the guard (API §10).
+    #[error("{0}")]
+    TargetRefused(String),
+    /// A check this listing cannot have here (OAuth by probe, database probes…).
+    #[error("{0}")]
+    VerificationUnsupported(String),
+    /// The listing is in early access and cannot be installed yet.
+    #[error("The listing '{listing}' is in early access and cannot be installed yet.")]
+    EarlyAccess { listing: String },
+    /// The first request with this idempotency key is still running.
+    #[error("A request with this Idempotency-Key is still being processed; retry shortly.")]
+    IdempotencyInProgress,
+    /// The idempotency key was used with a different request.
+    #[error("This Idempotency-Key was used with a different request; use a new key.")]
+    IdempotencyKeyReused,
+    /// An OAuth callback's state is unknown, expired, used or orphaned.
+    #[error("{0}")]
+    InvalidState(String),
     /// An instance cannot be uninstalled: bindings depend on it.
     #[error("{}", in_use_message(connector, dependents))]
     ConnectorInUse {

@@ -375,16 +375,16 @@ pub async fn upgrade_connector(
     let body = JsonBody::parse(&req.body)?;
     body.only(&["auth"])?;
     let current = owned(app, tenant, id).await?;
-    let latest = match load_listing(app, tenant, &current.listing).await {
+    let latest = match crate::app::listings::live(app, tenant, &current.listing).await {
         Ok(l) => l,
-        Err(e) if e.status == 404 => {
+        Err(crate::store::Fail::Domain(Error::NotFound { .. })) => {
             return Err(Error::StateConflict(format!(
                 "The listing '{}' is de-listed: there is no version to upgrade to.",
-                current.listing
+                crate::domain::ids::slug_of(&current.listing)
             ))
             .into())
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     if latest.version == current.listing_version {
         return Ok(HttpResponse::json(200, &connector_json(&current, "live")));

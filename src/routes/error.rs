@@ -166,6 +166,41 @@ impl From<Error> for ApiError {
             Error::StateConflict(_) => {
                 ApiError::new(409, "conflict_error", "state_conflict", message)
             }
+            Error::Upstream(_) => {
+                ApiError::new(502, "upstream_error", "connector_upstream_error", message)
+            }
+            Error::AuthRejected(_) => {
+                ApiError::new(422, "invalid_request_error", "auth_failed", message).param("auth")
+            }
+            Error::TargetRefused(_) => {
+                ApiError::new(400, "invalid_request_error", "target_not_allowed", message)
+                    .param("config")
+            }
+            Error::VerificationUnsupported(_) => ApiError::new(
+                422,
+                "invalid_request_error",
+                "verification_unsupported",
+                message,
+            ),
+            Error::EarlyAccess { .. } => ApiError::new(
+                422,
+                "invalid_request_error",
+                "listing_early_access",
+                message,
+            )
+            .param("listing"),
+            Error::IdempotencyInProgress => {
+                ApiError::new(409, "conflict_error", "idempotency_in_progress", message)
+            }
+            Error::IdempotencyKeyReused => ApiError::new(
+                422,
+                "invalid_request_error",
+                "idempotency_key_reused",
+                message,
+            ),
+            Error::InvalidState(_) => {
+                ApiError::new(400, "invalid_request_error", "invalid_state", message).param("state")
+            }
             Error::ConnectorInUse { dependents, .. } => {
                 let ids: Vec<&str> = dependents.iter().map(|d| d.binding.as_str()).collect();
                 let detail: Vec<serde_json::Value> = dependents

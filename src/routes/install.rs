@@ -52,13 +52,7 @@ pub fn require_accepted(outcome: Outcome, mode: &str) -> Result<Checked, ApiErro
         Outcome::Unsupported { message } => Ok(Checked::Unverified { message }),
         Outcome::Rejected {
             status, snippet, ..
-        } => Err(ApiError::new(
-            422,
-            "invalid_request_error",
-            "auth_failed",
-            refusal(mode, "The provider", status, &snippet),
-        )
-        .param("auth")),
+        } => Err(Error::AuthRejected(refusal(mode, "The provider", status, &snippet)).into()),
         Outcome::Unreachable { message } | Outcome::NotJson { message, .. } => {
             Err(upstream(&message))
         }
@@ -67,22 +61,11 @@ pub fn require_accepted(outcome: Outcome, mode: &str) -> Result<Checked, ApiErro
 }
 
 pub fn upstream(message: &str) -> ApiError {
-    ApiError::new(
-        502,
-        "upstream_error",
-        "connector_upstream_error",
-        message.to_string(),
-    )
+    Error::Upstream(message.to_string()).into()
 }
 
 pub fn target_not_allowed(message: &str) -> ApiError {
-    ApiError::new(
-        400,
-        "invalid_request_error",
-        "target_not_allowed",
-        message.to_string(),
-    )
-    .param("config")
+    Error::TargetRefused(message.to_string()).into()
 }
 
 fn oauth_mode(mode: &str) -> bool {
@@ -103,12 +86,11 @@ pub async fn verify_listing(
     let auth = AuthInput::parse(body.get("auth"), &listing)?;
     let config = checked_config(app, body.get("config"), &listing)?;
     if oauth_mode(&auth.mode) {
-        return Err(ApiError::new(
-            422,
-            "invalid_request_error",
-            "verification_unsupported",
-            "OAuth listings are verified by completing consent after install, not by a probe.",
-        ));
+        return Err(Error::VerificationUnsupported(
+            "OAuth listings are verified by completing consent after install, not by a probe."
+                .into(),
+        )
+        .into());
     }
     let (ok, message) = match probe(app, &listing, &auth, &config).await {
         Outcome::Accepted { status, latency_ms } => (
@@ -128,12 +110,7 @@ pub async fn verify_listing(
         Outcome::Unreachable { message } => return Err(upstream(&message)),
         Outcome::Refused { message } => return Err(target_not_allowed(&message)),
         Outcome::Unsupported { message } => {
-            return Err(ApiError::new(
-                422,
-                "invalid_request_error",
-                "verification_unsupported",
-                message,
-            ))
+            return Err(Error::VerificationUnsupported(message).into())
         }
     };
     let event = app.event(
@@ -158,16 +135,10 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
     let listing_id = body.req_str("listing", 63)?;
     let listing = load_listing(app, tenant, &listing_id).await?;
     if listing.availability == "early_access" {
-        return Err(ApiError::new(
-            422,
-            "invalid_request_error",
-            "listing_early_access",
-            format!(
-                "The listing '{}' is in early access and cannot be installed yet.",
-                listing.id
-            ),
-        )
-        .param("listing"));
+        return Err(Error::EarlyAccess {
+            listing: listing.id.clone(),
+        }
+        .into());
     }
     let auth = AuthInput::parse(body.get("auth"), &listing)?;
     let config = checked_config(app, body.get("config"), &listing)?;

@@ -152,13 +152,7 @@ pub async fn authorize_connector(
 }
 
 fn invalid_state(message: &str) -> ApiError {
-    ApiError::new(
-        400,
-        "invalid_request_error",
-        "invalid_state",
-        message.to_string(),
-    )
-    .param("state")
+    Error::InvalidState(message.to_string()).into()
 }
 
 /// `GET /v1/oauth/callback?state=…&code=…` — no API key: the state is the

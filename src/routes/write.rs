@@ -119,22 +119,8 @@ where
             return Ok(HttpResponse::raw_json(s.status, s.body.into_bytes())
                 .header("idempotent-replayed", "true"))
         }
-        Answer::InProgress => {
-            return Err(ApiError::new(
-                409,
-                "conflict_error",
-                "idempotency_in_progress",
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-            ))
-        }
-        Answer::KeyReused => {
-            return Err(ApiError::new(
-                422,
-                "invalid_request_error",
-                "idempotency_key_reused",
-                "This Idempotency-Key was used with a different request; use a new key.",
-            ))
-        }
+        Answer::InProgress => return Err(Error::IdempotencyInProgress.into()),
+        Answer::KeyReused => return Err(Error::IdempotencyKeyReused.into()),
         Answer::Busy { lock } => {
             // A name held after a successful install (`keep_on_success`) is
             // simply taken: say so rather than "retry shortly".
