@@ -3,6 +3,7 @@
 //! production SQL on SQLite instead: `store::sqlite`.)
 
 use super::*;
+use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 

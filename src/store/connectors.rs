@@ -1,0 +1,145 @@
+//! Installed connectors (instances) and the bindings that depend on them.
+
+use super::{EventFilter, EventRecord, StoreResult, Written};
+use crate::domain::ids::{BindingId, ConnectorId, TenantId};
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// An installed connector as stored. `secret` is vault ciphertext only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorRecord {
+    pub id: ConnectorId,
+    pub tenant: TenantId,
+    pub listing: String,
+    pub listing_version: String,
+    pub name: String,
+    pub kind: String,
+    pub transport: String,
+    pub crew_id: Option<String>,
+    pub capabilities: Vec<String>,
+    pub tools: Value,
+    pub config: Value,
+    pub auth_type: String,
+    pub auth_hint: Option<String>,
+    pub secret: Option<String>,
+    pub status: String,
+    pub health: Value,
+    pub return_url: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_synced_at: Option<String>,
+}
+
+/// `GET /v1/connectors` filters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectorFilter {
+    pub listing: Option<String>,
+    pub capability: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub crew_id: Option<String>,
+}
+
+impl ConnectorFilter {
+    pub fn matches(&self, c: &ConnectorRecord) -> bool {
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| Some(w) == have)
+        };
+        eq(&self.listing, Some(crate::domain::ids::slug_of(&c.listing)))
+            && eq(&self.kind, Some(&c.kind))
+            && eq(&self.status, Some(&c.status))
+            && eq(&self.crew_id, c.crew_id.as_deref())
+            && self
+                .capability
+                .as_deref()
+                .is_none_or(|cap| c.capabilities.iter().any(|x| x == cap))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindingRecord {
+    pub id: BindingId,
+    pub tenant: TenantId,
+    pub consumer: String,
+    pub capability: String,
+    pub connector_id: Option<ConnectorId>,
+    pub created_at: String,
+}
+
+#[async_trait(?Send)]
+pub trait ConnectorStore {
+    /// Inserts the instance and its event in one transaction.
+    async fn insert_connector(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: &EventRecord,
+    ) -> StoreResult<Written>;
+    async fn connector(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+    ) -> StoreResult<Option<ConnectorRecord>>;
+    async fn name_taken(&self, tenant: &TenantId, name: &str) -> StoreResult<bool>;
+    /// Newest first, strictly after `(created_at, id)`.
+    async fn list_connectors(
+        &self,
+        tenant: &TenantId,
+        f: &ConnectorFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectorRecord>>;
+    /// Every instance of the tenant (capability resolution; bounded by the tenant's size).
+    async fn all_connectors(&self, tenant: &TenantId) -> StoreResult<Vec<ConnectorRecord>>;
+    /// Replaces the mutable fields of an instance (all but its id, tenant,
+    /// listing, auth type, return URL and timestamps of creation and sync:
+    /// an upgrade moves its version, kind, transport, capabilities and
+    /// tools), with its event.
+    async fn update_connector(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: Option<&EventRecord>,
+    ) -> StoreResult<Written>;
+    /// Deletes the instance (and with it the ciphertext), keeping events.
+    async fn delete_connector(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+        e: &EventRecord,
+    ) -> StoreResult<bool>;
+
+    async fn insert_binding(
+        &self,
+        tenant: &TenantId,
+        b: &BindingRecord,
+        e: &EventRecord,
+    ) -> StoreResult<()>;
+    async fn binding(
+        &self,
+        tenant: &TenantId,
+        id: &BindingId,
+    ) -> StoreResult<Option<BindingRecord>>;
+    async fn list_bindings(
+        &self,
+        tenant: &TenantId,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<BindingRecord>>;
+    async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>>;
+    async fn delete_binding(
+        &self,
+        tenant: &TenantId,
+        id: &BindingId,
+        e: &EventRecord,
+    ) -> StoreResult<bool>;
+
+    async fn insert_event(&self, tenant: &TenantId, e: &EventRecord) -> StoreResult<()>;
+    async fn list_events(
+        &self,
+        tenant: &TenantId,
+        f: &EventFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<EventRecord>>;
+}
