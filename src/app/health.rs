@@ -6,6 +6,7 @@
 
 use super::vault::open_fields;
 use super::App;
+use crate::domain::health::Health;
 use crate::domain::manifest::Listing;
 use crate::probe::credential::Session;
 use crate::probe::run::Outcome;
@@ -74,7 +75,7 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
         | Outcome::NotJson { message, .. } => (Some(false), message.clone(), None),
         Outcome::Unsupported { message } => (None, message.clone(), None),
     };
-    next.health = json!({"healthy": healthy, "last_check": app.now.rfc3339(), "latency_ms": latency_ms, "message": message});
+    next.health = Health::checked(app.now, healthy, latency_ms, &message).to_json();
     next.status = match (&outcome, healthy) {
         (Outcome::Rejected { .. }, _) => "error".into(),
         (_, Some(true)) => "connected".into(),

@@ -11,7 +11,7 @@ use crate::domain::sweep::{next_backoff, plan, Backoff, Candidate, BATCH};
 use crate::store::Fail;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// A tenant object's sweep progress, kept in its storage between alarms.
@@ -89,7 +89,8 @@ pub async fn run_once(
         }
         report.details.push((
             c.id.to_string(),
-            json!({"healthy": k.healthy, "last_check": app.now.rfc3339(), "latency_ms": k.latency_ms, "message": k.message}),
+            crate::domain::health::Health::checked(app.now, k.healthy, k.latency_ms, &k.message)
+                .to_json(),
         ));
     }
     for (provider, up) in reachable {

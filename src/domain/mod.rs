@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod connector;
 pub mod error;
+pub mod health;
 pub mod idempotency;
 pub mod ids;
 pub mod manifest;

@@ -293,7 +293,10 @@ async fn await_consent(
     }
     next.secret = Some(seal_fields(app, &next.tenant, &next.id, &fields)?);
     next.status = "pending_auth".into();
-    next.health = json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Waiting for OAuth consent: the token would now go to another host."});
+    next.health = crate::domain::health::Health::unchecked(
+        "Waiting for OAuth consent: the token would now go to another host.",
+    )
+    .to_json();
     Ok(fields)
 }
 

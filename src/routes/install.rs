@@ -8,6 +8,7 @@ use super::write::{guarded, idempotency, Locks};
 use super::App;
 use crate::domain::auth::Role;
 use crate::domain::connector::{refusal, validate_name, validate_return_url, AuthInput};
+use crate::domain::health::Health;
 use crate::domain::ids::{ConnectorId, TenantId};
 use crate::domain::manifest::Listing;
 use crate::domain::Error;
@@ -185,7 +186,7 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
             &auth
         };
         let (status, health) = if oauth_mode(&auth.mode) {
-            ("pending_auth", json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Waiting for OAuth consent."}))
+            ("pending_auth", Health::unchecked("Waiting for OAuth consent.").to_json())
         } else {
             let checked = require_accepted(probe(app, &listing, auth, &config).await, &listing.auth_mode)?;
             ("connected", health_json(app, &checked))
@@ -226,11 +227,9 @@ pub fn name_taken(name: &str) -> ApiError {
 pub fn health_json(app: &App, checked: &Checked) -> Value {
     match checked {
         Checked::Verified { latency_ms } => {
-            json!({"healthy": true, "last_check": app.now.rfc3339(), "latency_ms": latency_ms, "message": ""})
+            Health::checked(app.now, Some(true), Some(*latency_ms), "").to_json()
         }
-        Checked::Unverified { message } => {
-            json!({"healthy": null, "last_check": null, "latency_ms": null, "message": message})
-        }
+        Checked::Unverified { message } => Health::unchecked(message).to_json(),
     }
 }
 

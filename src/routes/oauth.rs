@@ -10,6 +10,7 @@ use super::http::{HttpRequest, HttpResponse};
 use super::install::upstream;
 use super::App;
 use crate::domain::auth::Role;
+use crate::domain::health::Health;
 use crate::domain::ids::{ConnectorId, TenantId};
 use crate::domain::manifest::Listing;
 use crate::domain::oauth::{self, Authorize, STATE_TTL_MS};
@@ -280,13 +281,13 @@ async fn finish(
             }
             next.secret = Some(seal_fields(app, &c.tenant, &c.id, &fields)?);
             next.status = "connected".into();
-            next.health = json!({"healthy": null, "last_check": null, "latency_ms": null, "message": "Authorized; not checked yet."});
+            next.health = Health::unchecked("Authorized; not checked yet.").to_json();
             ("connected", String::new(), "connector.authorized")
         }
         Err(message) => {
             // The code is spent: the instance needs a fresh consent.
             next.status = "error".into();
-            next.health = json!({"healthy": false, "last_check": app.now.rfc3339(), "latency_ms": null, "message": message});
+            next.health = Health::checked(app.now, Some(false), None, &message).to_json();
             ("error", message, "connector.updated")
         }
     };
