@@ -1,6 +1,8 @@
 //! Connector marketplace worker: the edge. It reads the environment, the
-//! clock and randomness, converts `worker` types to plain values, and hands
-//! each request to `routes::handle`. Nothing else lives here.
+//! clock and randomness, builds the application's services (`app::App`) over
+//! D1, KV, the tenant objects and `fetch`, converts `worker` types to plain
+//! values (a request body is read at most to the 64 KiB limit), and hands
+//! each request to `routes::handle` and each cron tick to the tenant objects.
 
 pub mod app;
 pub mod catalog;

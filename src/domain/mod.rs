@@ -1,6 +1,8 @@
 //! Pure domain logic: ids, tenants and keys, manifests, the catalog query,
-//! pagination and errors. Nothing here touches `worker`, `wasm_bindgen` or
-//! `js_sys`, so all of it compiles and is tested natively.
+//! pagination, connectors (install checks, hints, refusals), health, OAuth
+//! (state, PKCE, tokens), the sweep's plan, the vault, idempotency and errors.
+//! Nothing here touches `worker`, `wasm_bindgen`, `js_sys` or `web_sys`
+//! (`src/layering.rs` checks), so all of it compiles and is tested natively.
 
 pub mod auth;
 pub mod catalog;

@@ -1,5 +1,7 @@
-//! The per-tenant Durable Object: it will serialise installs and hold
-//! idempotency records; today it answers the reachability check.
+//! The per-tenant Durable Object: it serialises a tenant's installs, renames,
+//! uninstalls and binding changes (locks), holds the idempotency records, and
+//! runs the tenant's health sweep from its alarm. `protocol` is the typed
+//! command set, `object` the thin object.
 
 #[cfg(target_arch = "wasm32")]
 pub mod object;
