@@ -24,7 +24,12 @@ fn code(text: &str) -> String {
         .join("\n")
 }
 
-fn offenders(under: &str, skip: &[&str], needles: &[&str]) -> Vec<String> {
+/// The needles are built at run time, so this file never matches itself.
+fn path(a: &str, b: &str) -> String {
+    format!("{a}::{b}")
+}
+
+fn offenders(under: &str, skip: &[&str], needles: &[String]) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = vec![];
     sources(&root.join(under), &mut files);
@@ -55,8 +60,12 @@ fn offenders(under: &str, skip: &[&str], needles: &[&str]) -> Vec<String> {
 fn nothing_below_the_http_layer_imports_it() {
     let found = offenders(
         "",
-        &["routes", "lib.rs", "testing", "layering.rs"],
-        &["crate::routes", "super::routes", "routes::"],
+        &["routes", "lib.rs"],
+        &[
+            path("crate", "routes"),
+            path("super", "routes"),
+            path("routes", ""),
+        ],
     );
     assert!(found.is_empty(), "{found:#?}");
 }
@@ -67,11 +76,10 @@ fn the_domain_imports_no_platform_crate() {
         "domain",
         &[],
         &[
-            "worker::",
-            "wasm_bindgen",
-            "js_sys",
-            "web_sys",
-            "use worker",
+            path("worker", ""),
+            format!("wasm_{}", "bindgen"),
+            format!("js_{}", "sys"),
+            format!("web_{}", "sys"),
         ],
     );
     assert!(found.is_empty(), "{found:#?}");
@@ -83,11 +91,11 @@ fn the_application_layer_knows_no_http() {
         "app",
         &[],
         &[
-            "HttpRequest",
-            "HttpResponse",
-            "ApiError",
-            "worker::",
-            "wasm_bindgen",
+            format!("Http{}", "Request"),
+            format!("Http{}", "Response"),
+            format!("Api{}", "Error"),
+            path("worker", ""),
+            format!("wasm_{}", "bindgen"),
         ],
     );
     assert!(found.is_empty(), "{found:#?}");
@@ -97,6 +105,10 @@ fn the_application_layer_knows_no_http() {
 fn every_status_code_lives_in_the_error_mapping() {
     // Statuses and codes are chosen in routes/error.rs from domain errors;
     // an `ApiError::new` anywhere else would pick one on its own.
-    let found = offenders("", &["routes/error.rs", "layering.rs"], &["ApiError::new("]);
+    let found = offenders(
+        "",
+        &["routes/error.rs"],
+        &[format!("{}(", path("ApiError", "new"))],
+    );
     assert!(found.is_empty(), "{found:#?}");
 }

@@ -7,14 +7,12 @@ use super::error::ApiError;
 use super::http::{HttpRequest, HttpResponse};
 use super::App;
 use crate::domain::catalog::{categories, search, CatalogQuery};
-use crate::domain::ids::{ListingId, TenantId};
 use crate::domain::Error;
-use crate::store::{Fail, StoredListing};
+use crate::store::Fail;
 use serde_json::json;
-use std::rc::Rc;
 
 /// `404` for a listing names `listing` (or `version`) as the parameter.
-fn listing_error(e: Fail) -> ApiError {
+pub(super) fn listing_error(e: Fail) -> ApiError {
     let param = match &e {
         Fail::Domain(Error::NotFound {
             kind: "listing", ..
@@ -30,17 +28,6 @@ fn listing_error(e: Fail) -> ApiError {
         Some(p) => e.param(p),
         None => e,
     }
-}
-
-/// A live listing `tenant` may install or read, with where it is stored.
-pub async fn find_live(
-    app: &App,
-    tenant: Option<&TenantId>,
-    id: &str,
-) -> Result<(ListingId, Rc<StoredListing>), ApiError> {
-    crate::app::catalog::find_live(app, tenant, id)
-        .await
-        .map_err(listing_error)
 }
 
 pub async fn list_catalog(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -27,11 +27,12 @@ pub async fn load_listing(
     tenant: &crate::domain::ids::TenantId,
     id: &str,
 ) -> Result<Rc<Listing>, ApiError> {
-    let (key, stored) = super::catalog::find_live(app, Some(tenant), id).await?;
-    Ok(parsed(app, &stored, key.as_str())?)
+    crate::app::listings::live(app, tenant, id)
+        .await
+        .map_err(super::catalog::listing_error)
 }
 
-pub use crate::app::listings::{checked_config, of_instance as instance_listing, parsed};
+pub use crate::app::listings::{checked_config, of_instance as instance_listing};
 
 /// Each listing's status (`live` / `delisted`), for `listing_status`.
 pub async fn listing_statuses(app: &App) -> Result<HashMap<String, String>, ApiError> {

@@ -40,22 +40,6 @@ pub struct ConnectorFilter {
     pub crew_id: Option<String>,
 }
 
-impl ConnectorFilter {
-    pub fn matches(&self, c: &ConnectorRecord) -> bool {
-        let eq = |want: &Option<String>, have: Option<&str>| {
-            want.as_deref().is_none_or(|w| Some(w) == have)
-        };
-        eq(&self.listing, Some(crate::domain::ids::slug_of(&c.listing)))
-            && eq(&self.kind, Some(&c.kind))
-            && eq(&self.status, Some(&c.status))
-            && eq(&self.crew_id, c.crew_id.as_deref())
-            && self
-                .capability
-                .as_deref()
-                .is_none_or(|cap| c.capabilities.iter().any(|x| x == cap))
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct BindingRecord {
     pub id: BindingId,

@@ -1,20 +1,20 @@
-//! The native test world (compiled only for tests): the whole API over the
-//! production SQL on a native SQLite, hand-written fakes only for what has
-//! no native engine (the KV cache, the tenant Durable Objects, the outbound
-//! provider). `World` holds them across the requests of one test.
+//! The native test world (compiled only for tests): the application's
+//! services over the production SQL on a native SQLite, hand-written fakes
+//! only for what has no native engine (the KV cache, the tenant Durable
+//! Objects, the outbound provider). `World` holds them across the calls of
+//! one test; `routes/tests` drives it over HTTP, use-case tests call `app()`.
 
 mod provider;
 
 pub(crate) use provider::{FakeProvider, GOOD_TOKEN};
 
+use crate::app::{App, Config};
 use crate::domain::ids::testing::SeqRandom;
-use crate::routes::http::{HttpRequest, HttpResponse, Method};
-use crate::routes::{handle, App, Config};
 use crate::shared::Shared;
 use crate::store::d1::SqlStore;
 use crate::store::memory::{MemoryCache, MemoryObjects};
 use crate::store::sqlite::SqliteDb;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -107,86 +107,4 @@ impl World {
     pub(crate) fn advance(&self, ms: i64) {
         self.now.set(self.now.get() + ms);
     }
-
-    pub(crate) fn send(&self, req: HttpRequest) -> HttpResponse {
-        self.now.set(self.now.get() + 1);
-        let r = pollster::block_on(handle(&self.app(), req));
-        assert!(r
-            .get_header("request-id")
-            .is_some_and(|id| id.starts_with("req_")));
-        r
-    }
-
-    pub(crate) fn call(
-        &self,
-        method: Method,
-        path: &str,
-        auth: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = HttpRequest::new(method, path);
-        if let Some(a) = auth {
-            req = req.with_header("authorization", a);
-        }
-        if let Some(b) = body {
-            req = req.with_body(b.to_string());
-        }
-        let r = self.send(req);
-        let v = if r.body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&r.body).expect("every answer is JSON")
-        };
-        (r.status, v)
-    }
-
-    /// Creates a tenant; answers its id and admin bearer header.
-    pub(crate) fn tenant(&self, name: &str) -> (String, String) {
-        let (s, v) = self.call(
-            Method::Post,
-            "/v1/tenants",
-            Some(OP),
-            Some(json!({"name": name})),
-        );
-        assert_eq!(s, 201, "{v}");
-        (
-            v["id"].as_str().unwrap().into(),
-            format!("Bearer {}", v["api_key"]["secret"].as_str().unwrap()),
-        )
-    }
-
-    pub(crate) fn key(&self, admin: &str, role: &str) -> (String, String) {
-        let (s, v) = self.call(
-            Method::Post,
-            "/v1/api-keys",
-            Some(admin),
-            Some(json!({"role": role})),
-        );
-        assert_eq!(s, 201, "{v}");
-        (
-            v["id"].as_str().unwrap().into(),
-            v["secret"].as_str().unwrap().into(),
-        )
-    }
-
-    pub(crate) fn load_catalog(&self) {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog");
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if name == "manifest.schema.json" {
-                continue;
-            }
-            let id = name.trim_end_matches(".json");
-            let req = HttpRequest::new(Method::Put, &format!("/v1/catalog/{id}"))
-                .with_header("authorization", OP)
-                .with_body(std::fs::read(&p).unwrap());
-            let r = self.send(req);
-            assert_eq!(r.status, 200, "{id}: {}", String::from_utf8_lossy(&r.body));
-        }
-    }
-}
-
-pub(crate) fn err_code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("<no code>")
 }

@@ -5,33 +5,16 @@ use super::*;
 use crate::routes::http::Method;
 use serde_json::json;
 
-/// The github manifest as a tenant's own listing `acme-gh` at `version`.
 fn manifest(version: &str) -> Value {
-    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/catalog/github.json"))
-        .unwrap();
-    let mut m: Value = serde_json::from_str(&raw).unwrap();
-    m["id"] = json!("acme-gh");
-    m["name"] = json!("Acme GitHub");
-    m["version"] = json!(version);
-    m
+    github_as("acme-gh", "Acme GitHub", version)
 }
 
 fn submit(w: &World, key: &str, m: Value, visibility: &str) -> (u16, Value) {
-    w.call(
-        Method::Post,
-        "/v1/submissions",
-        Some(key),
-        Some(json!({"manifest": m, "visibility": visibility})),
-    )
+    w.submit(key, m, visibility)
 }
 
 fn review(w: &World, key: &str, id: &str, verb: &str, body: Option<Value>) -> (u16, Value) {
-    w.call(
-        Method::Post,
-        &format!("/v1/submissions/{id}/{verb}"),
-        Some(key),
-        body,
-    )
+    w.review(key, id, verb, body)
 }
 
 #[test]

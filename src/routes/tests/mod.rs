@@ -11,7 +11,9 @@ mod ownership;
 mod service;
 mod sweep;
 mod upgrade;
+mod world;
 
 use super::http::HttpResponse;
 use crate::testing::*;
 use serde_json::Value;
+pub(super) use world::{err_code, github_as};

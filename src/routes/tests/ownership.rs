@@ -3,40 +3,27 @@
 //! listing takes new versions only from its owner; the operator repairs any
 //! listing but never moves one back a version or re-lists it by a `PUT`.
 
-use super::{err_code, World, GOOD_TOKEN, OP};
+use super::{err_code, github_as, World, GOOD_TOKEN, OP};
 use crate::routes::http::Method;
 use serde_json::{json, Value};
 
 fn github(version: &str) -> Value {
-    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/catalog/github.json"))
-        .unwrap();
-    let mut m: Value = serde_json::from_str(&raw).unwrap();
-    m["version"] = json!(version);
-    m
+    github_as("github", "GitHub", version)
 }
 
 fn named(id: &str, version: &str) -> Value {
-    let mut m = github(version);
-    m["id"] = json!(id);
-    m["name"] = json!(format!("Listing {id}"));
-    m
+    github_as(id, &format!("Listing {id}"), version)
 }
 
 fn submit(w: &World, key: &str, m: Value, visibility: &str) -> (u16, Value) {
-    w.call(
-        Method::Post,
-        "/v1/submissions",
-        Some(key),
-        Some(json!({"manifest": m, "visibility": visibility})),
-    )
+    w.submit(key, m, visibility)
 }
 
 fn approve(w: &World, key: &str, sub: &Value) -> (u16, Value) {
-    let id = sub["id"].as_str().expect("a submission id");
-    w.call(
-        Method::Post,
-        &format!("/v1/submissions/{id}/approve"),
-        Some(key),
+    w.review(
+        key,
+        sub["id"].as_str().expect("a submission id"),
+        "approve",
         None,
     )
 }

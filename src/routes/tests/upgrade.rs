@@ -5,27 +5,14 @@ use super::*;
 use crate::routes::http::Method;
 use serde_json::json;
 
-/// The github manifest as `acme-gh` at `version`.
 fn manifest(version: &str) -> Value {
-    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/catalog/github.json"))
-        .unwrap();
-    let mut m: Value = serde_json::from_str(&raw).unwrap();
-    m["id"] = json!("acme-gh");
-    m["name"] = json!("Acme GitHub");
-    m["version"] = json!(version);
-    m
+    github_as("acme-gh", "Acme GitHub", version)
 }
 
 fn publish(w: &World, admin: &str, m: Value) {
-    let (s, sub) = w.call(
-        Method::Post,
-        "/v1/submissions",
-        Some(admin),
-        Some(json!({"manifest": m, "visibility": "public"})),
-    );
+    let (s, sub) = w.submit(admin, m, "public");
     assert_eq!(s, 201, "{sub}");
-    let path = format!("/v1/submissions/{}/approve", sub["id"].as_str().unwrap());
-    let (s, v) = w.call(Method::Post, &path, Some(OP), None);
+    let (s, v) = w.review(OP, sub["id"].as_str().unwrap(), "approve", None);
     assert_eq!(s, 200, "{v}");
 }
 
