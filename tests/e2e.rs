@@ -545,18 +545,7 @@ fn main() {
     // and its catalog load (from disk) neither lowers a version published
     // since nor re-lists a de-listed listing.
     let (_, admin, _) = tenant(&server, "survivor");
-    let mut meteo: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(catalog_dir().join("open-meteo.json")).unwrap())
-            .unwrap();
-    meteo["version"] = json!("9.0.0");
-    let a = call("PUT", &server.url("/v1/catalog/open-meteo"))
-        .auth(OPERATOR)
-        .json(&meteo);
-    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
-    let a = call("DELETE", &server.url("/v1/catalog/hacker-news"))
-        .auth(OPERATOR)
-        .send();
-    assert_eq!(a.status, 200);
+    marketplace::before_restart(&server);
     let listed = call("GET", &server.url("/v1/catalog?limit=1"))
         .auth(&admin)
         .send()
@@ -579,22 +568,7 @@ fn main() {
                 .status,
             200
         );
-        let meteo = call("GET", &s.url("/v1/catalog/open-meteo"))
-            .auth(&admin)
-            .send();
-        assert_eq!(meteo.json()["version"], "9.0.0", "the reload kept 9.0.0");
-        let news = call("GET", &s.url("/v1/catalog/hacker-news"))
-            .auth(&admin)
-            .send();
-        assert_eq!(news.status, 404, "the reload did not re-list it");
-        let a = call("POST", &s.url("/v1/catalog/hacker-news/relist"))
-            .auth(OPERATOR)
-            .json(&json!({}));
-        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
-        let news = call("GET", &s.url("/v1/catalog/hacker-news"))
-            .auth(&admin)
-            .send();
-        assert_eq!(news.status, 200, "re-listed");
+        marketplace::after_restart(s, &admin);
     })]);
     let log = server.log_text();
     drop(server);

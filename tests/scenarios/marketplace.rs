@@ -439,3 +439,36 @@ pub fn racing_approvals(s: &Server) {
         }
     }
 }
+
+/// Before a restart: a version published since the files on disk, and a
+/// de-listing, both of which the restart's catalog load must keep.
+pub fn before_restart(s: &Server) {
+    let mut meteo: Value = serde_json::from_slice(
+        &std::fs::read(crate::catalog_dir().join("open-meteo.json")).unwrap(),
+    )
+    .unwrap();
+    meteo["version"] = json!("9.0.0");
+    let a = call("PUT", &s.url("/v1/catalog/open-meteo"))
+        .auth(OPERATOR)
+        .json(&meteo);
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let a = call("DELETE", &s.url("/v1/catalog/hacker-news"))
+        .auth(OPERATOR)
+        .send();
+    assert_eq!(a.status, 200);
+}
+
+/// After the restart: the reload neither lowered nor re-listed; relist does.
+pub fn after_restart(s: &Server, admin: &str) {
+    let meteo = get(s, admin, "/v1/catalog/open-meteo");
+    assert_eq!(meteo.json()["version"], "9.0.0", "the reload kept 9.0.0");
+    let news = get(s, admin, "/v1/catalog/hacker-news");
+    assert_eq!(news.status, 404, "the reload did not re-list it");
+    let a = post(s, OPERATOR, "/v1/catalog/hacker-news/relist", &json!({}));
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(
+        get(s, admin, "/v1/catalog/hacker-news").status,
+        200,
+        "re-listed"
+    );
+}

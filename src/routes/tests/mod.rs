@@ -11,6 +11,7 @@ mod ownership;
 mod service;
 mod sweep;
 mod upgrade;
+mod verdicts;
 mod world;
 
 use super::http::HttpResponse;
