@@ -13,7 +13,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// The tenant-object lock every binding change and uninstall holds.
-pub const LOCK: &str = "bindings";
+pub const LOCK: &str = super::locks::BINDINGS;
 
 /// `noun.verb`, as in manifests.
 pub fn valid_capability(c: &str) -> bool {

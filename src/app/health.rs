@@ -6,11 +6,14 @@
 
 use super::vault::open_fields;
 use super::App;
+use crate::domain::connector::Status;
 use crate::domain::health::Health;
+use crate::domain::ids::TenantId;
 use crate::domain::manifest::Listing;
+use crate::domain::Error;
 use crate::probe::credential::Session;
 use crate::probe::run::Outcome;
-use crate::store::{ConnectorRecord, StoreError, Written};
+use crate::store::{ConnectorRecord, Fail, StoreError, Written};
 use serde_json::{json, Map, Value};
 
 /// One health check's result, before anything is written.
@@ -32,7 +35,7 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
     let fields = open_fields(app, c)?;
     let mut next = c.clone();
     let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
-    let mut session = Session::new(listing, &c.auth_type, &config, fields);
+    let mut session = Session::new(listing, c.auth_type, &config, fields);
     let net = app.net();
     let outcome = 'probe: {
         if session.oauth() {
@@ -56,30 +59,13 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
         };
         session.probe(&net, probe, session.oauth()).await
     };
-    let (healthy, message, latency_ms) = match &outcome {
-        Outcome::Accepted { latency_ms, .. } => (Some(true), String::new(), Some(*latency_ms)),
-        Outcome::Rejected {
-            status: 0, snippet, ..
-        } => (Some(false), snippet.clone(), None),
-        Outcome::Rejected {
-            status,
-            snippet,
-            latency_ms,
-        } => (
-            Some(false),
-            crate::domain::connector::refusal(&c.auth_type, "The provider", *status, snippet),
-            Some(*latency_ms),
-        ),
-        Outcome::Unreachable { message }
-        | Outcome::Refused { message }
-        | Outcome::NotJson { message, .. } => (Some(false), message.clone(), None),
-        Outcome::Unsupported { message } => (None, message.clone(), None),
-    };
-    next.health = Health::checked(app.now, healthy, latency_ms, &message).to_json();
+    let verdict = outcome.verdict(c.auth_type, "The provider");
+    let (healthy, message, latency_ms) = (verdict.ok, verdict.message, verdict.latency_ms);
+    next.health = Health::checked(app.now, healthy, latency_ms, &message);
     next.status = match (&outcome, healthy) {
-        (Outcome::Rejected { .. }, _) => "error".into(),
-        (_, Some(true)) => "connected".into(),
-        _ => c.status.clone(),
+        (Outcome::Rejected { .. }, _) => Status::Error,
+        (_, Some(true)) => Status::Connected,
+        _ => c.status,
     };
     let refreshed = session.refreshed;
     if refreshed {
@@ -90,11 +76,8 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
             &session.fields,
         )?);
     }
-    let changed = c.health["healthy"].as_bool() != healthy || next.status != c.status || refreshed;
-    let reachable = !matches!(
-        outcome,
-        Outcome::Unreachable { .. } | Outcome::NotJson { .. }
-    );
+    let changed = c.health.healthy != healthy || next.status != c.status || refreshed;
+    let reachable = outcome.reachable();
     Ok(Check {
         next,
         healthy,
@@ -108,7 +91,7 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
 /// Stores a check: the row always, an event only when `healthy` or `status`
 /// moved (a refresh alone changes the sealed secret, not the health).
 pub async fn record(app: &App, c: &ConnectorRecord, k: &Check) -> Result<Written, StoreError> {
-    let moved = c.health["healthy"].as_bool() != k.healthy || k.next.status != c.status;
+    let moved = c.health.healthy != k.healthy || k.next.status != c.status;
     let event = moved.then(|| {
         app.event_for(
             &c.tenant,
@@ -120,4 +103,22 @@ pub async fn record(app: &App, c: &ConnectorRecord, k: &Check) -> Result<Written
     app.connectors
         .update_connector(&c.tenant, &k.next, event.as_ref())
         .await
+}
+
+/// `GET /v1/connectors/{id}/health`: checks the caller's instance now and
+/// records it. An instance waiting for consent has nothing to check.
+pub async fn check_now(app: &App, tenant: &TenantId, id: &str) -> Result<Check, Fail> {
+    let c = super::connectors::owned(app, tenant, id).await?;
+    if c.status == Status::PendingAuth {
+        return Err(Error::StateConflict(
+            "The connector is waiting for OAuth consent; authorize it first.".into(),
+        )
+        .into());
+    }
+    let listing = super::listings::of_instance(app, &c).await?;
+    let k = check(app, &c, &listing).await?;
+    if record(app, &c, &k).await? == Written::Gone {
+        return Err(Error::not_found("connector", c.id.as_str()).into());
+    }
+    Ok(k)
 }

@@ -5,11 +5,17 @@
 
 pub mod bindings;
 pub mod catalog;
+pub mod connectors;
+pub mod consent;
+pub mod discovery;
 pub mod health;
+pub mod install;
 pub mod keys;
 pub mod listings;
+pub mod locks;
 pub mod submissions;
 pub mod sweep;
+pub mod tool_test;
 pub mod vault;
 
 use crate::domain::ids::{Random, RequestId};

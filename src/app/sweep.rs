@@ -53,8 +53,8 @@ pub async fn run_once(
         .map(|c| Candidate {
             id: c.id.to_string(),
             provider: c.listing.clone(),
-            oauth: matches!(c.auth_type.as_str(), "oauth2" | "mcp_oauth"),
-            pending_auth: c.status == "pending_auth",
+            oauth: c.auth_type.is_oauth(),
+            pending_auth: c.status == crate::domain::connector::Status::PendingAuth,
         })
         .collect();
     let p = plan(&candidates, &state.backoff, app.now.0, state.started_ms);

@@ -8,25 +8,15 @@ use super::Error;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+mod state;
+pub use state::{AuthMode, Status};
+
 /// The credential an install or rotation submits: `auth` of API §4.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthInput {
-    pub mode: String,
+    pub mode: AuthMode,
     /// Field key → value, e.g. `token` → `ghp_…`. Secret and non-secret alike.
     pub fields: BTreeMap<String, String>,
-}
-
-/// The fields each `auth.type` takes, as in the install body.
-pub fn mode_fields(mode: &str) -> Option<&'static [&'static str]> {
-    Some(match mode {
-        "api_key" => &["key"],
-        "basic" => &["username", "password"],
-        "pat" => &["token"],
-        "conn_string" => &["value"],
-        "oauth2" => &["client_id", "client_secret"],
-        "mcp_oauth" | "none" => &[],
-        _ => return None,
-    })
 }
 
 impl AuthInput {
@@ -54,13 +44,14 @@ impl AuthInput {
                 ))
             }
         };
-        let allowed = mode_fields(mode).ok_or_else(|| {
+        let parsed = AuthMode::parse(mode).ok_or_else(|| {
             Error::invalid(
                 "auth.type",
                 format!("Unknown auth.type '{mode}': expected pat, api_key, basic, conn_string, oauth2, mcp_oauth or none."),
             )
         })?;
-        if mode != listing.auth_mode {
+        let allowed = parsed.fields();
+        if parsed != listing.mode() {
             return Err(Error::invalid(
                 "auth.type",
                 format!(
@@ -115,7 +106,7 @@ impl AuthInput {
             }
         }
         Ok(AuthInput {
-            mode: mode.to_string(),
+            mode: parsed,
             fields,
         })
     }
@@ -246,8 +237,8 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
 /// starting with a letter or digit.
 /// What a provider's refusal means for a listing with auth `mode`: refused
 /// credentials, or (auth `none`, which sends none) a refused request.
-pub fn refusal(mode: &str, who: &str, status: u16, snippet: &str) -> String {
-    if mode == "none" {
+pub fn refusal(mode: AuthMode, who: &str, status: u16, snippet: &str) -> String {
+    if mode == AuthMode::None {
         format!(
             "{who} refused the request (HTTP {status}): {snippet}. This listing sends no credentials: check its config (e.g. base_url)."
         )

@@ -4,9 +4,12 @@
 /// Everything that can go wrong in the domain, phrased for the API caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// A required field is absent.
-    #[error("Missing required parameter: {param}.")]
-    MissingParameter { param: String },
+    /// A required field is absent; `message` says why when it is not obvious.
+    #[error("{}", message.clone().unwrap_or_else(|| format!("Missing required parameter: {param}.")))]
+    MissingParameter {
+        param: String,
+        message: Option<String>,
+    },
     /// A field is present but malformed; `message` names the problem.
     #[error("{message}")]
     InvalidParameter { param: String, message: String },
@@ -72,7 +75,31 @@ impl Error {
     pub fn missing(param: impl Into<String>) -> Self {
         Error::MissingParameter {
             param: param.into(),
+            message: None,
         }
+    }
+
+    /// The same parameter error, explained by `message` instead (the
+    /// parameter and the code are kept); other errors are returned as they are.
+    pub fn reworded(self, message: impl Into<String>) -> Self {
+        match self {
+            Error::MissingParameter { param, .. } => Error::MissingParameter {
+                param,
+                message: Some(message.into()),
+            },
+            Error::InvalidParameter { param, .. } => Error::InvalidParameter {
+                param,
+                message: message.into(),
+            },
+            other => other,
+        }
+    }
+
+    /// An instance name already used in the tenant.
+    pub fn name_taken(name: &str) -> Self {
+        Error::StateConflict(format!(
+            "A connector named '{name}' already exists in this tenant; choose another name."
+        ))
     }
 
     pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {

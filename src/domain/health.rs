@@ -3,9 +3,11 @@
 //! fast, and what it said. Built here only, so every writer agrees on it.
 
 use super::time::Millis;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Health {
     pub healthy: Option<bool>,
     pub last_check: Option<String>,
@@ -41,13 +43,14 @@ impl Health {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({"healthy": self.healthy, "last_check": self.last_check, "latency_ms": self.latency_ms, "message": self.message})
+        serde_json::to_value(self).expect("health serialises")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_stored_shape() {

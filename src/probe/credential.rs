@@ -10,6 +10,7 @@
 use super::client::{Guarded, OutboundRequest, OutboundResponse, ProbeError};
 use super::run::{self, Clock, Outcome};
 use super::template::{render_header, render_url, Values};
+use crate::domain::connector::AuthMode;
 use crate::domain::manifest::Listing;
 use crate::domain::oauth;
 use serde_json::{json, Map, Value};
@@ -96,7 +97,7 @@ pub struct Endpoints {
 /// `oauth2`: the listing's OAuth block; `mcp_oauth`: the discovered
 /// endpoints kept with the instance's sealed fields. `None` when unknown.
 pub fn endpoints(listing: &Listing, fields: &BTreeMap<String, String>) -> Option<Endpoints> {
-    if listing.auth_mode == "mcp_oauth" {
+    if listing.mode() == AuthMode::McpOauth {
         return Some(Endpoints {
             authorize_url: fields.get(AUTHORIZE_URL)?.clone(),
             token_url: fields.get(TOKEN_URL)?.clone(),
@@ -165,7 +166,7 @@ pub fn mcp_url(listing: &Listing, values: &Values) -> Result<String, String> {
 pub struct Session<'a> {
     pub listing: &'a Listing,
     /// The instance's `auth.type` (`pat`, `oauth2`, …).
-    pub auth_type: &'a str,
+    pub auth_type: AuthMode,
     pub config: &'a Map<String, Value>,
     pub fields: BTreeMap<String, String>,
     /// `fields` holds a refreshed token: seal them again.
@@ -175,7 +176,7 @@ pub struct Session<'a> {
 impl<'a> Session<'a> {
     pub fn new(
         listing: &'a Listing,
-        auth_type: &'a str,
+        auth_type: AuthMode,
         config: &'a Map<String, Value>,
         fields: BTreeMap<String, String>,
     ) -> Self {
@@ -189,7 +190,7 @@ impl<'a> Session<'a> {
     }
 
     pub fn oauth(&self) -> bool {
-        matches!(self.auth_type, "oauth2" | "mcp_oauth")
+        self.auth_type.is_oauth()
     }
 
     fn hosts(&self) -> Option<Vec<String>> {
@@ -228,7 +229,9 @@ impl<'a> Session<'a> {
             fields.get("client_secret").map(String::as_str),
         );
         let body = with_resource(body, ep.resource.as_deref());
-        let hosts = (self.auth_type == "oauth2").then(|| self.hosts()).flatten();
+        let hosts = (self.auth_type == AuthMode::OAuth2)
+            .then(|| self.hosts())
+            .flatten();
         let resp = token_request(net, &ep.token_url, body, hosts)
             .await
             .map_err(|e| format!("The token refresh failed: {e}"))?;

@@ -6,6 +6,8 @@
 
 use super::client::{Guarded, OutboundRequest, ProbeError};
 use super::template::{render_body, render_header, render_url, TemplateError, Values};
+use crate::domain::connector::{refusal, AuthMode};
+use crate::domain::Error;
 use base64::Engine;
 use serde_json::Value;
 
@@ -42,6 +44,84 @@ pub enum Outcome {
     Unsupported {
         message: String,
     },
+}
+
+/// What an outcome says, in words, in one place: whether the check passed
+/// (`None`: it could not run here), how fast, and why not. Health checks,
+/// verify, installs and tool tests all read an outcome through this.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub ok: Option<bool>,
+    pub latency_ms: Option<u64>,
+    /// Empty when `ok`; otherwise the reason, free of credentials.
+    pub message: String,
+}
+
+/// An outcome that lets a write store the credential.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admitted {
+    Verified {
+        latency_ms: u64,
+    },
+    /// The probe kind cannot run here: stored unchecked, and said so.
+    Unverified {
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The outcome in words. `who` names the provider ("The provider", the
+    /// listing's name); `mode` words a refusal of a listing that sends no
+    /// credential as a refused request.
+    pub fn verdict(&self, mode: AuthMode, who: &str) -> Verdict {
+        let (ok, latency_ms, message) = match self {
+            Outcome::Accepted { latency_ms, .. } => (Some(true), Some(*latency_ms), String::new()),
+            // Status 0: refused before the probe ran (an OAuth refresh).
+            Outcome::Rejected {
+                status: 0, snippet, ..
+            } => (Some(false), None, snippet.clone()),
+            Outcome::Rejected {
+                status,
+                snippet,
+                latency_ms,
+            } => (
+                Some(false),
+                Some(*latency_ms),
+                refusal(mode, who, *status, snippet),
+            ),
+            Outcome::Unreachable { message }
+            | Outcome::Refused { message }
+            | Outcome::NotJson { message, .. } => (Some(false), None, message.clone()),
+            Outcome::Unsupported { message } => (None, None, message.clone()),
+        };
+        Verdict {
+            ok,
+            latency_ms,
+            message,
+        }
+    }
+
+    /// The provider answered (even if it refused): not a failure to back off from.
+    pub fn reachable(&self) -> bool {
+        !matches!(self, Outcome::Unreachable { .. } | Outcome::NotJson { .. })
+    }
+
+    /// The outcome for a write that would store the credential (install,
+    /// rotation, upgrade): accepted, or not checkable here; otherwise the
+    /// domain error that refuses the write.
+    pub fn admit(self, mode: AuthMode, who: &str) -> Result<Admitted, Error> {
+        match self {
+            Outcome::Accepted { latency_ms, .. } => Ok(Admitted::Verified { latency_ms }),
+            Outcome::Unsupported { message } => Ok(Admitted::Unverified { message }),
+            rejected @ Outcome::Rejected { .. } => {
+                Err(Error::AuthRejected(rejected.verdict(mode, who).message))
+            }
+            Outcome::Unreachable { message } | Outcome::NotJson { message, .. } => {
+                Err(Error::Upstream(message))
+            }
+            Outcome::Refused { message } => Err(Error::TargetRefused(message)),
+        }
+    }
 }
 
 /// Milliseconds since the epoch, read at the edge.

@@ -137,7 +137,7 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let message = e.to_string();
         match e {
-            Error::MissingParameter { param } => {
+            Error::MissingParameter { param, .. } => {
                 ApiError::new(400, "invalid_request_error", "missing_parameter", message)
                     .param(param)
             }

@@ -217,7 +217,7 @@ mod tests {
             Err(Error::InvalidParameter { .. })
         ));
         assert!(
-            matches!(b.req_str("missing", 10), Err(Error::MissingParameter { ref param }) if param == "missing")
+            matches!(b.req_str("missing", 10), Err(Error::MissingParameter { ref param, .. }) if param == "missing")
         );
         assert!(
             matches!(b.only(&["name", "role"]), Err(Error::InvalidParameter { ref param, .. }) if param == "x")

@@ -12,7 +12,6 @@ pub mod api_keys;
 pub mod bindings;
 pub mod catalog;
 pub mod connectors;
-pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod health;

@@ -5,6 +5,7 @@
 use super::error::ApiError;
 use super::http::{HttpRequest, HttpResponse};
 use super::App;
+pub use crate::app::locks::Locks;
 use crate::domain::idempotency::{self, Stored};
 use crate::domain::ids::TenantId;
 use crate::domain::Error;
@@ -58,30 +59,6 @@ fn canonical(v: &Value) -> String {
     }
 }
 
-/// What a guarded write holds in the tenant object.
-#[derive(Debug, Default)]
-pub struct Locks {
-    /// Taken before the write (all or none), released after it.
-    pub take: Vec<String>,
-    /// Released after the write without being taken: names the write frees
-    /// (an uninstall, a rename), whose claim may outlive a successful install.
-    pub free: Vec<String>,
-    /// A successful write without an `Idempotency-Key` leaves its locks to
-    /// expire (or to be freed as above) instead of releasing them: one tenant
-    /// object call less per install. Only for locks on what the write made
-    /// permanent (a new name, now held by D1's unique index anyway).
-    pub keep_on_success: bool,
-}
-
-impl Locks {
-    pub fn take(take: Vec<String>) -> Self {
-        Locks {
-            take,
-            ..Locks::default()
-        }
-    }
-}
-
 /// Runs `work` under the tenant object's idempotency check and `locks`.
 /// Answers below 500 are recorded for the key; 5xx and upstream failures
 /// are not, so the request may be retried with the same key.
@@ -126,7 +103,7 @@ where
             // simply taken: say so rather than "retry shortly".
             if let Some(("name", n)) = lock.split_once(':') {
                 if app.connectors.name_taken(tenant, n).await? {
-                    return Err(super::install::name_taken(n));
+                    return Err(Error::name_taken(n).into());
                 }
             }
             let what = match lock.split_once(':') {

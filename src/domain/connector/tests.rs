@@ -29,7 +29,7 @@ fn listing(mode: &str) -> Listing {
 
 fn param(e: Error) -> String {
     match e {
-        Error::MissingParameter { param } | Error::InvalidParameter { param, .. } => param,
+        Error::MissingParameter { param, .. } | Error::InvalidParameter { param, .. } => param,
         other => panic!("{other:?}"),
     }
 }

@@ -1,6 +1,7 @@
 //! SQL for installed connectors, bindings and events.
 
 use super::SqlStore;
+use crate::domain::connector::{AuthMode, Status};
 use crate::store::sql::{first_changes, Param, Sql, Statement, StatementResult};
 use crate::store::*;
 use serde::Deserialize;
@@ -33,6 +34,8 @@ struct ConnectorRow {
 
 impl ConnectorRow {
     fn into_record(self) -> StoreResult<ConnectorRecord> {
+        let auth_type = AuthMode::parse(&self.auth_type)
+            .ok_or_else(|| StoreError(format!("connector {}: unknown auth type", self.id)))?;
         Ok(ConnectorRecord {
             id: ConnectorId::from_trusted(self.id),
             tenant: TenantId::from_trusted(self.tenant_id),
@@ -45,10 +48,10 @@ impl ConnectorRow {
             capabilities: serde_json::from_str(&self.capabilities)?,
             tools: serde_json::from_str(&self.tools)?,
             config: serde_json::from_str(&self.config)?,
-            auth_type: self.auth_type,
+            auth_type,
             auth_hint: self.auth_hint,
             secret: self.secret,
-            status: self.status,
+            status: Status::parse(&self.status),
             health: serde_json::from_str(&self.health)?,
             return_url: self.return_url,
             created_at: self.created_at,
@@ -118,7 +121,7 @@ impl<S: Sql> SqlStore<S> {
             opt(&c.auth_hint),
             opt(&c.secret),
             c.status.as_str().into(),
-            c.health.to_string().into(),
+            c.health.to_json().to_string().into(),
             opt(&c.return_url),
             c.created_at.as_str().into(),
             c.updated_at.as_str().into(),
@@ -262,7 +265,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
                 opt(&c.auth_hint),
                 opt(&c.secret),
                 c.status.as_str().into(),
-                c.health.to_string().into(),
+                c.health.to_json().to_string().into(),
                 c.updated_at.as_str().into(),
                 opt(&c.crew_id),
                 c.listing_version.as_str().into(),

@@ -8,10 +8,10 @@
 //! Every request goes through the guarded client: the metadata documents are
 //! third-party input and may name any host.
 
-use super::install::upstream;
 use super::App;
 use crate::domain::manifest::Listing;
 use crate::domain::oauth;
+use crate::domain::Error;
 use crate::probe::client::OutboundRequest;
 use crate::probe::template::Values;
 use serde_json::{json, Map, Value};
@@ -187,29 +187,30 @@ pub async fn discover(
     config: &Map<String, Value>,
     redirect_uri: &str,
     previous: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, super::error::ApiError> {
+) -> Result<BTreeMap<String, String>, Error> {
     let values = Values {
         config,
         auth: &BTreeMap::new(),
     };
-    let server = mcp_url(listing, &values).map_err(|e| upstream(&failed("MCP endpoint", e)))?;
+    let server =
+        mcp_url(listing, &values).map_err(|e| Error::Upstream(failed("MCP endpoint", e)))?;
     let prm = resource_metadata(app, &server)
         .await
-        .map_err(|e| upstream(&e))?;
+        .map_err(Error::Upstream)?;
     // RFC 9728 §3.3: the metadata must be about this resource.
     if let Some(r) = prm["resource"].as_str() {
         if r.trim_end_matches('/') != server.trim_end_matches('/') {
-            return Err(upstream(&failed(
+            return Err(Error::Upstream(failed(
                 "protected-resource metadata",
                 "the metadata describes another resource",
             )));
         }
     }
     let issuer = oauth::authorization_server(&prm)
-        .map_err(|e| upstream(&failed("protected-resource metadata", e)))?;
+        .map_err(|e| Error::Upstream(failed("protected-resource metadata", e)))?;
     let meta = server_metadata(app, &issuer)
         .await
-        .map_err(|e| upstream(&e))?;
+        .map_err(Error::Upstream)?;
     // Secrets go to these endpoints (the code, the verifier, tokens): https
     // only, except the development allow-list pairs (local fakes).
     for (name, u) in [
@@ -222,7 +223,7 @@ pub async fn discover(
                 .ok()
                 .and_then(|p| p.host_str().map(str::to_string))
                 .unwrap_or_default();
-            return Err(upstream(&failed(
+            return Err(Error::Upstream(failed(
                 "authorization-server metadata",
                 format!("its {name} on '{host}' is not an https URL (PROBE_ALLOW_HOSTS lists the plain-http pairs of a development deployment)"),
             )));
@@ -234,14 +235,14 @@ pub async fn discover(
         && previous.contains_key("client_id");
     if !same_client {
         let endpoint = meta.registration_endpoint.as_deref().ok_or_else(|| {
-            upstream(&failed(
+            Error::Upstream(failed(
                 "client registration",
                 "the authorization server does not offer dynamic client registration (RFC 7591)",
             ))
         })?;
         let (id, secret) = register(app, endpoint, redirect_uri)
             .await
-            .map_err(|e| upstream(&e))?;
+            .map_err(Error::Upstream)?;
         // A new client: tokens of another client are not kept.
         fields.clear();
         fields.insert("client_id".into(), id);

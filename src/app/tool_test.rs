@@ -1,0 +1,178 @@
+//! A connector's tool test (API §4) as a use case: each requested tool is
+//! run — read tools with a probe live, everything else as a dry run that
+//! checks auth and reachability through the health check without writing
+//! anything. For `transport: mcp` listings the test speaks MCP instead
+//! (initialize, tools/list) and checks that every requested tool is offered.
+
+use super::health::{check, record};
+use super::vault::open_fields;
+use super::App;
+use crate::domain::connector::Status;
+use crate::domain::ids::TenantId;
+use crate::domain::Error;
+use crate::probe::credential::Session;
+use crate::store::Fail;
+use serde_json::{json, Map, Value};
+
+/// One tool's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolResult {
+    pub tool: String,
+    /// `live` or `dry_run`.
+    pub mode: &'static str,
+    /// `None`: the check could not run here.
+    pub ok: Option<bool>,
+    pub latency_ms: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// The test's answer: `passed`, `failed`, or `unverified` when a check could
+/// not run (not run is not passed).
+pub struct Report {
+    pub connector_id: String,
+    pub status: &'static str,
+    pub results: Vec<ToolResult>,
+}
+
+/// Which tools to test: all when `None`.
+pub fn wanted(
+    listing: &crate::domain::manifest::Listing,
+    tools: Option<&Value>,
+) -> Result<Vec<String>, Error> {
+    let names: Vec<String> = match tools {
+        None | Some(Value::Null) => {
+            return Ok(listing.tools.iter().map(|t| t.name.clone()).collect())
+        }
+        Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::invalid("tools", "Invalid tools: expected tool names."))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(Error::invalid(
+                "tools",
+                "Invalid tools: expected a non-empty array of tool names.",
+            ))
+        }
+    };
+    if let Some(unknown) = names
+        .iter()
+        .find(|w| !listing.tools.iter().any(|t| &t.name == *w))
+    {
+        return Err(Error::invalid(
+            "tools",
+            format!("Unknown tool '{unknown}' for the listing '{}'.", listing.id),
+        ));
+    }
+    Ok(names)
+}
+
+/// Tests the instance's tools and records a `connector.tested` event. An
+/// unreachable source fails the test (`Upstream`) and marks the instance
+/// `error` (API §4).
+pub async fn test(
+    app: &App,
+    tenant: &TenantId,
+    by: &str,
+    id: &str,
+    tools: Option<&Value>,
+) -> Result<Report, Fail> {
+    let c = super::connectors::owned(app, tenant, id).await?;
+    let listing = super::listings::of_instance(app, &c).await?;
+    let wanted = wanted(&listing, tools)?;
+    if c.status == Status::PendingAuth {
+        return Err(Error::StateConflict(
+            "The connector is waiting for OAuth consent; authorize it first.".into(),
+        )
+        .into());
+    }
+    // The dry run: auth and reachability, once for every tool that needs it.
+    let mut k = check(app, &c, &listing).await?;
+    if !k.reachable {
+        k.next.status = Status::Error;
+        record(app, &c, &k).await?;
+        return Err(Error::Upstream(k.message).into());
+    }
+    if k.changed {
+        record(app, &c, &k).await?;
+    }
+    let fields = open_fields(app, &k.next)?;
+    let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
+    // Fresh from the check: a due token was refreshed (and sealed) there.
+    let session = Session::new(&listing, c.auth_type, &config, fields);
+    let net = app.net();
+    let dry =
+        |tool: &str, ok: Option<bool>, latency_ms: Option<u64>, error: Option<String>| ToolResult {
+            tool: tool.to_string(),
+            mode: "dry_run",
+            ok,
+            latency_ms,
+            error,
+        };
+    let mut results = vec![];
+    if listing.transport == "mcp" {
+        let offered = session.mcp_tools(&net).await;
+        for name in &wanted {
+            results.push(match &offered {
+                Ok(names) if names.contains(name) => dry(name, Some(true), k.latency_ms, None),
+                Ok(_) => dry(
+                    name,
+                    Some(false),
+                    k.latency_ms,
+                    Some("The MCP server does not offer this tool.".into()),
+                ),
+                Err(e) => dry(name, Some(false), None, Some(e.clone())),
+            });
+        }
+    } else {
+        for name in &wanted {
+            let Some(tool) = listing.tools.iter().find(|t| &t.name == name) else {
+                continue;
+            };
+            match tool.probe.as_ref().filter(|_| !tool.side_effect) {
+                Some(probe) => {
+                    let v = session
+                        .probe(&net, probe, false)
+                        .await
+                        .verdict(c.auth_type, "The provider");
+                    results.push(ToolResult {
+                        tool: name.clone(),
+                        mode: "live",
+                        ok: v.ok,
+                        latency_ms: v.latency_ms,
+                        error: (v.ok != Some(true)).then_some(v.message),
+                    });
+                }
+                // The dry run is the health check: `null` when it could not run.
+                None => results.push(dry(
+                    name,
+                    k.healthy,
+                    k.latency_ms,
+                    (k.healthy != Some(true)).then(|| k.message.clone()),
+                )),
+            }
+        }
+    }
+    let status = if results.iter().any(|r| r.ok == Some(false)) {
+        "failed"
+    } else if results.iter().all(|r| r.ok == Some(true)) {
+        "passed"
+    } else {
+        "unverified"
+    };
+    let event = app.event_for(
+        tenant,
+        &c.id,
+        "connector.tested",
+        json!({"status": status, "tools": wanted.len(), "by": by}),
+    );
+    app.connectors.insert_event(tenant, &event).await?;
+    Ok(Report {
+        connector_id: c.id.to_string(),
+        status,
+        results,
+    })
+}
