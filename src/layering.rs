@@ -1,7 +1,8 @@
 //! The layering rule (STYLE.md): dependencies point inward. Nothing outside
 //! `routes/` (and the edge, `lib.rs`) imports the HTTP layer, and the domain
-//! imports no platform crate. Checked on the source text, so a new import
-//! that breaks the rule fails `cargo test`.
+//! imports no platform crate; the application layer knows no HTTP; status
+//! codes are chosen in one place; route handlers stay adapters. Checked on
+//! the source text, so a change that breaks the rule fails `cargo test`.
 
 use std::path::{Path, PathBuf};
 
@@ -111,4 +112,38 @@ fn every_status_code_lives_in_the_error_mapping() {
         &[format!("{}(", path("ApiError", "new"))],
     );
     assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn route_handlers_are_adapters() {
+    // Parse → use case → render: a handler that grows past this holds logic
+    // that belongs in `app/`. The HTTP machinery itself (the router, the
+    // extractors, the guarded write, the error mapping) is not a handler.
+    const MAX_LINES: usize = 45;
+    let mut files = vec![];
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes"),
+        &mut files,
+    );
+    let mut long = vec![];
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if f.components().any(|c| c.as_os_str() == "tests")
+            || ["mod.rs", "extract.rs", "write.rs", "error.rs", "http.rs"].contains(&name.as_str())
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if let Some(rest) = l.strip_prefix("pub async fn ") {
+                let end = lines[i..].iter().position(|l| *l == "}").unwrap_or(0);
+                if end + 1 > MAX_LINES {
+                    let fn_name = rest.split('(').next().unwrap_or(rest);
+                    long.push(format!("{name}: {fn_name} has {} lines", end + 1));
+                }
+            }
+        }
+    }
+    assert!(long.is_empty(), "{long:#?}");
 }

@@ -141,3 +141,6 @@ impl App {
         e
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,9 @@
 //! Runs a manifest probe (`verify`, `health` or a tool's `probe`): renders the
 //! templates with the instance's config and credentials, sends it through the
 //! guarded client and reads the answer as accepted, rejected (the provider
-//! refused the credentials: user-correctable) or unreachable. Nothing that
+//! refused the credentials: user-correctable) or unreachable; and puts an
+//! outcome into words (`Outcome::verdict`) and into the domain error that
+//! refuses a write (`Outcome::admit`), once for every caller. Nothing that
 //! leaves this module carries a credential value.
 
 use super::client::{Guarded, OutboundRequest, ProbeError};
