@@ -153,6 +153,7 @@ mod tests {
             tenant: TenantId::from_trusted("ten_x".into()),
             name: None,
             role: Role::Viewer,
+            consumer: None,
             secret_hash: "h".into(),
             last4: "abcd".into(),
             created_at: "t".into(),

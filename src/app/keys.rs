@@ -15,7 +15,13 @@ pub struct Minted {
     pub secret: String,
 }
 
-fn mint(app: &App, tenant: &TenantId, name: Option<String>, role: Role) -> Minted {
+fn mint(
+    app: &App,
+    tenant: &TenantId,
+    name: Option<String>,
+    role: Role,
+    consumer: Option<String>,
+) -> Minted {
     let minted = mint_key(app.rng.as_ref());
     Minted {
         key: KeyRecord {
@@ -23,6 +29,7 @@ fn mint(app: &App, tenant: &TenantId, name: Option<String>, role: Role) -> Minte
             tenant: tenant.clone(),
             name,
             role,
+            consumer,
             secret_hash: minted.hash,
             last4: minted.last4,
             created_at: app.now.rfc3339(),
@@ -43,6 +50,7 @@ pub async fn create_tenant(app: &App, name: String) -> Result<(TenantRecord, Min
         &tenant.id,
         Some("initial admin key".into()),
         Role::Admin,
+        None,
     );
     let event = app.event(
         &tenant.id,
@@ -55,19 +63,39 @@ pub async fn create_tenant(app: &App, name: String) -> Result<(TenantRecord, Min
     Ok((tenant, minted))
 }
 
-/// Mints a key of `role` in `tenant`.
+/// Mints a key of `role` in `tenant`. An `agent` key is bound to the
+/// `consumer` it acts for (required); other roles take none.
 pub async fn create_key(
     app: &App,
     tenant: &TenantId,
     by: &KeyId,
     role: Role,
     name: Option<String>,
+    consumer: Option<String>,
 ) -> Result<Minted, Fail> {
-    let minted = mint(app, tenant, name, role);
+    match (role, &consumer) {
+        (Role::Agent, None) => return Err(Error::missing("consumer")
+            .reworded(
+                "An agent key acts for one consumer: send consumer (the name its bindings use).",
+            )
+            .into()),
+        (Role::Agent, Some(_)) | (_, None) => {}
+        (_, Some(_)) => {
+            return Err(Error::invalid(
+                "consumer",
+                format!(
+                    "Only agent keys have a consumer; a '{}' key acts for the whole tenant.",
+                    role.as_str()
+                ),
+            )
+            .into())
+        }
+    }
+    let minted = mint(app, tenant, name, role, consumer.clone());
     let event = app.event(
         tenant,
         "api_key.created",
-        json!({"api_key_id": minted.key.id.as_str(), "role": role.as_str(), "by": by.as_str()}),
+        json!({"api_key_id": minted.key.id.as_str(), "role": role.as_str(), "consumer": consumer, "by": by.as_str()}),
     );
     app.tenants.insert_key(tenant, &minted.key, &event).await?;
     Ok(minted)

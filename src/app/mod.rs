@@ -69,6 +69,7 @@ pub struct App {
     pub connectors: Rc<dyn crate::store::ConnectorStore>,
     pub oauth: Rc<dyn crate::store::OAuthStore>,
     pub sweep: Rc<dyn crate::store::SweepStore>,
+    pub tool_calls: Rc<dyn crate::store::ToolCallStore>,
     /// The outbound transport under the guarded client.
     pub transport: Rc<dyn crate::probe::client::Transport>,
     /// Milliseconds since the epoch, read again for latencies.

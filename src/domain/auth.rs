@@ -7,12 +7,15 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// A key's role; each includes the rights of the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A key's role. `viewer` < `manager` < `admin`, each including the rights
+/// of the ones before it; `agent` stands apart: a key bound to one consumer
+/// that may only call the tools its bindings grant (API §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Viewer,
     Manager,
     Admin,
+    Agent,
 }
 
 impl Role {
@@ -21,9 +24,10 @@ impl Role {
             "viewer" => Ok(Role::Viewer),
             "manager" => Ok(Role::Manager),
             "admin" => Ok(Role::Admin),
+            "agent" => Ok(Role::Agent),
             _ => Err(Error::invalid(
                 "role",
-                format!("Invalid role '{s}': expected one of viewer, manager, admin."),
+                format!("Invalid role '{s}': expected one of viewer, manager, admin, agent."),
             )),
         }
     }
@@ -33,8 +37,30 @@ impl Role {
             Role::Viewer => "viewer",
             Role::Manager => "manager",
             Role::Admin => "admin",
+            Role::Agent => "agent",
         }
     }
+
+    /// Whether this role has the rights of `needed` (a tenant role).
+    pub fn includes(self, needed: Role) -> bool {
+        let rank = |r: Role| match r {
+            Role::Viewer => Some(0),
+            Role::Manager => Some(1),
+            Role::Admin => Some(2),
+            Role::Agent => None,
+        };
+        matches!((rank(self), rank(needed)), (Some(a), Some(b)) if a >= b)
+    }
+}
+
+/// Who calls a tool (API §13): a manager (or admin), or an agent key acting
+/// for its consumer, whose calls are limited to what its bindings grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCaller<'a> {
+    pub tenant: &'a TenantId,
+    pub key_id: &'a KeyId,
+    /// `Some` for an agent key: the consumer its calls are attributed to.
+    pub consumer: Option<&'a str>,
 }
 
 /// The authenticated caller.
@@ -47,6 +73,8 @@ pub enum Principal {
         tenant: TenantId,
         key_id: KeyId,
         role: Role,
+        /// The consumer an `agent` key acts for.
+        consumer: Option<String>,
     },
 }
 
@@ -59,14 +87,24 @@ impl Principal {
         }
     }
 
-    /// The caller's tenant and role, refusing the operator and weaker roles.
+    /// The caller's tenant and role, refusing the operator, weaker roles
+    /// and agent keys.
     pub fn require(&self, needed: Role) -> Result<(&TenantId, &KeyId), Error> {
         match self {
             Principal::Key {
                 tenant,
                 key_id,
                 role,
-            } if *role >= needed => Ok((tenant, key_id)),
+                ..
+            } if role.includes(needed) => Ok((tenant, key_id)),
+            Principal::Key {
+                role: Role::Agent,
+                consumer,
+                ..
+            } => Err(Error::Forbidden(format!(
+                "This is an agent key (consumer '{}'): it may only call the tools its consumer's bindings grant (POST /v1/connectors/{{id}}/tools/{{tool}}/call).",
+                consumer.as_deref().unwrap_or_default()
+            ))),
             Principal::Key { role, .. } => Err(Error::Forbidden(format!(
                 "This API key has the '{}' role; this request needs '{}'.",
                 role.as_str(),
@@ -76,6 +114,30 @@ impl Principal {
                 "The operator token manages tenants and reviews submissions; use a tenant API key for this request."
                     .into(),
             )),
+        }
+    }
+
+    /// A manager (or admin) or an agent key: who may call tools.
+    pub fn require_tool_caller(&self) -> Result<ToolCaller<'_>, Error> {
+        match self {
+            Principal::Key {
+                tenant,
+                key_id,
+                role: Role::Agent,
+                consumer,
+            } => Ok(ToolCaller {
+                tenant,
+                key_id,
+                consumer: consumer.as_deref(),
+            }),
+            _ => {
+                let (tenant, key_id) = self.require(Role::Manager)?;
+                Ok(ToolCaller {
+                    tenant,
+                    key_id,
+                    consumer: None,
+                })
+            }
         }
     }
 
@@ -253,6 +315,7 @@ mod tests {
             tenant: TenantId::from_trusted("ten_x".into()),
             key_id: KeyId::from_trusted("key_x".into()),
             role: Role::Manager,
+            consumer: None,
         };
         assert!(p.require(Role::Viewer).is_ok());
         assert!(p.require(Role::Manager).is_ok());
@@ -260,5 +323,38 @@ mod tests {
         assert!(p.require_operator().is_err());
         assert!(Principal::Operator.require(Role::Viewer).is_err());
         assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("a", "ab"));
+        assert_eq!(p.require_tool_caller().unwrap().consumer, None);
+    }
+
+    #[test]
+    fn an_agent_key_is_outside_the_role_order_and_only_calls_tools() {
+        let agent = Principal::Key {
+            tenant: TenantId::from_trusted("ten_x".into()),
+            key_id: KeyId::from_trusted("key_a".into()),
+            role: Role::Agent,
+            consumer: Some("support-bot".into()),
+        };
+        for needed in [Role::Viewer, Role::Manager, Role::Admin] {
+            assert!(
+                matches!(agent.require(needed), Err(Error::Forbidden(m)) if m.contains("support-bot"))
+            );
+            assert!(!Role::Agent.includes(needed) && !needed.includes(Role::Agent));
+        }
+        assert_eq!(
+            agent.require_tool_caller().unwrap().consumer,
+            Some("support-bot")
+        );
+        let viewer = Principal::Key {
+            tenant: TenantId::from_trusted("ten_x".into()),
+            key_id: KeyId::from_trusted("key_v".into()),
+            role: Role::Viewer,
+            consumer: None,
+        };
+        assert!(matches!(
+            viewer.require_tool_caller(),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(Principal::Operator.require_tool_caller().is_err());
+        assert_eq!(Role::parse("agent").unwrap(), Role::Agent);
     }
 }

@@ -17,6 +17,7 @@ pub fn key_json(k: &KeyRecord, secret: Option<&str>) -> Value {
         "object": "api_key",
         "name": k.name,
         "role": k.role.as_str(),
+        "consumer": k.consumer,
         "redacted_secret": format!("mk_…{}", k.last4),
         "created_at": k.created_at,
     });
@@ -26,15 +27,17 @@ pub fn key_json(k: &KeyRecord, secret: Option<&str>) -> Value {
     v
 }
 
-/// `POST /v1/api-keys` — `{role, name?}`; the secret is shown once.
+/// `POST /v1/api-keys` — `{role, name?, consumer?}` (`consumer` for, and
+/// only for, `agent` keys); the secret is shown once.
 pub async fn create_api_key(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, by) = principal.require(Role::Admin)?;
     let body = JsonBody::parse(&req.body)?;
-    body.only(&["role", "name"])?;
+    body.only(&["role", "name", "consumer"])?;
     let role = Role::parse(&body.req_str("role", 20)?)?;
     let name = body.opt_str("name", 200)?;
-    let m = crate::app::keys::create_key(app, tenant, by, role, name).await?;
+    let consumer = body.opt_str("consumer", 200)?;
+    let m = crate::app::keys::create_key(app, tenant, by, role, name, consumer).await?;
     Ok(HttpResponse::json(201, &key_json(&m.key, Some(&m.secret))))
 }
 

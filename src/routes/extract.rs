@@ -115,6 +115,7 @@ pub async fn authenticate(app: &App, header: Option<&str>) -> Result<Principal, 
                         tenant: k.tenant,
                         key_id: k.id,
                         role: k.role,
+                        consumer: k.consumer,
                     })
                 }
                 _ => Err(auth::invalid_key().into()),

@@ -37,6 +37,7 @@ mod oauth;
 mod objects;
 mod sweep;
 mod tenants;
+mod tool_calls;
 
 pub use cache::Cache;
 pub use catalog::{
@@ -49,6 +50,7 @@ pub use oauth::{OAuthStateRecord, OAuthStore, Taken};
 pub use objects::TenantObjects;
 pub use sweep::SweepStore;
 pub use tenants::{KeyRecord, TenantRecord, TenantStore};
+pub use tool_calls::{ToolCallFilter, ToolCallRecord, ToolCallStore};
 
 /// A platform or storage failure. Its text is for the log only; callers see
 /// a generic `api_error`.

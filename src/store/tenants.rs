@@ -19,6 +19,8 @@ pub struct KeyRecord {
     pub tenant: TenantId,
     pub name: Option<String>,
     pub role: Role,
+    /// The consumer an `agent` key acts for (`None` for other roles).
+    pub consumer: Option<String>,
     pub secret_hash: String,
     pub last4: String,
     pub created_at: String,

@@ -77,6 +77,7 @@ impl World {
             connectors: self.store.clone(),
             oauth: self.store.clone(),
             sweep: self.store.clone(),
+            tool_calls: self.store.clone(),
             transport: self.provider.clone(),
             clock: Rc::new(|| 0),
             shared: self.shared.clone(),

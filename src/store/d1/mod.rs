@@ -7,6 +7,7 @@
 mod binding;
 mod connectors;
 mod oauth;
+mod tool_calls;
 
 use super::sql::{first_changes, Param, Sql, Statement};
 use super::*;
@@ -68,7 +69,7 @@ impl<S: Sql> SqlStore<S> {
 
     fn key_stmt(&self, k: &KeyRecord) -> StoreResult<Statement> {
         self.stmt(
-            "INSERT INTO api_keys (id, tenant_id, name, role, secret_hash, last4, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO api_keys (id, tenant_id, name, role, secret_hash, last4, created_at, consumer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             &[
                 k.id.as_str().into(),
                 k.tenant.as_str().into(),
@@ -77,6 +78,7 @@ impl<S: Sql> SqlStore<S> {
                 k.secret_hash.as_str().into(),
                 k.last4.as_str().into(),
                 k.created_at.as_str().into(),
+                k.consumer.as_deref().into(),
             ],
         )
     }
@@ -88,6 +90,7 @@ struct KeyRow {
     tenant_id: String,
     name: Option<String>,
     role: String,
+    consumer: Option<String>,
     secret_hash: String,
     last4: String,
     created_at: String,
@@ -100,6 +103,7 @@ impl KeyRow {
             tenant: TenantId::from_trusted(self.tenant_id),
             name: self.name,
             role: Role::parse(&self.role).map_err(|e| StoreError(e.to_string()))?,
+            consumer: self.consumer,
             secret_hash: self.secret_hash,
             last4: self.last4,
             created_at: self.created_at,
@@ -107,7 +111,7 @@ impl KeyRow {
     }
 }
 
-const KEY_COLUMNS: &str = "id, tenant_id, name, role, secret_hash, last4, created_at";
+const KEY_COLUMNS: &str = "id, tenant_id, name, role, consumer, secret_hash, last4, created_at";
 
 #[async_trait(?Send)]
 impl<S: Sql> TenantStore for SqlStore<S> {

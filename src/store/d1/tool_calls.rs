@@ -1,0 +1,145 @@
+//! Tool call receipts in SQL (migration 0006).
+
+use super::SqlStore;
+use crate::domain::ids::TenantId;
+use crate::store::sql::{Param, Sql};
+use crate::store::*;
+use async_trait::async_trait;
+use serde::Deserialize;
+
+const COLUMNS: &str = "id, tenant_id, connector_id, listing, listing_version, tool, capability, consumer, mode, status, result, error, upstream_status, latency_ms, arguments_sha256, idempotency_key, approval_id, created_at";
+
+#[derive(Deserialize)]
+struct Row {
+    id: String,
+    tenant_id: String,
+    connector_id: String,
+    listing: String,
+    listing_version: String,
+    tool: String,
+    capability: String,
+    consumer: Option<String>,
+    mode: String,
+    status: String,
+    result: Option<String>,
+    error: Option<String>,
+    upstream_status: Option<f64>,
+    latency_ms: Option<f64>,
+    arguments_sha256: String,
+    idempotency_key: Option<String>,
+    approval_id: Option<String>,
+    created_at: String,
+}
+
+fn json(s: Option<String>) -> StoreResult<Option<serde_json::Value>> {
+    Ok(match s {
+        Some(s) => Some(serde_json::from_str(&s)?),
+        None => None,
+    })
+}
+
+impl Row {
+    fn into_record(self) -> StoreResult<ToolCallRecord> {
+        Ok(ToolCallRecord {
+            id: self.id,
+            tenant: TenantId::from_trusted(self.tenant_id),
+            connector_id: self.connector_id,
+            listing: self.listing,
+            listing_version: self.listing_version,
+            tool: self.tool,
+            capability: self.capability,
+            consumer: self.consumer,
+            mode: self.mode,
+            status: self.status,
+            result: json(self.result)?,
+            error: json(self.error)?,
+            upstream_status: self.upstream_status.map(|s| s as u16),
+            latency_ms: self.latency_ms.map(|s| s as u64),
+            arguments_sha256: self.arguments_sha256,
+            idempotency_key: self.idempotency_key,
+            approval_id: self.approval_id,
+            created_at: self.created_at,
+        })
+    }
+}
+
+fn opt(s: &Option<String>) -> Param {
+    super::opt_str(s.as_deref())
+}
+
+#[async_trait(?Send)]
+impl<S: Sql> ToolCallStore for SqlStore<S> {
+    async fn insert_tool_call(&self, c: &ToolCallRecord) -> StoreResult<()> {
+        self.stmt(
+            &format!("INSERT INTO tool_calls ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"),
+            &[
+                c.id.as_str().into(),
+                c.tenant.as_str().into(),
+                c.connector_id.as_str().into(),
+                c.listing.as_str().into(),
+                c.listing_version.as_str().into(),
+                c.tool.as_str().into(),
+                c.capability.as_str().into(),
+                opt(&c.consumer),
+                c.mode.as_str().into(),
+                c.status.as_str().into(),
+                c.result.as_ref().map(|v| v.to_string()).as_deref().into(),
+                c.error.as_ref().map(|v| v.to_string()).as_deref().into(),
+                c.upstream_status.map(|s| s as usize).into(),
+                c.latency_ms.map(|s| s as usize).into(),
+                c.arguments_sha256.as_str().into(),
+                opt(&c.idempotency_key),
+                opt(&c.approval_id),
+                c.created_at.as_str().into(),
+            ],
+        )?
+        .run(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn tool_call(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<ToolCallRecord>> {
+        self.stmt(
+            &format!("SELECT {COLUMNS} FROM tool_calls WHERE tenant_id = ?1 AND id = ?2"),
+            &[tenant.as_str().into(), id.into()],
+        )?
+        .first::<Row>(&self.db)
+        .await?
+        .map(Row::into_record)
+        .transpose()
+    }
+
+    async fn list_tool_calls(
+        &self,
+        tenant: &TenantId,
+        f: &ToolCallFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<ToolCallRecord>> {
+        let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
+        self.stmt(
+            &format!(
+                "SELECT {COLUMNS} FROM tool_calls
+                 WHERE tenant_id = ?1 AND (?2 IS NULL OR connector_id = ?2) AND (?3 IS NULL OR consumer = ?3)
+                   AND (?4 IS NULL OR tool = ?4) AND (?5 IS NULL OR status = ?5)
+                   AND (?6 IS NULL OR (created_at, id) < (?6, ?7))
+                 ORDER BY created_at DESC, id DESC LIMIT ?8"
+            ),
+            &[
+                tenant.as_str().into(),
+                opt(&f.connector_id),
+                opt(&f.consumer),
+                opt(&f.tool),
+                opt(&f.status),
+                at,
+                id,
+                limit.into(),
+            ],
+        )?
+        .all::<Row>(&self.db)
+        .await?
+        .into_iter()
+        .map(Row::into_record)
+        .collect()
+    }
+}
