@@ -13,6 +13,7 @@ CREATE TABLE tool_calls (
   mode             TEXT NOT NULL,
   status           TEXT NOT NULL,
   result           TEXT,
+  truncated        INTEGER NOT NULL DEFAULT 0,
   error            TEXT,
   upstream_status  INTEGER,
   latency_ms       INTEGER,

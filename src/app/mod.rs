@@ -15,6 +15,7 @@ pub mod listings;
 pub mod locks;
 pub mod submissions;
 pub mod sweep;
+pub mod tool_call;
 pub mod tool_test;
 pub mod vault;
 

@@ -59,6 +59,12 @@ pub enum Error {
         connector: String,
         dependents: Vec<Dependent>,
     },
+    /// A tool that cannot run here (yet): database statements, signed requests.
+    #[error("{0}")]
+    ToolUnsupported(String),
+    /// A tool call reached no answer; its receipt is `tool_call`.
+    #[error("{message}")]
+    ToolUpstream { message: String, tool_call: String },
     /// A catalog manifest fails the schema or the semantic checks.
     #[error("{message}")]
     InvalidManifest { path: String, message: String },

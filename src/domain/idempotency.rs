@@ -2,6 +2,28 @@
 //! the tenant Durable Object and the test fake apply the same rules.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A JSON value as canonical text: object keys sorted at every depth, no
+/// whitespace, so two encodings of the same value read the same.
+pub fn canonical_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&m[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical_json).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
 
 /// Records are kept at least this long (the contract says ≥ 24 h).
 pub const RETAIN_MS: i64 = 48 * 3_600_000;

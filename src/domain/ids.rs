@@ -97,6 +97,10 @@ prefixed_id!(
     EventId, "evt_", 20, "event"
 );
 prefixed_id!(
+    /// A tool call receipt.
+    ToolCallId, "tc_", 20, "tool_call"
+);
+prefixed_id!(
     /// A manifest submitted to the marketplace for review.
     SubmissionId, "sub_", 20, "submission"
 );

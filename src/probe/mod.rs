@@ -4,10 +4,12 @@
 //! the request's shape, `client` is the one guarded client (redirects
 //! re-checked, credentials dropped across origins), `credential` the one path
 //! a stored credential takes (refresh, render, send bound to the listing
-//! version's `allowed_hosts` on every hop), `run` and `mcp` read the answers,
+//! version's `allowed_hosts` on every hop; `call` sends a tool's request on
+//! it), `run` and `mcp` read the answers,
 //! and `fetch` is the platform transport (wasm32 only). All but `fetch` are
 //! pure and tested natively.
 
+pub mod call;
 pub mod client;
 pub mod credential;
 #[cfg(target_arch = "wasm32")]

@@ -154,7 +154,7 @@ pub async fn run(
     }
     // A base URL from config is checked as written: rendering normalises it,
     // which would turn a disguise (`http://2130706433:…`) into a listed host.
-    if let Some(base) = base_value(probe["url"].as_str().unwrap_or_default(), values) {
+    if let Some(base) = base_value(probe["url"].as_str().unwrap_or_default(), values.config) {
         if let Err(r) = crate::probe::guard::check(&base, client.allow) {
             return Outcome::Refused { message: r.0 };
         }
@@ -340,10 +340,11 @@ fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, TemplateError> {
 }
 
 /// The config value a URL template starts with (`{{config.base_url}}/user`).
-fn base_value(template: &str, v: &Values) -> Option<String> {
+/// The config value a URL template starts with (`{{config.base_url}}/…`).
+pub(super) fn base_value(template: &str, config: &serde_json::Map<String, Value>) -> Option<String> {
     let inner = template.strip_prefix("{{")?;
     let key = inner[..inner.find("}}")?].trim().strip_prefix("config.")?;
-    v.config.get(key)?.as_str().map(str::to_string)
+    config.get(key)?.as_str().map(str::to_string)
 }
 
 /// `api.github.com` exactly, or `*.atlassian.net` for any subdomain depth

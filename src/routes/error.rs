@@ -180,6 +180,7 @@ impl From<Error> for ApiError {
                 422,
                 "invalid_request_error",
                 "verification_unsupported",
+    "tool_unsupported",
                 message,
             ),
             Error::EarlyAccess { .. } => ApiError::new(
@@ -189,6 +190,13 @@ impl From<Error> for ApiError {
                 message,
             )
             .param("listing"),
+            Error::ToolUnsupported(_) => {
+                ApiError::new(422, "invalid_request_error", "tool_unsupported", message)
+            }
+            Error::ToolUpstream { tool_call, .. } => {
+                ApiError::new(502, "upstream_error", "connector_upstream_error", message)
+                    .extra("tool_call_id", json!(tool_call))
+            }
             Error::IdempotencyInProgress => {
                 ApiError::new(409, "conflict_error", "idempotency_in_progress", message)
             }
@@ -248,6 +256,7 @@ pub const CODES: &[&str] = &[
     "listing_early_access",
     "auth_failed",
     "verification_unsupported",
+    "tool_unsupported",
     "target_not_allowed",
     "connector_upstream_error",
     "invalid_state",

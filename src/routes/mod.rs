@@ -22,6 +22,7 @@ pub mod service;
 pub mod submissions;
 pub mod tenants;
 pub mod test_tools;
+pub mod tool_calls;
 pub mod write;
 
 use crate::domain::auth::Principal;
@@ -70,6 +71,10 @@ pub enum Route {
     OAuthCallback,
     Health(String),
     Test(String),
+    /// `(connector, tool)`.
+    CallTool(String, String),
+    ToolCalls,
+    ToolCall(String),
 }
 
 /// Every routed path with its methods: the OpenAPI document must name each.
@@ -107,6 +112,9 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/oauth/callback", &[Method::Get]),
     ("/v1/connectors/{id}/health", &[Method::Get]),
     ("/v1/connectors/{id}/test", &[Method::Post]),
+    ("/v1/connectors/{id}/tools/{tool}/call", &[Method::Post]),
+    ("/v1/tool-calls", &[Method::Get]),
+    ("/v1/tool-calls/{id}", &[Method::Get]),
 ];
 
 /// Resolves a path to a route and the methods it allows.
@@ -177,6 +185,14 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         }
         ["v1", "connectors", id, "test"] if !id.is_empty() => {
             (Route::Test(id.to_string()), "/v1/connectors/{id}/test")
+        }
+        ["v1", "connectors", id, "tools", tool, "call"] if !id.is_empty() && !tool.is_empty() => (
+            Route::CallTool(id.to_string(), tool.to_string()),
+            "/v1/connectors/{id}/tools/{tool}/call",
+        ),
+        ["v1", "tool-calls"] => (Route::ToolCalls, "/v1/tool-calls"),
+        ["v1", "tool-calls", id] if !id.is_empty() => {
+            (Route::ToolCall(id.to_string()), "/v1/tool-calls/{id}")
         }
         _ => return None,
     };
@@ -272,6 +288,9 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Events, _) => bindings::list_events(app, req).await,
         (Route::Authorize(id), _) => oauth::authorize_connector(app, req, &id).await,
         (Route::OAuthCallback, _) => oauth::oauth_callback(app, req).await,
+        (Route::CallTool(id, tool), _) => tool_calls::call_tool(app, req, &id, &tool).await,
+        (Route::ToolCalls, _) => tool_calls::list_tool_calls(app, req).await,
+        (Route::ToolCall(id), _) => tool_calls::get_tool_call(app, req, &id).await,
         (Route::Health(id), _) => health::connector_health(app, req, &id).await,
         (Route::Test(id), _) => test_tools::test_connector(app, req, &id).await,
     }

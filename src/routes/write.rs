@@ -33,31 +33,13 @@ pub fn idempotency(req: &HttpRequest) -> Result<Option<Idem>, ApiError> {
     h.update(b" ");
     h.update(req.path.as_bytes());
     h.update(b"\n");
-    h.update(canonical(&body).as_bytes());
+    h.update(idempotency::canonical_json(&body).as_bytes());
     Ok(Some(Idem {
         key: key.to_string(),
         fingerprint: hex::encode(h.finalize()),
     }))
 }
 
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let parts: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(canonical).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
-    }
-}
 
 /// Runs `work` under the tenant object's idempotency check and `locks`.
 /// Answers below 500 are recorded for the key; 5xx and upstream failures
@@ -78,6 +60,38 @@ pub async fn guarded<F, Fut>(
     tenant: &TenantId,
     idem: Option<Idem>,
     locks: Locks,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<HttpResponse, ApiError>>,
+{
+    guard(app, tenant, idem, locks, false, work).await
+}
+
+/// As [`guarded`], for a tool call: a `502` that carries a receipt
+/// (`tool_call_id`: the request was sent and the provider may have acted on
+/// it) is recorded for the key too, so a retry answers that receipt instead
+/// of sending the call again. Use a new key to try again.
+pub async fn guarded_call<F, Fut>(
+    app: &App,
+    tenant: &TenantId,
+    idem: Option<Idem>,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<HttpResponse, ApiError>>,
+{
+    guard(app, tenant, idem, Locks::default(), true, work).await
+}
+
+async fn guard<F, Fut>(
+    app: &App,
+    tenant: &TenantId,
+    idem: Option<Idem>,
+    locks: Locks,
+    keep_receipts: bool,
     work: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -128,11 +142,16 @@ where
             status: r.status,
             body: String::from_utf8_lossy(&r.body).into_owned(),
         }),
-        Err(e) if e.status < 500 => Some(Stored {
+        Err(e)
+            if e.status < 500
+                || (keep_receipts && e.extra.iter().any(|(k, _)| k == "tool_call_id")) =>
+        {
+            Some(Stored {
             status: e.status,
             body: String::from_utf8_lossy(&e.clone().into_response(app.request_id.as_str()).body)
                 .into_owned(),
-        }),
+            })
+        }
         _ => None,
     };
     let stored = if key.is_some() { stored } else { None };

@@ -24,6 +24,8 @@ pub struct ToolCallRecord {
     /// `succeeded`, `failed`, `denied` or `pending_approval`.
     pub status: String,
     pub result: Option<Value>,
+    /// `result` was cut to the tool's byte cap.
+    pub truncated: bool,
     /// `{code, message}`, secret-free.
     pub error: Option<Value>,
     pub upstream_status: Option<u16>,

@@ -7,7 +7,7 @@ use crate::store::*;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-const COLUMNS: &str = "id, tenant_id, connector_id, listing, listing_version, tool, capability, consumer, mode, status, result, error, upstream_status, latency_ms, arguments_sha256, idempotency_key, approval_id, created_at";
+const COLUMNS: &str = "id, tenant_id, connector_id, listing, listing_version, tool, capability, consumer, mode, status, result, truncated, error, upstream_status, latency_ms, arguments_sha256, idempotency_key, approval_id, created_at";
 
 #[derive(Deserialize)]
 struct Row {
@@ -22,6 +22,7 @@ struct Row {
     mode: String,
     status: String,
     result: Option<String>,
+    truncated: f64,
     error: Option<String>,
     upstream_status: Option<f64>,
     latency_ms: Option<f64>,
@@ -52,6 +53,7 @@ impl Row {
             mode: self.mode,
             status: self.status,
             result: json(self.result)?,
+            truncated: self.truncated != 0.0,
             error: json(self.error)?,
             upstream_status: self.upstream_status.map(|s| s as u16),
             latency_ms: self.latency_ms.map(|s| s as u64),
@@ -71,7 +73,7 @@ fn opt(s: &Option<String>) -> Param {
 impl<S: Sql> ToolCallStore for SqlStore<S> {
     async fn insert_tool_call(&self, c: &ToolCallRecord) -> StoreResult<()> {
         self.stmt(
-            &format!("INSERT INTO tool_calls ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"),
+            &format!("INSERT INTO tool_calls ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
             &[
                 c.id.as_str().into(),
                 c.tenant.as_str().into(),
@@ -84,6 +86,7 @@ impl<S: Sql> ToolCallStore for SqlStore<S> {
                 c.mode.as_str().into(),
                 c.status.as_str().into(),
                 c.result.as_ref().map(|v| v.to_string()).as_deref().into(),
+                usize::from(c.truncated).into(),
                 c.error.as_ref().map(|v| v.to_string()).as_deref().into(),
                 c.upstream_status.map(|s| s as usize).into(),
                 c.latency_ms.map(|s| s as usize).into(),
