@@ -191,7 +191,24 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
         Some(jsonschema_valid::schemas::Draft::Draft7),
     )
     .map_err(|_| Error::invalid("listing", "The listing's config_schema does not compile."))?;
-    if let Err(errors) = cfg.validate(&instance) {
+    check_against(&cfg, &listing.config_schema, &instance, "config")?;
+    match instance {
+        Value::Object(o) => Ok(o),
+        _ => unreachable!("built from a map above"),
+    }
+}
+
+/// Validates an object against a compiled draft-07 schema; the error names
+/// the failing field under `prefix` (`config.base_url`, `arguments.order_id`):
+/// a missing required property as a missing parameter, anything else as an
+/// invalid one whose message quotes the schema rule, never the value.
+pub fn check_against(
+    cfg: &jsonschema_valid::Config,
+    schema: &Value,
+    instance: &Value,
+    prefix: &str,
+) -> Result<(), Error> {
+    if let Err(errors) = cfg.validate(instance) {
         let e = errors
             .max_by_key(|e| e.instance_path.len())
             .expect("an Err carries at least one error");
@@ -199,11 +216,8 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
         // "additionalProperties" reports at the object; name the extra key.
         if e.msg.contains("Additional properties") {
             if let Some(extra) = instance.as_object().and_then(|o| {
-                o.keys().find(|k| {
-                    listing.config_schema["properties"]
-                        .get(k.as_str())
-                        .is_none()
-                })
+                o.keys()
+                    .find(|k| schema["properties"].get(k.as_str()).is_none())
             }) {
                 path = vec![extra.clone()];
             }
@@ -216,13 +230,13 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
             .and_then(|rest| rest.split('"').nth(1))
         {
             path.push(missing.to_string());
-            let param = format!("config.{}", path.join("."));
+            let param = format!("{prefix}.{}", path.join("."));
             return Err(Error::missing(param));
         }
         let param = if path.is_empty() {
-            "config".to_string()
+            prefix.to_string()
         } else {
-            format!("config.{}", path.join("."))
+            format!("{prefix}.{}", path.join("."))
         };
         // The message quotes the schema rule, never the submitted value.
         let rule = e
@@ -236,10 +250,7 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
             format!("Invalid {param}: {}.", rule.trim_end_matches('.')),
         ));
     }
-    match instance {
-        Value::Object(o) => Ok(o),
-        _ => unreachable!("built from a map above"),
-    }
+    Ok(())
 }
 
 /// An instance name: 1–100 characters from letters, digits, `-`, `_`, `.`,

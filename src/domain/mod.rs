@@ -1,6 +1,7 @@
 //! Pure domain logic: ids, tenants and keys, manifests, the catalog query,
 //! pagination, connectors (install checks, hints, refusals), health, OAuth
-//! (state, PKCE, tokens), the sweep's plan, the vault, idempotency and errors.
+//! (state, PKCE, tokens), the sweep's plan, the vault, idempotency, errors,
+//! manifest templates and executable tool requests (rendering, argument checks).
 //! Nothing here touches `worker`, `wasm_bindgen`, `js_sys` or `web_sys`
 //! (`src/layering.rs` checks), so all of it compiles and is tested natively.
 
@@ -15,7 +16,9 @@ pub mod manifest;
 pub mod oauth;
 pub mod page;
 pub mod sweep;
+pub mod template;
 pub mod time;
+pub mod tool;
 pub mod vault;
 
 pub use error::Error;

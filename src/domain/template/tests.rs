@@ -463,12 +463,12 @@ fn parsing_splits_text_and_slots() {
         [
             Part::Text("a"),
             Part::Slot(Slot {
-                auth: false,
+                ns: Ns::Config,
                 key: "x"
             }),
             Part::Text("b"),
             Part::Slot(Slot {
-                auth: true,
+                ns: Ns::Auth,
                 key: "y"
             }),
         ]
