@@ -183,7 +183,7 @@ pub async fn run(
     }
 }
 
-fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, TemplateError> {
+pub(crate) fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, TemplateError> {
     let method = probe["method"]
         .as_str()
         .unwrap_or("GET")
