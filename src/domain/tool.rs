@@ -143,6 +143,8 @@ impl Rendered {
 /// arguments, already checked against the tool's `input_schema`
 /// ([`validate_arguments`]). Errors about an argument name it
 /// (`arguments.order_id`); the others are the listing's or the config's.
+/// An OAuth or token-exchange listing's access token is not templated: the
+/// credential path adds `Authorization: Bearer` unless a header sets it.
 pub fn render(req: &Request, scope: &Scope) -> Result<Rendered, Error> {
     let url = render_target(req, scope)?;
     let same = Map::new();
