@@ -214,7 +214,7 @@ pub async fn update(
     );
     store(app, &next, &event).await?;
     let consent = match consent_fields {
-        Some(f) => Some(consent::start(app, tenant, &next.id, &listing, &f, redirect_uri).await?),
+        Some(f) => Some(consent::start(app, &next, &listing, &f, redirect_uri).await?),
         None => None,
     };
     Ok(Changed {
@@ -368,7 +368,7 @@ pub async fn upgrade(
     );
     store(app, &next, &event).await?;
     let consent = match consent_fields {
-        Some(f) => Some(consent::start(app, tenant, &next.id, &latest, &f, redirect_uri).await?),
+        Some(f) => Some(consent::start(app, &next, &latest, &f, redirect_uri).await?),
         None => None,
     };
     Ok(Changed {

@@ -9,13 +9,13 @@ use super::vault::{open_fields, seal_fields};
 use super::App;
 use crate::domain::connector::{AuthMode, Status};
 use crate::domain::health::Health;
-use crate::domain::ids::{ConnectorId, TenantId};
+use crate::domain::ids::TenantId;
 use crate::domain::manifest::Listing;
 use crate::domain::oauth::{self, Authorize, STATE_TTL_MS};
 use crate::domain::time::Millis;
 use crate::domain::vault;
 use crate::domain::Error;
-use crate::probe::credential::{self, endpoints, with_resource};
+use crate::probe::credential::{self, endpoints_for, with_resource};
 use crate::probe::run::redact;
 use crate::store::{ConnectorRecord, Fail, OAuthStateRecord, StoreError, Taken, Written};
 use serde_json::{json, Map, Value};
@@ -33,13 +33,15 @@ pub struct Consent {
 /// known endpoints.
 pub async fn start(
     app: &App,
-    tenant: &TenantId,
-    id: &ConnectorId,
+    c: &ConnectorRecord,
     listing: &Listing,
     fields: &BTreeMap<String, String>,
     redirect_uri: &str,
 ) -> Result<Option<Consent>, Fail> {
-    let Some(ep) = endpoints(listing, fields) else {
+    let (tenant, id) = (&c.tenant, &c.id);
+    let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
+    // The instance's config: a My Domain `login_url` moves the endpoints.
+    let Some(ep) = endpoints_for(listing, fields, &config) else {
         return Ok(None);
     };
     let block = listing.oauth.clone().unwrap_or_default();
@@ -159,7 +161,7 @@ pub async fn authorize(
             fields = found;
         }
     }
-    let consent = start(app, tenant, &c.id, &listing, &fields, redirect_uri)
+    let consent = start(app, &c, &listing, &fields, redirect_uri)
         .await?
         .ok_or_else(|| Error::StateConflict("The listing declares no OAuth endpoints.".into()))?;
     Ok((c, consent))
@@ -252,7 +254,8 @@ pub async fn callback(app: &App, cb: Callback<'_>) -> Result<Finished, Fail> {
         ),
         _ => None,
     };
-    let Some(ep) = endpoints(&listing, &fields) else {
+    let config = c.config.as_object().cloned().unwrap_or_default();
+    let Some(ep) = endpoints_for(&listing, &fields, &config) else {
         return finish(
             app,
             c,
@@ -271,7 +274,6 @@ pub async fn callback(app: &App, cb: Callback<'_>) -> Result<Finished, Fail> {
         verifier.as_deref(),
     );
     let body = with_resource(body, ep.resource.as_deref());
-    let config = c.config.as_object().cloned().unwrap_or_default();
     let hosts = (c.auth_type == AuthMode::OAuth2)
         .then(|| credential::allowed_hosts(&listing, &config))
         .flatten();

@@ -271,7 +271,7 @@ pub async fn install(
         return Err(Error::name_taken(&name).into());
     }
     let consent = if auth.mode.is_oauth() {
-        Some(consent::start(app, tenant, &id, &listing, &auth.fields, redirect_uri).await?)
+        Some(consent::start(app, &record, &listing, &auth.fields, redirect_uri).await?)
     } else {
         None
     };

@@ -56,7 +56,11 @@ impl CallPlan {
 /// version's, an agent's bindings grant it, the instance is not waiting for
 /// consent, the arguments pass the tool's `input_schema`, and a live
 /// side-effecting call carries an `Idempotency-Key`. Sends nothing.
-pub async fn plan(app: &App, caller: &ToolCaller<'_>, req: CallRequest<'_>) -> Result<CallPlan, Fail> {
+pub async fn plan(
+    app: &App,
+    caller: &ToolCaller<'_>,
+    req: CallRequest<'_>,
+) -> Result<CallPlan, Fail> {
     let c = super::connectors::owned(app, caller.tenant, req.connector).await?;
     let listing = super::listings::of_instance(app, &c).await?;
     let tool = listing
@@ -125,7 +129,10 @@ async fn granted(
         .into_iter()
         .filter(|b| b.consumer == consumer && b.capability == tool.capability)
         .collect();
-    if bindings.iter().any(|b| b.connector_id.as_ref() == Some(&c.id)) {
+    if bindings
+        .iter()
+        .any(|b| b.connector_id.as_ref() == Some(&c.id))
+    {
         return Ok(true);
     }
     if !bindings.iter().any(|b| b.connector_id.is_none()) {
@@ -143,7 +150,9 @@ async fn granted(
 
 /// The SHA-256 of the arguments' canonical JSON (key order does not matter).
 pub fn arguments_sha256(args: &Map<String, Value>) -> String {
-    hex::encode(Sha256::digest(canonical_json(&Value::Object(args.clone())).as_bytes()))
+    hex::encode(Sha256::digest(
+        canonical_json(&Value::Object(args.clone())).as_bytes(),
+    ))
 }
 
 /// Runs a planned call and stores its receipt. The provider saying no is a
@@ -188,7 +197,12 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
             let mut next = c.clone();
             next.secret = Some(seal_fields(app, &c.tenant, &c.id, &session.fields)?);
             next.updated_at = app.now.rfc3339();
-            if app.connectors.update_connector(&c.tenant, &next, None).await? == Written::Gone {
+            if app
+                .connectors
+                .update_connector(&c.tenant, &next, None)
+                .await?
+                == Written::Gone
+            {
                 return Err(Error::not_found("connector", c.id.as_str()).into());
             }
         }
@@ -219,7 +233,10 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
     };
     let unreachable = match sent {
         Err(NotSent::Refused(e)) => return Err(e.into()),
-        Err(NotSent::Unreachable { message, latency_ms }) => {
+        Err(NotSent::Unreachable {
+            message,
+            latency_ms,
+        }) => {
             receipt.latency_ms = Some(latency_ms);
             Some(redact(&message, &secrets))
         }

@@ -2,10 +2,10 @@
 //! (JSON Schema draft-07) plus the semantic checks a schema cannot express,
 //! and the summary the catalog browses. Errors name the JSON path.
 
-use super::Error;
+use super::{tool, Error};
 use crate::probe::guard::AllowList;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
@@ -96,6 +96,10 @@ pub struct Listing {
     pub oauth: Option<Value>,
     #[serde(default)]
     pub mcp: Option<Value>,
+    /// A client-credentials exchange whose access token every probe and tool
+    /// request of the listing carries as a Bearer (MongoDB Atlas).
+    #[serde(default)]
+    pub token_exchange: Option<Value>,
     pub capabilities: Vec<String>,
     pub tools: Vec<Tool>,
     /// Where this version's credentials may go (API §3): hosts, `*.suffix`
@@ -128,13 +132,52 @@ pub struct AuthField {
     pub pattern: Option<String>,
 }
 
+/// A listing's tool (API §3). Only `name`, `capability` and `side_effect`
+/// serialise: that is what an instance records of its tools.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Tool {
     pub name: String,
     pub capability: String,
     pub side_effect: bool,
     #[serde(default, skip_serializing)]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub description: String,
+    /// Draft-07 JSON Schema of the arguments (`{"type": "object"}` for the
+    /// versions stored before tools were executable).
+    #[serde(default = "any_object", skip_serializing)]
+    pub input_schema: Value,
+    /// `transport: http`: the templated request.
+    #[serde(default, skip_serializing)]
+    pub request: Option<tool::Request>,
+    /// `transport: mcp`: the upstream server's tool.
+    #[serde(default, skip_serializing)]
+    pub mcp_tool: Option<String>,
+    /// `transport: mcp`, generic servers (remote-mcp): the MCP request
+    /// (`tools/call`, `resources/read`, …) the tool sends.
+    #[serde(default, skip_serializing)]
+    pub mcp_method: Option<String>,
+    /// `transport: database`: the statement kind.
+    #[serde(default, skip_serializing)]
+    pub sql: Option<tool::Sql>,
+    #[serde(default, skip_serializing)]
+    pub result: Option<tool::ResultSpec>,
+    /// A side-effecting tool's read-only check (same shape as `request`).
+    #[serde(default, skip_serializing)]
+    pub dry_run: Option<tool::Request>,
+    /// What `POST …/test` runs a read tool with.
+    #[serde(default, skip_serializing)]
+    pub test_arguments: Option<Map<String, Value>>,
+    /// The live check `POST …/test` runs for a read tool: the manifest's
+    /// `probe` (versions stored before tools were executable), else derived
+    /// by [`Listing::parse`] from `request` bound to `test_arguments`
+    /// (`tool::as_probe`). Absent: the tool is only dry-run.
+    #[serde(default, skip_serializing)]
     pub probe: Option<Value>,
+}
+
+fn any_object() -> Value {
+    serde_json::json!({"type": "object"})
 }
 
 fn auth_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -149,6 +192,20 @@ impl Listing {
         let mut l: Listing = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
         l.auth_fields = serde_json::from_value(v["auth"]["fields"].clone()).unwrap_or_default();
         l.credential_urls = credential_urls(&v);
+        let bearer = matches!(l.auth_mode.as_str(), "oauth2" | "mcp_oauth");
+        for t in l
+            .tools
+            .iter_mut()
+            .filter(|t| t.probe.is_none() && !t.side_effect)
+        {
+            let (Some(req), Some(args)) = (&t.request, &t.test_arguments) else {
+                continue;
+            };
+            let args = Value::Object(args.clone());
+            if let Ok(args) = tool::validate_arguments(&t.input_schema, Some(&args)) {
+                t.probe = tool::as_probe(req, &args, bearer);
+            }
+        }
         Ok(l)
     }
 
@@ -295,6 +352,7 @@ fn bad(path: &str, message: impl Into<String>) -> Error {
 }
 
 mod checks;
+mod tools;
 use checks::{check_schema, check_semantics};
 pub use checks::{credential_urls, placeholders};
 

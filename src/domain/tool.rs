@@ -49,6 +49,10 @@ pub struct Request {
     /// The statuses that mean success; absent: any 2xx.
     #[serde(default)]
     pub success: Option<Vec<u16>>,
+    /// JSON pointer → value that must also hold for success (Slack answers
+    /// 200 with `{"ok": false}`).
+    #[serde(default)]
+    pub expect_json: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -98,6 +102,8 @@ pub struct Rendered {
     pub signing: Option<(String, String)>,
     /// The statuses that mean success (empty: any 2xx).
     pub success: Vec<u16>,
+    /// Pointer → value the JSON answer must also carry for success.
+    pub expect_json: Map<String, Value>,
 }
 
 /// Names the method and host only: the rest may hold a credential.
@@ -115,12 +121,21 @@ impl std::fmt::Debug for Rendered {
 }
 
 impl Rendered {
-    pub fn succeeded(&self, status: u16) -> bool {
-        if self.success.is_empty() {
+    /// Whether an answer is the provider saying yes: a success status and,
+    /// when the request names any, the expected JSON values.
+    pub fn succeeded(&self, status: u16, body: &[u8]) -> bool {
+        let status_ok = if self.success.is_empty() {
             (200..300).contains(&status)
         } else {
             self.success.contains(&status)
-        }
+        };
+        status_ok
+            && (self.expect_json.is_empty()
+                || serde_json::from_slice::<Value>(body).is_ok_and(|b| {
+                    self.expect_json
+                        .iter()
+                        .all(|(ptr, want)| b.pointer(ptr) == Some(want))
+                }))
     }
 }
 
@@ -128,6 +143,8 @@ impl Rendered {
 /// arguments, already checked against the tool's `input_schema`
 /// ([`validate_arguments`]). Errors about an argument name it
 /// (`arguments.order_id`); the others are the listing's or the config's.
+/// An OAuth or token-exchange listing's access token is not templated: the
+/// credential path adds `Authorization: Bearer` unless a header sets it.
 pub fn render(req: &Request, scope: &Scope) -> Result<Rendered, Error> {
     let url = render_target(req, scope)?;
     let same = Map::new();
@@ -210,6 +227,7 @@ pub fn render(req: &Request, scope: &Scope) -> Result<Rendered, Error> {
         body_has_credential,
         signing,
         success: req.success.clone().unwrap_or_default(),
+        expect_json: req.expect_json.clone().unwrap_or_default(),
     })
 }
 

@@ -13,6 +13,7 @@ use super::template::{render_header, render_url, Values};
 use crate::domain::connector::AuthMode;
 use crate::domain::manifest::Listing;
 use crate::domain::oauth;
+use crate::domain::template::{self, Scope};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,14 +66,19 @@ pub fn credential_hosts(listing: &Listing, config: &Map<String, Value>) -> BTree
         .map(|f| (f.key.clone(), "x".to_string()))
         .chain([("access_token".to_string(), "x".to_string())])
         .collect();
-    let values = Values {
-        config,
-        auth: &dummy,
-    };
     listing
         .credential_urls
         .iter()
-        .filter_map(|(_, t)| render_url(t, &values).ok())
+        .filter_map(|(_, t)| {
+            // A tool request's arguments never change its host: any will do.
+            let args = placeholder_args(t);
+            let scope = Scope {
+                config,
+                auth: &dummy,
+                args: Some(&args),
+            };
+            template::url_in(t, &scope).ok()
+        })
         .filter_map(|u| {
             let u = url::Url::parse(&u).ok()?;
             Some(format!(
@@ -83,6 +89,23 @@ pub fn credential_hosts(listing: &Listing, config: &Map<String, Value>) -> BTree
             ))
         })
         .collect()
+}
+
+/// Every `{{args.*}}` of a template, as `x`.
+fn placeholder_args(t: &str) -> Map<String, Value> {
+    template::parse(t)
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| match p {
+                    template::Part::Slot(s) if s.ns == template::Ns::Args => {
+                        Some((s.key.to_string(), json!("x")))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Where an instance's consent and token requests go.
@@ -96,7 +119,25 @@ pub struct Endpoints {
 
 /// `oauth2`: the listing's OAuth block; `mcp_oauth`: the discovered
 /// endpoints kept with the instance's sealed fields. `None` when unknown.
+/// An endpoint template (`{{config.login_url}}/…`) renders with the
+/// config_schema's defaults here; [`endpoints_for`] renders it with the
+/// instance's config.
 pub fn endpoints(listing: &Listing, fields: &BTreeMap<String, String>) -> Option<Endpoints> {
+    let defaults: Map<String, Value> = listing.config_schema["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, p)| Some((k.clone(), p.get("default")?.clone())))
+        .collect();
+    endpoints_for(listing, fields, &defaults)
+}
+
+/// [`endpoints`] for one instance's config (a My Domain `login_url`).
+pub fn endpoints_for(
+    listing: &Listing,
+    fields: &BTreeMap<String, String>,
+    config: &Map<String, Value>,
+) -> Option<Endpoints> {
     if listing.mode() == AuthMode::McpOauth {
         return Some(Endpoints {
             authorize_url: fields.get(AUTHORIZE_URL)?.clone(),
@@ -105,9 +146,15 @@ pub fn endpoints(listing: &Listing, fields: &BTreeMap<String, String>) -> Option
         });
     }
     let block = listing.oauth.as_ref()?;
+    let none = BTreeMap::new();
+    let values = Values {
+        config,
+        auth: &none,
+    };
+    let url = |t: &str| render_url(t, &values).ok();
     Some(Endpoints {
-        authorize_url: block["authorize_url"].as_str()?.to_string(),
-        token_url: block["token_url"].as_str()?.to_string(),
+        authorize_url: url(block["authorize_url"].as_str()?)?,
+        token_url: url(block["token_url"].as_str()?)?,
         resource: None,
     })
 }
@@ -217,7 +264,7 @@ impl<'a> Session<'a> {
                     .into(),
             );
         };
-        let Some(ep) = endpoints(self.listing, fields) else {
+        let Some(ep) = endpoints_for(self.listing, fields, self.config) else {
             return Err("The connector has no token endpoint; authorize it again.".into());
         };
         let body = oauth::refresh_body(
@@ -257,17 +304,35 @@ impl<'a> Session<'a> {
 
     /// Runs a manifest probe with the credential; `bearer` adds the OAuth
     /// access token as `Authorization: Bearer` unless the probe sets that
-    /// header itself (the manifest convention).
+    /// header itself (the manifest convention). A listing with a
+    /// `token_exchange` gets its access token first, and sends it the same way.
     pub async fn probe(&self, net: &Net<'_>, probe: &Value, bearer: bool) -> Outcome {
         let mut probe = probe.clone();
-        if bearer {
-            add_bearer(&mut probe);
+        let mut fields = None;
+        let hosts = self.hosts();
+        let exchanged = super::exchange::access_token(
+            net,
+            self.listing,
+            self.config,
+            &self.fields,
+            hosts.as_deref(),
+        )
+        .await;
+        match exchanged {
+            Err(outcome) => return outcome,
+            Ok(Some(token)) => {
+                let mut f = self.fields.clone();
+                f.insert("access_token".into(), token);
+                fields = Some(f);
+                add_bearer(&mut probe);
+            }
+            Ok(None) if bearer => add_bearer(&mut probe),
+            Ok(None) => {}
         }
         let values = Values {
             config: self.config,
-            auth: &self.fields,
+            auth: fields.as_ref().unwrap_or(&self.fields),
         };
-        let hosts = self.hosts();
         run::run(&probe, &values, &net.client, net.clock, hosts.as_deref()).await
     }
 

@@ -265,7 +265,7 @@ pub async fn run(
     }
 }
 
-fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, TemplateError> {
+pub(crate) fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, TemplateError> {
     let method = probe["method"]
         .as_str()
         .unwrap_or("GET")
@@ -341,7 +341,10 @@ fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, TemplateError> {
 
 /// The config value a URL template starts with (`{{config.base_url}}/user`).
 /// The config value a URL template starts with (`{{config.base_url}}/…`).
-pub(super) fn base_value(template: &str, config: &serde_json::Map<String, Value>) -> Option<String> {
+pub(super) fn base_value(
+    template: &str,
+    config: &serde_json::Map<String, Value>,
+) -> Option<String> {
     let inner = template.strip_prefix("{{")?;
     let key = inner[..inner.find("}}")?].trim().strip_prefix("config.")?;
     config.get(key)?.as_str().map(str::to_string)

@@ -180,7 +180,6 @@ impl From<Error> for ApiError {
                 422,
                 "invalid_request_error",
                 "verification_unsupported",
-    "tool_unsupported",
                 message,
             ),
             Error::EarlyAccess { .. } => ApiError::new(

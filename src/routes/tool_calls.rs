@@ -53,7 +53,9 @@ pub async fn call_tool(
     let dry_run = match body.get("dry_run") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(Error::invalid("dry_run", "Invalid dry_run: expected a boolean.").into()),
+        Some(_) => {
+            return Err(Error::invalid("dry_run", "Invalid dry_run: expected a boolean.").into())
+        }
     };
     let request = CallRequest {
         connector: id,
@@ -63,7 +65,12 @@ pub async fn call_tool(
         idempotency_key: idem.as_ref().map(|i| i.key.as_str()),
     };
     let plan = uc::plan(app, &caller, request).await?;
-    let run = || async { Ok(HttpResponse::json(200, &tool_call_json(&uc::call(app, plan).await?))) };
+    let run = || async {
+        Ok(HttpResponse::json(
+            200,
+            &tool_call_json(&uc::call(app, plan).await?),
+        ))
+    };
     if idem.is_some() {
         guarded_call(app, caller.tenant, idem, run).await
     } else {
@@ -95,8 +102,15 @@ pub async fn list_tool_calls(app: &App, req: &HttpRequest) -> Result<HttpRespons
 }
 
 /// `GET /v1/tool-calls/{id}`.
-pub async fn get_tool_call(app: &App, req: &HttpRequest, id: &str) -> Result<HttpResponse, ApiError> {
+pub async fn get_tool_call(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, _) = principal.require(Role::Viewer)?;
-    Ok(HttpResponse::json(200, &tool_call_json(&uc::receipt(app, tenant, id).await?)))
+    Ok(HttpResponse::json(
+        200,
+        &tool_call_json(&uc::receipt(app, tenant, id).await?),
+    ))
 }

@@ -40,7 +40,6 @@ pub fn idempotency(req: &HttpRequest) -> Result<Option<Idem>, ApiError> {
     }))
 }
 
-
 /// Runs `work` under the tenant object's idempotency check and `locks`.
 /// Answers below 500 are recorded for the key; 5xx and upstream failures
 /// are not, so the request may be retried with the same key.
@@ -147,8 +146,10 @@ where
                 || (keep_receipts && e.extra.iter().any(|(k, _)| k == "tool_call_id")) =>
         {
             Some(Stored {
-            status: e.status,
-            body: String::from_utf8_lossy(&e.clone().into_response(app.request_id.as_str()).body)
+                status: e.status,
+                body: String::from_utf8_lossy(
+                    &e.clone().into_response(app.request_id.as_str()).body,
+                )
                 .into_owned(),
             })
         }

@@ -236,7 +236,7 @@ pub fn marketplace(s: &Server, p: &Provider, seen: &Seen) {
         (409, "state_conflict".into()),
         "a private submission cannot take a public id"
     );
-    assert_eq!(get(s, &mb, "/v1/catalog/github").json()["version"], "1.0.0");
+    assert_eq!(get(s, &mb, "/v1/catalog/github").json()["version"], "1.1.0");
     let a = call("PUT", &s.url("/v1/catalog/e2e-private"))
         .auth(OPERATOR)
         .json(&manifest("e2e-private", "9.0.0"));

@@ -1,7 +1,8 @@
 //! The checks a manifest passes before it is published: its schema (every
 //! failing field reported at once) and what a schema cannot express (unique
-//! tool names, declared capabilities and placeholders, https OAuth URLs, and
-//! every credential-bearing URL on a host the listing binds).
+//! tool names, declared capabilities and placeholders, https OAuth URLs,
+//! executable tools (`tools.rs`), and every credential-bearing URL, tool
+//! requests included, on a host the listing binds).
 
 use super::*;
 
@@ -118,7 +119,7 @@ pub(super) fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error>
         .flatten()
         .filter_map(|f| f["key"].as_str())
         .collect();
-    for section in ["verify", "health", "mcp", "allowed_hosts"] {
+    for section in ["verify", "health", "mcp", "allowed_hosts", "token_exchange"] {
         check_templates(
             &m[section],
             &format!("/{section}"),
@@ -134,9 +135,20 @@ pub(super) fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error>
             &auth_keys,
         )?;
     }
+    for field in ["authorize_url", "token_url"] {
+        check_templates(
+            &m["oauth"][field],
+            &format!("/oauth/{field}"),
+            &config_keys,
+            &BTreeSet::new(),
+        )?;
+    }
+    super::tools::check_tools(m, &config_keys, &auth_keys)?;
     check_credential_hosts(m, allow)?;
     for field in ["authorize_url", "token_url"] {
-        if let Some(u) = m["oauth"][field].as_str() {
+        // A template (`{{config.login_url}}/…`) is checked when rendered:
+        // the guard refuses plain http outside the development allow-list.
+        if let Some(u) = m["oauth"][field].as_str().filter(|u| !u.starts_with("{{")) {
             let ok = url::Url::parse(u).is_ok_and(|p| {
                 p.host().is_some()
                     && (p.scheme() == "https"
@@ -158,12 +170,14 @@ pub(super) fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error>
 }
 
 /// The URL templates of a manifest that can carry a credential, with their
-/// JSON path: probes using `{{auth.*}}` (for OAuth listings verify and
-/// health always: the access token is added to them), the MCP endpoint of a
-/// listing with credentials, and the OAuth endpoints.
+/// JSON path: probes and tool requests (`request`, `dry_run`) using
+/// `{{auth.*}}` (for OAuth listings and listings with a `token_exchange`,
+/// verify, health and every tool request always: the access token is added
+/// to them), the MCP endpoint of a listing with credentials, the token
+/// exchange and the OAuth endpoints.
 pub fn credential_urls(m: &Value) -> Vec<(String, String)> {
     let mode = m["auth"]["mode"].as_str().unwrap_or("none");
-    let oauth = matches!(mode, "oauth2" | "mcp_oauth");
+    let oauth = matches!(mode, "oauth2" | "mcp_oauth") || m["token_exchange"].is_object();
     let carries = |probe: &Value| probe.to_string().contains("{{auth.");
     let mut out = vec![];
     let mut push = |path: String, url: &Value| {
@@ -181,10 +195,17 @@ pub fn credential_urls(m: &Value) -> Vec<(String, String)> {
         if carries(&tool["probe"]) {
             push(format!("/tools/{i}/probe/url"), &tool["probe"]["url"]);
         }
+        for field in ["request", "dry_run"] {
+            let r = &tool[field];
+            if r.is_object() && (oauth || carries(r)) {
+                push(format!("/tools/{i}/{field}/url"), &r["url"]);
+            }
+        }
     }
     if mode != "none" {
         push("/mcp/url".into(), &m["mcp"]["url"]);
     }
+    push("/token_exchange/url".into(), &m["token_exchange"]["url"]);
     for field in ["authorize_url", "token_url"] {
         push(format!("/oauth/{field}"), &m["oauth"][field]);
     }
@@ -276,33 +297,62 @@ fn check_templates(
     config: &BTreeSet<&str>,
     auth: &BTreeSet<&str>,
 ) -> Result<(), Error> {
+    let mut faults = vec![];
+    template_faults(v, path, config, auth, None, &mut faults);
+    match faults.into_iter().next() {
+        Some((path, message)) => Err(bad(&path, format!("Manifest field {path}: {message}"))),
+        None => Ok(()),
+    }
+}
+
+/// The placeholders of `v` (any JSON; every string is a template) that
+/// name nothing declared, as (path, message). `args`: the arguments a tool
+/// request may use (`None`: none, outside tool requests).
+pub(super) fn template_faults(
+    v: &Value,
+    path: &str,
+    config: &BTreeSet<&str>,
+    auth: &BTreeSet<&str>,
+    args: Option<&BTreeSet<&str>>,
+    out: &mut Vec<(String, String)>,
+) {
     match v {
-        Value::String(s) => {
-            for placeholder in
-                placeholders(s).map_err(|m| bad(path, format!("Manifest field {path}: {m}")))?
-            {
-                let known = match placeholder.split_once('.') {
-                    Some(("config", k)) => config.contains(k),
-                    Some(("auth", k)) => auth.contains(k),
-                    _ => false,
-                };
-                if !known {
-                    return Err(bad(
-                        path,
-                        format!("Manifest field {path}: the placeholder '{{{{{placeholder}}}}}' names no declared config property or auth field."),
-                    ));
+        Value::String(s) => match placeholders(s) {
+            Err(m) => out.push((path.to_string(), m)),
+            Ok(found) => {
+                for placeholder in found {
+                    let known = match (placeholder.split_once('.'), args) {
+                        (Some(("config", k)), _) => config.contains(k),
+                        (Some(("auth", k)), _) => auth.contains(k),
+                        (Some(("args", k)), Some(args)) => args.contains(k),
+                        _ => false,
+                    };
+                    if !known {
+                        let declared = if args.is_some() {
+                            "no declared config property, auth field or input_schema property"
+                        } else {
+                            "no declared config property or auth field"
+                        };
+                        out.push((
+                            path.to_string(),
+                            format!("the placeholder '{{{{{placeholder}}}}}' names {declared}."),
+                        ));
+                    }
                 }
             }
-            Ok(())
+        },
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                template_faults(x, &format!("{path}/{i}"), config, auth, args, out);
+            }
         }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, x)| check_templates(x, &format!("{path}/{i}"), config, auth)),
-        Value::Object(map) => map
-            .iter()
-            .try_for_each(|(k, x)| check_templates(x, &format!("{path}/{k}"), config, auth)),
-        _ => Ok(()),
+        Value::Object(map) => {
+            for (k, x) in map {
+                let k = k.replace('~', "~0").replace('/', "~1");
+                template_faults(x, &format!("{path}/{k}"), config, auth, args, out);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -26,11 +26,15 @@ fn catalog_files() -> Vec<(String, String)> {
 fn every_catalog_manifest_is_valid() {
     let files = catalog_files();
     assert!(files.len() >= 16, "only {} manifests", files.len());
-    for (id, raw) in &files {
-        if let Err(e) = validate(raw, Some(id)) {
-            panic!("catalog/{id}.json: {e}");
-        }
-    }
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|(id, raw)| {
+            validate(raw, Some(id))
+                .err()
+                .map(|e| format!("catalog/{id}.json: {e}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
@@ -219,4 +223,185 @@ fn schema_errors_are_reported_together_with_the_pattern() {
         "{message}"
     );
     assert!(message.starts_with("Manifest fields "), "{message}");
+}
+
+fn catalog(id: &str) -> Value {
+    let raw = catalog_files()
+        .into_iter()
+        .find(|(i, _)| i == id)
+        .unwrap_or_else(|| panic!("catalog/{id}.json"))
+        .1;
+    serde_json::from_str(&raw).unwrap()
+}
+
+fn refusal(m: &Value) -> (String, String) {
+    match validate(&m.to_string(), None) {
+        Err(Error::InvalidManifest { path, message }) => (path, message),
+        other => panic!("expected a manifest error, got {other:?}"),
+    }
+}
+
+/// Publish-time checks of executable tools (API §3): each names its field.
+#[test]
+fn tool_requests_are_checked_at_publish() {
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    // magento: tools[2] is get_order, tools[3] hold_order (side-effecting).
+    let cases: Vec<(&str, &str, Mutation)> = vec![
+        (
+            "/tools/2/request/url",
+            "names no declared",
+            Box::new(|m| {
+                m["tools"][2]["request"]["url"] =
+                    json!("{{config.base_url}}/rest/V1/orders/{{args.nope}}")
+            }),
+        ),
+        (
+            "/tools/2/request/url",
+            "cannot sit in the URL's scheme, host or port",
+            Box::new(|m| {
+                m["tools"][2]["request"]["url"] =
+                    json!("https://{{args.order_id}}.example.com/rest/V1/orders")
+            }),
+        ),
+        (
+            "/tools/2/request/url",
+            "must list 'order_id' in required",
+            Box::new(|m| m["tools"][2]["input_schema"]["required"] = json!([])),
+        ),
+        (
+            "/tools/2/input_schema/properties/extra",
+            "never uses the argument 'extra'",
+            Box::new(|m| {
+                m["tools"][2]["input_schema"]["properties"]["extra"] = json!({"type": "string"})
+            }),
+        ),
+        (
+            "/tools/2/dry_run",
+            "belongs to side-effecting tools",
+            Box::new(|m| m["tools"][2]["dry_run"] = m["tools"][2]["request"].clone()),
+        ),
+        (
+            "/tools/3/test_arguments",
+            "belong to read tools",
+            Box::new(|m| m["tools"][3]["test_arguments"] = json!({"order_id": 1})),
+        ),
+        (
+            "/tools/1/test_arguments",
+            "arguments.page_size",
+            Box::new(|m| m["tools"][1]["test_arguments"] = json!({"page_size": "one"})),
+        ),
+        (
+            "/tools/2/mcp_tool",
+            "mcp_tool is for transport mcp listings",
+            Box::new(|m| m["tools"][2]["mcp_tool"] = json!("get_order")),
+        ),
+        (
+            "/tools/2",
+            "says how it runs in request",
+            Box::new(|m| {
+                m["tools"][2].as_object_mut().unwrap().remove("request");
+            }),
+        ),
+        (
+            "/tools/3/dry_run/headers/Authorization",
+            "names no declared",
+            Box::new(|m| {
+                m["tools"][3]["dry_run"]["headers"]["Authorization"] =
+                    json!("Bearer {{auth.token}}")
+            }),
+        ),
+        (
+            // The schema's template pattern already admits no argument there.
+            "/tools/2/request/basic_auth/username",
+            "does not match the pattern",
+            Box::new(|m| {
+                m["tools"][2]["request"]["basic_auth"] =
+                    json!({"username": "{{args.order_id}}", "password": "x"})
+            }),
+        ),
+    ];
+    for (want, says, mutate) in cases {
+        let mut m = catalog("magento");
+        mutate(&mut m);
+        let (path, message) = refusal(&m);
+        assert_eq!(path, want, "{message}");
+        assert!(message.contains(says), "{want}: {message}");
+    }
+    // Every failing field at once, each with its path.
+    let mut m = catalog("magento");
+    m["tools"][2]["dry_run"] = m["tools"][2]["request"].clone();
+    m["tools"][3]["test_arguments"] = json!({"order_id": 1});
+    let (_, message) = refusal(&m);
+    assert!(
+        message.starts_with("Manifest fields ")
+            && message.contains("/tools/2/dry_run: ")
+            && message.contains("/tools/3/test_arguments: "),
+        "{message}"
+    );
+}
+
+#[test]
+fn tools_run_the_way_their_transport_does() {
+    let mut m = catalog("github-mcp");
+    m["tools"][0]["request"] = json!({"method": "GET", "url": "https://api.github.com/user"});
+    let (path, message) = refusal(&m);
+    assert_eq!(path, "/tools/0/request", "{message}");
+    assert!(
+        message.contains("request is for transport http listings"),
+        "{message}"
+    );
+    let mut m = catalog("postgresql");
+    m["tools"][0]["mcp_tool"] = json!("query");
+    assert_eq!(refusal(&m).0, "/tools/0/mcp_tool");
+    let mut m = catalog("remote-mcp");
+    m["tools"][0]["mcp_tool"] = json!("x");
+    assert!(refusal(&m).1.contains("not both"));
+}
+
+/// A credential in a tool request goes only to the listing's hosts.
+#[test]
+fn tool_requests_carry_credentials_only_to_allowed_hosts() {
+    let mut m = catalog("stripe");
+    m["tools"][2]["request"]["url"] = json!("https://evil.example.com/v1/customers/{{args.id}}");
+    let (path, message) = refusal(&m);
+    assert_eq!(path, "/tools/2/request/url", "{message}");
+    assert!(message.contains("evil.example.com"), "{message}");
+    let mut m = catalog("stripe");
+    m["tools"][6]["dry_run"]["url"] = json!("https://evil.example.com/x/{{args.payment_intent}}");
+    assert_eq!(refusal(&m).0, "/tools/6/dry_run/url");
+    // OAuth listings: the runtime adds the token to every tool request.
+    let mut m = catalog("slack");
+    m["tools"][0]["request"]["url"] = json!("https://evil.example.com/api/conversations.list");
+    assert_eq!(refusal(&m).0, "/tools/0/request/url");
+    // A listing without credentials may call any public host.
+    let mut m = catalog("hacker-news");
+    m["tools"][0]["request"]["url"] = json!("https://mirror.example.com/v0/topstories.json");
+    assert!(validate(&m.to_string(), None).is_ok());
+}
+
+/// Read tools with test_arguments become the live check of `POST …/test`.
+#[test]
+fn read_tools_get_a_probe_from_their_test_arguments() {
+    let l = Listing::parse(&catalog("github").to_string()).unwrap();
+    let probe = |name: &str| {
+        l.tools
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap()
+            .probe
+            .clone()
+    };
+    assert_eq!(
+        probe("issues_list").unwrap()["url"],
+        "{{config.base_url}}/issues?filter=assigned&state=open&per_page=1"
+    );
+    assert!(probe("repos_get").is_none(), "no generic arguments");
+    assert!(probe("issues_create").is_none(), "side effects are dry-run");
+    let l = Listing::parse(&catalog("slack").to_string()).unwrap();
+    let p = l.tools[0].probe.clone().unwrap();
+    assert_eq!(
+        p["headers"]["Authorization"],
+        "Bearer {{auth.access_token}}"
+    );
+    assert_eq!(p["expect_json"], json!({"/ok": true}));
 }

@@ -1,5 +1,6 @@
 use super::*;
 use serde_json::json;
+use url::Url;
 
 /// Values that try to change a request's shape.
 const HOSTILE: &[&str] = &[

@@ -50,6 +50,9 @@ pub fn as_probe(req: &Request, args: &Map<String, Value>, bearer: bool) -> Optio
     if !headers.is_empty() {
         probe["headers"] = Value::Object(headers);
     }
+    if let Some(want) = &req.expect_json {
+        probe["expect_json"] = Value::Object(want.clone());
+    }
     if let Some(b) = &req.basic_auth {
         probe["basic_auth"] = json!({"username": b.username, "password": b.password});
     }

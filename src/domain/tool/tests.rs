@@ -63,7 +63,7 @@ fn renders_method_url_headers() {
     );
     assert_eq!(r.credential_headers, ["authorization"]);
     assert!(r.body.is_none() && !r.body_has_credential);
-    assert!(r.succeeded(200) && r.succeeded(204) && !r.succeeded(302));
+    assert!(r.succeeded(200, b"") && r.succeeded(204, b"") && !r.succeeded(302, b""));
 }
 
 /// The injection attempts of issue 11: none changes the target; each one
@@ -305,7 +305,13 @@ fn form_bodies_encode_each_field() {
         header(&r, "content-type"),
         Some("application/x-www-form-urlencoded")
     );
-    assert!(r.succeeded(200) && !r.succeeded(201));
+    assert!(r.succeeded(200, b"{}") && !r.succeeded(201, b"{}"));
+    let mut slack = req.clone();
+    slack["expect_json"] = json!({"/ok": true});
+    let r = f.render(&slack, json!({"payment_intent": "pi_1"})).unwrap();
+    assert!(r.succeeded(200, br#"{"ok":true}"#));
+    assert!(!r.succeeded(200, br#"{"ok":false,"error":"channel_not_found"}"#));
+    assert!(!r.succeeded(200, b"not json"));
 }
 
 #[test]

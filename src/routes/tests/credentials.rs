@@ -157,12 +157,12 @@ fn credentials_stay_on_the_listing_hosts() {
         "{e}"
     );
     l["allowed_hosts"] = json!(["api.stripe.com"]);
-    l["tools"][0]["probe"]["url"] = json!("https://files.stripe.example/v1/balance");
-    l["tools"][0]["probe"]["headers"] = json!({"Authorization": "Bearer {{auth.key}}"});
+    l["tools"][0]["request"]["url"] = json!("https://files.stripe.example/v1/balance");
+    l["tools"][0]["request"]["headers"] = json!({"Authorization": "Bearer {{auth.key}}"});
     let (s, e) = publish(&w, &l);
     assert_eq!(
         (s, e["error"]["param"].as_str()),
-        (400, Some("/tools/0/probe/url")),
+        (400, Some("/tools/0/request/url")),
         "{e}"
     );
     let mut l = catalog_manifest("magento");
@@ -471,7 +471,7 @@ fn an_upgrade_that_moves_the_credential_asks_for_it_again() {
         "uploads.github.com",
         "{{config.base_url}}"
     ]);
-    l["tools"][0]["probe"]["url"] = json!("https://uploads.github.com/user");
+    l["tools"][0]["request"]["url"] = json!("https://uploads.github.com/user");
     assert_eq!(publish(&w, &l).0, 200);
     let path = format!("/v1/connectors/{id}/upgrade");
     let (s, e) = w.call(Method::Post, &path, Some(&m), Some(json!({})));

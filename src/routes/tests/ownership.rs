@@ -54,17 +54,17 @@ fn a_private_submission_cannot_take_a_public_id() {
     // its own tenant's admin, used to become the row every tenant reads.
     let (s, e) = submit(&w, &admin_a, github("99.0.0"), "private");
     assert_eq!((s, err_code(&e)), (409, "state_conflict"), "{e}");
-    assert_eq!(version_of(&w, &admin_b, "github"), (200, json!("1.0.0")));
-    assert_eq!(version_of(&w, &admin_a, "github"), (200, json!("1.0.0")));
+    assert_eq!(version_of(&w, &admin_b, "github"), (200, json!("1.1.0")));
+    assert_eq!(version_of(&w, &admin_a, "github"), (200, json!("1.1.0")));
     // The operator's PUT still repairs it.
     let (s, e) = w.call(
         Method::Put,
         "/v1/catalog/github",
         Some(OP),
-        Some(github("1.0.1")),
+        Some(github("1.1.1")),
     );
     assert_eq!(s, 200, "{e}");
-    assert_eq!(version_of(&w, &admin_b, "github"), (200, json!("1.0.1")));
+    assert_eq!(version_of(&w, &admin_b, "github"), (200, json!("1.1.1")));
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn a_delisted_listing_is_relisted_explicitly() {
     assert_eq!((s, err_code(&e)), (403, "forbidden"), "{e}");
     let (s, r) = w.call(Method::Post, "/v1/catalog/github/relist", Some(OP), None);
     assert_eq!((s, r["changed"].as_bool()), (200, Some(true)), "{r}");
-    assert_eq!(version_of(&w, &admin, "github"), (200, json!("1.0.0")));
+    assert_eq!(version_of(&w, &admin, "github"), (200, json!("1.1.0")));
     let (s, r) = w.call(Method::Post, "/v1/catalog/github/relist", Some(OP), None);
     assert_eq!((s, r["changed"].as_bool()), (200, Some(false)), "{r}");
 }
