@@ -1,5 +1,22 @@
 -- Agent keys act for one consumer (API §1); tool call receipts (API §13).
-ALTER TABLE api_keys ADD COLUMN consumer TEXT;
+-- The role CHECK of 0001 cannot be altered in SQLite: the table is rebuilt,
+-- every row copied (an agent key must name its consumer, other keys none).
+CREATE TABLE api_keys_new (
+  id          TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+  name        TEXT,
+  role        TEXT NOT NULL CHECK (role IN ('viewer', 'manager', 'admin', 'agent')),
+  consumer    TEXT CHECK ((role = 'agent') = (consumer IS NOT NULL)),
+  secret_hash TEXT NOT NULL,
+  last4       TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  revoked_at  TEXT
+);
+INSERT INTO api_keys_new (id, tenant_id, name, role, consumer, secret_hash, last4, created_at, revoked_at)
+  SELECT id, tenant_id, name, role, NULL, secret_hash, last4, created_at, revoked_at FROM api_keys;
+DROP TABLE api_keys;
+ALTER TABLE api_keys_new RENAME TO api_keys;
+CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at DESC, id DESC);
 
 CREATE TABLE tool_calls (
   id               TEXT PRIMARY KEY,

@@ -117,6 +117,16 @@ impl Principal {
         }
     }
 
+    /// Refuses an agent key (every route but tool calls and the gateway).
+    pub fn refuse_agent(&self) -> Result<(), Error> {
+        match self {
+            Principal::Key {
+                role: Role::Agent, ..
+            } => self.require(Role::Viewer).map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+
     /// A manager (or admin) or an agent key: who may call tools.
     pub fn require_tool_caller(&self) -> Result<ToolCaller<'_>, Error> {
         match self {

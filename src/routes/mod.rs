@@ -36,7 +36,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Who is calling: the HTTP side of a request's context.
 impl App {
+    /// The caller of a tenant or operator route: an agent key is refused
+    /// here (API §1: it may only call tools), whatever role the route needs.
     pub async fn principal(&self, req: &HttpRequest) -> Result<Principal, ApiError> {
+        let p = self.any_principal(req).await?;
+        p.refuse_agent()?;
+        Ok(p)
+    }
+
+    /// The caller of a route an agent key may use (a tool call).
+    pub async fn any_principal(&self, req: &HttpRequest) -> Result<Principal, ApiError> {
         Ok(extract::authenticate(self, req.header("authorization")).await?)
     }
 }

@@ -45,7 +45,7 @@ pub async fn call_tool(
     id: &str,
     tool: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = app.principal(req).await?;
+    let principal = app.any_principal(req).await?;
     let caller = principal.require_tool_caller()?;
     let idem = idempotency(req)?;
     let body = JsonBody::parse(&req.body)?;

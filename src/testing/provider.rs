@@ -228,6 +228,16 @@ impl Transport for FakeProvider {
             "slow" => Err(TransportError::Timeout(10_000)),
             "500" => answer(500, "internal"),
             "html" => answer(200, "<!doctype html><title>Sign in</title><form>…</form>"),
+            "404" => answer(404, r#"{"message":"Not Found"}"#),
+            // A provider that quotes what it was sent, credential included.
+            "echo" => {
+                let seen: Vec<String> = req
+                    .headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                answer(200, &json!({"you_sent": seen, "url": req.url}).to_string())
+            }
             _ if req.headers.iter().any(|(_, v)| {
                 v.contains(GOOD_TOKEN) || v.starts_with("Bearer ya29.access-secret")
             }) =>

@@ -10,6 +10,7 @@ mod oauth;
 mod ownership;
 mod service;
 mod sweep;
+mod tool_calls;
 mod upgrade;
 mod verdicts;
 mod world;
