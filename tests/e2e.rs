@@ -12,6 +12,8 @@ mod oauth;
 mod support;
 #[path = "scenarios/sweep.rs"]
 mod sweep;
+#[path = "scenarios/tools.rs"]
+mod tools;
 
 /// A port on 127.0.0.1 that nothing listens on, allow-listed like the fake.
 static DOWN_PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
@@ -537,6 +539,7 @@ fn main() {
         ("racing_approvals", &|| marketplace::racing_approvals(s)),
         ("health_checks", &|| connectors::health_checks(s, p, seen)),
         ("mcp_tools", &|| connectors::mcp_tools(s, p, seen)),
+        ("tool_calls", &|| tools::tool_calls(s, p, seen)),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),

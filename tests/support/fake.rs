@@ -20,6 +20,7 @@ pub struct Seen {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 pub struct Provider {
@@ -172,6 +173,7 @@ fn serve(
             method: method.clone(),
             path: path.clone(),
             headers: headers.clone(),
+            body: body.clone(),
         });
         // The MCP server's OAuth discovery (RFC 9728 → RFC 8414) and dynamic
         // client registration (RFC 7591).
@@ -332,6 +334,12 @@ fn serve(
             continue;
         }
         let mode = *mode.lock().unwrap();
+        if mode == Mode::Normal && authorized {
+            if let Some((status, text)) = provider_api(&method, &path, &body, seen) {
+                json_answer(&mut out, status, &text)?;
+                continue;
+            }
+        }
         let (status, text) = match mode {
             Mode::Garbage => {
                 out.write_all(b"\x00\x01 this is not http \xff\r\n\r\n")?;
@@ -362,4 +370,50 @@ fn serve(
         )?;
         out.flush()?;
     }
+}
+
+/// The real endpoint shapes of two listings' tools, for an authorized caller:
+/// GitHub's (`pat`) repository and issue routes and Magento's (`api_key`)
+/// order routes. `None`: not one of them.
+fn provider_api(
+    method: &str,
+    path: &str,
+    body: &[u8],
+    seen: &Mutex<Vec<Seen>>,
+) -> Option<(&'static str, String)> {
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let segs: Vec<&str> = route.trim_start_matches('/').split('/').collect();
+    let created = |prefix: &str| {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.starts_with(prefix))
+            .count()
+    };
+    Some(match (method, segs.as_slice()) {
+        ("GET", ["repos", owner, repo]) => (
+            "200 OK",
+            serde_json::json!({"id": 1296269, "name": repo, "full_name": format!("{owner}/{repo}"), "private": false, "query": query}).to_string(),
+        ),
+        ("POST", ["repos", owner, repo, "issues"]) => {
+            let sent: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+            let number = created(&format!("/repos/{owner}/{repo}/issues"));
+            (
+                "201 Created",
+                serde_json::json!({"number": number, "title": sent["title"], "state": "open",
+                    "html_url": format!("https://github.com/{owner}/{repo}/issues/{number}")})
+                .to_string(),
+            )
+        }
+        ("GET", ["rest", "V1", "orders", id]) if *id == "404" => (
+            "404 Not Found",
+            r#"{"message":"The entity that was requested doesn't exist. Verify the entity and try again."}"#.to_string(),
+        ),
+        ("GET", ["rest", "V1", "orders", id]) => (
+            "200 OK",
+            serde_json::json!({"entity_id": id.parse::<u64>().unwrap_or(0), "increment_id": format!("0000000{id}"), "status": "processing", "state": "processing"}).to_string(),
+        ),
+        ("POST", ["rest", "V1", "orders", _, "hold"]) => ("200 OK", "true".to_string()),
+        _ => return None,
+    })
 }
