@@ -1,5 +1,6 @@
 """A fake provider for the benchmark: a real HTTP server on 127.0.0.1 that
-answers 200 to `Authorization: Bearer <token>` (argv[2]) and 401 otherwise.
+answers 200 to a GET (201 to a POST) with `Authorization: Bearer <token>`
+(argv[2]) and 401 otherwise.
 Usage: fake_provider.py <port-file> <token>"""
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,18 @@ class Handler(BaseHTTPRequestHandler):
         ok = self.headers.get("Authorization") == f"Bearer {sys.argv[2]}"
         body = b'{"login":"bench"}' if ok else b'{"message":"Bad credentials"}'
         self.send_response(200 if ok else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        # GitHub's "create an issue" shape: 201 with the new issue.
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        ok = self.headers.get("Authorization") == f"Bearer {sys.argv[2]}"
+        body = b'{"number":1,"state":"open"}' if ok else b'{"message":"Bad credentials"}'
+        self.send_response(201 if ok else 401)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

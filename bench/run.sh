@@ -70,21 +70,25 @@ for i in $(seq 1 20); do
   curl -fsS -X POST "$base/v1/api-keys" -H "authorization: Bearer $a" -d '{"role":"manager"}' | secret_of >> "$twenty"
 done
 
-# run NAME PATH [AUTH | @KEYFILE]: prints "rps p50 p99" after a short warm-up.
-# With @KEYFILE the request is an install (bench/install.lua) spread over those keys.
+# run NAME PATH [AUTH | @KEYFILE | %KEY | !KEY]: prints "rps p50 p99" after a
+# short warm-up. With @KEYFILE the request is an install (bench/install.lua)
+# spread over those keys; %KEY a tool call (bench/tool_call.lua), !KEY a
+# side-effecting tool call with a fresh Idempotency-Key each time.
 run() {
   local path=$2 auth=() script=()
   case "${3:-}" in
     "") ;;
     @*) script=(-s bench/install.lua) ;;
+    %*|!*) script=(-s bench/tool_call.lua) ;;
     *) auth=(-H "Authorization: Bearer $3") ;;
   esac
   local args=()
   local warm=()
-  if [ ${#script[@]} -gt 0 ]; then
-    args=(-- "${3#@}" "$provider_base" "$1-run")
-    warm=(-- "${3#@}" "$provider_base" "$1-warm")
-  fi
+  case "${3:-}" in
+    @*) args=(-- "${3#@}" "$provider_base" "$1-run"); warm=(-- "${3#@}" "$provider_base" "$1-warm") ;;
+    %*) args=(-- "${3#%}"); warm=(-- "${3#%}") ;;
+    !*) args=(-- "${3#!}" "$1-run"); warm=(-- "${3#!}" "$1-warm") ;;
+  esac
   wrk -t1 -c4 -d2s "${auth[@]}" "${script[@]}" "$base$path" "${warm[@]}" >/dev/null
   local out
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${auth[@]}" "${script[@]}" "$base$path" "${args[@]}")
@@ -96,6 +100,14 @@ run() {
   echo "$rps $p50 $p99"
 }
 
+# One instance for the tool calls, installed before the rounds.
+mkey=$(cat "$one")
+tool_cn=$(curl -fsS -X POST "$base/v1/connectors" -H "authorization: Bearer $mkey" \
+  -d "{\"listing\":\"github\",\"name\":\"bench-tools\",\"auth\":{\"type\":\"pat\",\"token\":\"$provider_token\"},\"config\":{\"base_url\":\"$provider_base\"}}" \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')
+read_call="/v1/connectors/$tool_cn/tools/users_get_authenticated/call"
+write_call="/v1/connectors/$tool_cn/tools/issues_create/call"
+
 # ROUNDS rounds of every route in turn; each route's ratio is the median over
 # rounds of its req/s over the floor's in the same round (this shared 2-core
 # VM drifts by ±20 % between minutes), and its figures are from that round.
@@ -106,6 +118,9 @@ for r in $(seq 1 "$ROUNDS"); do
   read -r a b c < <(run search "/v1/catalog?q=git&limit=20" "$viewer"); echo "search $r $a $b $c" >> "$results"
   read -r a b c < <(run "install-1-r$r" /v1/connectors "@$one"); echo "install-1 $r $a $b $c" >> "$results"
   read -r a b c < <(run "install-20-r$r" /v1/connectors "@$twenty"); echo "install-20 $r $a $b $c" >> "$results"
+  read -r a b c < <(run verify /v1/catalog/github/verify "@$one"); echo "verify $r $a $b $c" >> "$results"
+  read -r a b c < <(run tool-read "$read_call" "%$mkey"); echo "tool-read $r $a $b $c" >> "$results"
+  read -r a b c < <(run "tool-write-r$r" "$write_call" "!$mkey"); echo "tool-write $r $a $b $c" >> "$results"
 done
 # median NAME: "rps p50 p99 ratio" of the round with the median ratio.
 median() {
@@ -131,8 +146,27 @@ for name in ["install-1", "install-20"]:
     print(name, " ".join(f"{float(r[2]) / floor[r[1]]:.2f}" for r in rows if r[0] == name))
 PY
 )
-# Diagnostics (no goal): the probe alone, and one instance read (D1 + object).
-read -r v_rps v_p50 v_p99 < <(run verify /v1/catalog/github/verify "@$one")
+read -r v_rps v_p50 v_p99 _ < <(median verify)
+read -r t_rps t_p50 t_p99 _ < <(median tool-read)
+read -r w_rps w_p50 w_p99 _ < <(median tool-write)
+# The tool call against verify in each round (both one outbound GET): the
+# median of the per-round req/s ratio and of the per-round p50 difference.
+read -r tv_ratio tv_added < <(python3 - "$results" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+by = {(r[0], r[1]): r for r in rows}
+def ms(s):
+    for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if s.endswith(unit):
+            return float(s[: -len(unit)]) * f
+    return float(s)
+rounds = sorted({r[1] for r in rows if r[0] == "tool-read"})
+ratios = sorted(float(by[("tool-read", k)][2]) / float(by[("verify", k)][2]) for k in rounds)
+added = sorted(ms(by[("tool-read", k)][3]) - ms(by[("verify", k)][3]) for k in rounds)
+print(f"{ratios[len(ratios)//2]:.2f} {added[len(added)//2]:.2f}")
+PY
+)
+# Diagnostics (no goal): one instance read (D1 + object).
 one_id=$(curl -fsS "$base/v1/connectors?limit=1" -H "authorization: Bearer $(cat "$one")" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data[0].id))')
 read -r g_rps g_p50 g_p99 < <(run get-one "/v1/connectors/$one_id" "$(cat "$one")")
 installed=$(curl -fsS "$base/v1/connectors?limit=1" -H "authorization: Bearer $(cat "$one")" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.length))')
@@ -162,6 +196,9 @@ printf '%-34s %10s %9s %9s %7s %s\n' "POST /v1/connectors (1 tenant)" "$n_rps" "
 printf '%-34s %10s %9s %9s %7s %s\n' "POST /v1/connectors (20 tenants)" "$m_rps" "$m_p50" "$m_p99" "$rm_" "≥0.30 $(verdict "$rm_" 0.3)"
 printf '%-34s %10s %9s %9s %7s %s\n' "POST …/github/verify (probe only)" "$v_rps" "$v_p50" "$v_p99" "$rv" "(diagnostic)"
 printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/connectors/{id}" "$g_rps" "$g_p50" "$g_p99" "$rg" "(diagnostic)"
+printf '%-34s %10s %9s %9s %7s %s\n' "POST …/tools/{read}/call" "$t_rps" "$t_p50" "$t_p99" "$(ratio "$t_rps" "$f_rps")" ""
+printf '%-34s %10s %9s %9s %7s %s\n' "POST …/tools/{write}/call + key" "$w_rps" "$w_p50" "$w_p99" "$(ratio "$w_rps" "$f_rps")" "(diagnostic)"
+echo "tool call vs verify (same round, median): req/s ×$tv_ratio (goal ≥0.80 $(verdict "$tv_ratio" 0.8)), p50 added ${tv_added} ms (goal ≤2 $(awk -v a="$tv_added" 'BEGIN { print (a <= 2) ? "ok" : "MISSED" }'))"
 echo "install ratios per round: $(tr '\n' ';' <<<"$all_ratios")"
 printf 'sweep: %d instances in 20 tenants in %ss (%s instances/s); %d alarm runs, outbound requests per run max %d, mean %s (cap 50)\n' \
   "$swept" "$sweep_s" "$sweep_rate" "$runs" "$out_max" "$out_mean"

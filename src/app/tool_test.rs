@@ -1,7 +1,8 @@
 //! A connector's tool test (API §4) as a use case: each requested tool is
-//! run — read tools with a probe live, everything else as a dry run that
-//! checks auth and reachability through the health check without writing
-//! anything. For `transport: mcp` listings the test speaks MCP instead
+//! run — a read tool live with its `test_arguments`, a side-effecting tool
+//! only its `dry_run` (with its `test_arguments`), on the tool call's own
+//! credential path; anything else as a dry run that checks auth and
+//! reachability through the health check, writing nothing. For `transport: mcp` listings the test speaks MCP instead
 //! (initialize, tools/list) and checks that every requested tool is offered.
 
 use super::health::{check, record};
@@ -10,7 +11,9 @@ use super::App;
 use crate::domain::connector::Status;
 use crate::domain::ids::TenantId;
 use crate::domain::Error;
+use crate::probe::call::NotSent;
 use crate::probe::credential::Session;
+use crate::probe::run::{redact, snippet};
 use crate::store::Fail;
 use serde_json::{json, Map, Value};
 
@@ -103,6 +106,7 @@ pub async fn test(
     let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
     // Fresh from the check: a due token was refreshed (and sealed) there.
     let session = Session::new(&listing, c.auth_type, &config, fields);
+    let secrets: Vec<&str> = session.fields.values().map(String::as_str).collect();
     let net = app.net();
     let dry =
         |tool: &str, ok: Option<bool>, latency_ms: Option<u64>, error: Option<String>| ToolResult {
@@ -132,6 +136,41 @@ pub async fn test(
             let Some(tool) = listing.tools.iter().find(|t| &t.name == name) else {
                 continue;
             };
+            // Executable tools run on the tool call's own path: a read tool
+            // live with its test_arguments, a side-effecting one only its
+            // dry run. Versions stored before tools were executable keep
+            // their `probe`; anything else is dry-run by the health check.
+            let (request, mode) = if tool.side_effect {
+                (tool.dry_run.as_ref(), "dry_run")
+            } else {
+                (tool.request.as_ref(), "live")
+            };
+            if let (Some(request), Some(args)) = (request, tool.test_arguments.as_ref()) {
+                let (ok, latency_ms, error) = match session.send_tool(&net, request, args).await {
+                    Ok(a) if a.succeeded => (Some(true), Some(a.latency_ms), None),
+                    Ok(a) => (
+                        Some(false),
+                        Some(a.latency_ms),
+                        Some(format!(
+                            "The provider answered HTTP {}: {}",
+                            a.status,
+                            snippet(&a.body, &secrets)
+                        )),
+                    ),
+                    Err(NotSent::Unreachable { message, .. }) => {
+                        (Some(false), None, Some(redact(&message, &secrets)))
+                    }
+                    Err(NotSent::Refused(e)) => (Some(false), None, Some(e.to_string())),
+                };
+                results.push(ToolResult {
+                    tool: name.clone(),
+                    mode,
+                    ok,
+                    latency_ms,
+                    error,
+                });
+                continue;
+            }
             match tool.probe.as_ref().filter(|_| !tool.side_effect) {
                 Some(probe) => {
                     let v = session

@@ -282,8 +282,11 @@ fn tool_requests_are_checked_at_publish() {
         ),
         (
             "/tools/3/test_arguments",
-            "belong to read tools",
-            Box::new(|m| m["tools"][3]["test_arguments"] = json!({"order_id": 1})),
+            "are for its dry_run, which it does not declare",
+            Box::new(|m| {
+                m["tools"][3].as_object_mut().unwrap().remove("dry_run");
+                m["tools"][3]["test_arguments"] = json!({"order_id": 1});
+            }),
         ),
         (
             "/tools/1/test_arguments",
@@ -329,8 +332,11 @@ fn tool_requests_are_checked_at_publish() {
     }
     // Every failing field at once, each with its path.
     let mut m = catalog("magento");
-    m["tools"][2]["dry_run"] = m["tools"][2]["request"].clone();
+    // A side-effecting tool's test_arguments are its dry run's.
     m["tools"][3]["test_arguments"] = json!({"order_id": 1});
+    assert!(validate(&m.to_string(), None).is_ok());
+    m["tools"][2]["dry_run"] = m["tools"][2]["request"].clone();
+    m["tools"][3].as_object_mut().unwrap().remove("dry_run");
     let (_, message) = refusal(&m);
     assert!(
         message.starts_with("Manifest fields ")

@@ -5,7 +5,8 @@
 //! placeholders name declared config, auth and `input_schema` properties, an
 //! argument never sits in the host (nor in `basic_auth`/`signing`), a path
 //! argument is required, every declared argument is used; `dry_run` belongs
-//! to side-effecting tools and `test_arguments` to read tools, valid against
+//! to side-effecting tools and `test_arguments` to read tools (or to a
+//! side-effecting tool's dry run), valid against
 //! `input_schema`. Every failing field is reported at once.
 
 use super::checks::template_faults;
@@ -78,10 +79,10 @@ pub(super) fn check_tools(
                 "dry_run is an HTTP request: only transport http tools have one.".into(),
             );
         }
-        if !t["test_arguments"].is_null() && side_effect {
+        if !t["test_arguments"].is_null() && side_effect && t["dry_run"].is_null() {
             fault(
                 "test_arguments",
-                "test_arguments belong to read tools; a side-effecting tool is only dry-run."
+                "test_arguments of a side-effecting tool are for its dry_run, which it does not declare; a side-effecting tool never runs live in a test."
                     .into(),
             );
         }

@@ -473,3 +473,25 @@ fn an_agent_key_calls_only_what_its_bindings_grant() {
     );
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_test_runs_read_tools_live_with_their_test_arguments_and_never_a_side_effect() {
+    let t = setup();
+    let (s, v) = t.w.call(
+        Method::Post,
+        &format!("/v1/connectors/{}/test", t.connector),
+        Some(&t.manager),
+        Some(json!({"tools": ["repos_list_for_authenticated_user", "issues_create"]})),
+    );
+    assert_eq!((s, v["status"].as_str()), (200, Some("passed")), "{v}");
+    assert_eq!(v["results"][0]["mode"], "live");
+    assert_eq!(v["results"][1]["mode"], "dry_run");
+    let sent = t.w.provider.sent.borrow();
+    assert!(
+        sent.iter()
+            .any(|r| r.url == "https://api.github.com/user/repos?sort=updated&per_page=1"),
+        "{:?}",
+        sent.iter().map(|r| &r.url).collect::<Vec<_>>()
+    );
+    assert!(sent.iter().all(|r| r.method == "GET"), "a test wrote");
+}
