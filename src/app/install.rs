@@ -270,6 +270,22 @@ pub async fn install(
     {
         return Err(Error::name_taken(&name).into());
     }
+    if listing.transport == "mcp" && !auth.mode.is_oauth() {
+        // The upstream tool definitions are pinned now (API §13). A server
+        // that cannot list them yet does not fail the install: they are
+        // pinned at the first test or call instead.
+        if let Ok(current) = super::tool_call::current_definitions(app, &record, &listing).await {
+            let pins: Vec<(String, String)> = listing
+                .tools
+                .iter()
+                .filter_map(|t| t.mcp_tool.as_ref())
+                .filter_map(|u| Some((u.clone(), current.get(u)?.clone())))
+                .collect();
+            app.tool_calls
+                .pin_tools(tenant, id.as_str(), &pins, &app.now.rfc3339())
+                .await?;
+        }
+    }
     let consent = if auth.mode.is_oauth() {
         Some(consent::start(app, &record, &listing, &auth.fields, redirect_uri).await?)
     } else {

@@ -18,6 +18,7 @@ use crate::domain::tool::validate_arguments;
 use crate::domain::Error;
 use crate::probe::call::NotSent;
 use crate::probe::credential::Session;
+use crate::probe::mcp::Called;
 use crate::probe::run::{redact, snippet};
 use crate::store::{ConnectorRecord, Fail, ToolCallRecord, Written};
 use serde_json::{json, Map, Value};
@@ -158,7 +159,8 @@ pub fn arguments_sha256(args: &Map<String, Value>) -> String {
 /// Runs a planned call and stores its receipt. The provider saying no is a
 /// completed call (`status: failed`); no answer at all, or a 5xx, is
 /// `ToolUpstream` naming the stored receipt. A request refused before it is
-/// sent (a bad argument, a refused target) leaves no receipt.
+/// sent (a bad argument, a refused target, a changed MCP tool) leaves no
+/// receipt.
 pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
     let CallPlan {
         connector: c,
@@ -174,42 +176,25 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
     } else {
         tool.request.as_ref()
     };
-    let Some(request) = request else {
+    let mcp_tool = tool
+        .mcp_tool
+        .as_deref()
+        .filter(|_| listing.transport == "mcp");
+    if request.is_none() && mcp_tool.is_none() {
         return Err(Error::ToolUnsupported(match listing.transport.as_str() {
             "database" => "Database tools cannot run from the edge yet.".to_string(),
-            "mcp" => "Tools of MCP servers are not proxied yet.".to_string(),
+            "mcp" => format!(
+                "'{}' is an MCP request of its own (mcp_method), not an upstream tool: it is not proxied yet.",
+                tool.name
+            ),
             _ => format!("'{}' declares no request.", tool.name),
         })
         .into());
-    };
-    let fields = open_fields(app, &c)?;
-    let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
-    let mut session = Session::new(&listing, c.auth_type, &config, fields);
-    let net = app.net();
-    if session.oauth() {
-        if let Err(message) = session.refresh_if_due(&net).await {
-            return Err(Error::StateConflict(format!(
-                "The connector's token could not be refreshed: {message}"
-            ))
-            .into());
-        }
-        if session.refreshed {
-            let mut next = c.clone();
-            next.secret = Some(seal_fields(app, &c.tenant, &c.id, &session.fields)?);
-            next.updated_at = app.now.rfc3339();
-            if app
-                .connectors
-                .update_connector(&c.tenant, &next, None)
-                .await?
-                == Written::Gone
-            {
-                return Err(Error::not_found("connector", c.id.as_str()).into());
-            }
-        }
     }
-    let secrets: Vec<String> = session.fields.values().cloned().collect();
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let sent = session.send_tool(&net, request, &arguments).await;
+    let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
+    let session = session(app, &c, &listing, &config).await?;
+    let net = app.net();
+    let secrets: Vec<&str> = session.fields.values().map(String::as_str).collect();
     let mut receipt = ToolCallRecord {
         id: ToolCallId::generate(app.rng.as_ref()).to_string(),
         tenant: c.tenant.clone(),
@@ -231,42 +216,79 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
         approval_id: None,
         created_at: app.now.rfc3339(),
     };
-    let unreachable = match sent {
-        Err(NotSent::Refused(e)) => return Err(e.into()),
-        Err(NotSent::Unreachable {
-            message,
-            latency_ms,
-        }) => {
-            receipt.latency_ms = Some(latency_ms);
-            Some(redact(&message, &secrets))
-        }
-        Ok(answer) => {
-            receipt.upstream_status = Some(answer.status);
-            receipt.latency_ms = Some(answer.latency_ms);
-            if answer.succeeded {
-                let shaped = tool.result.clone().unwrap_or_default().apply(&answer.body);
-                receipt.status = "succeeded".into();
-                receipt.result = Some(scrub(shaped.value, &secrets));
-                receipt.truncated = shaped.truncated;
-                None
-            } else if answer.status >= 500 {
-                Some(format!(
+    let shape = tool.result.clone().unwrap_or_default();
+    let started = (app.clock)();
+    let outcome = match (request, mcp_tool) {
+        (Some(request), _) => match session.send_tool(&net, request, &arguments).await {
+            Err(NotSent::Refused(e)) => return Err(e.into()),
+            Err(NotSent::Unreachable { message, .. }) => Said::Nothing(message),
+            Ok(a) if a.succeeded => {
+                receipt.upstream_status = Some(a.status);
+                Said::Yes(a.body)
+            }
+            Ok(a) => {
+                receipt.upstream_status = Some(a.status);
+                let said = format!(
                     "The provider answered HTTP {}: {}",
-                    answer.status,
-                    snippet(&answer.body, &secrets)
-                ))
-            } else {
-                receipt.error = Some(json!({
-                    "code": "provider_rejected",
-                    "message": format!("The provider answered HTTP {}: {}", answer.status, snippet(&answer.body, &secrets)),
-                }));
-                None
+                    a.status,
+                    snippet(&a.body, &secrets)
+                );
+                if a.status >= 500 {
+                    Said::Nothing(said)
+                } else {
+                    Said::No(said)
+                }
+            }
+        },
+        (None, Some(upstream)) => {
+            withhold_changed(app, &c, &session, upstream).await?;
+            match session.mcp_call(&net, upstream, &arguments).await {
+                Err(message) => Said::Nothing(message),
+                Ok(Called::Refused { code, message }) => Said::No(format!(
+                    "The MCP server refused the call (JSON-RPC error {code}): {}",
+                    redact(&message, &secrets)
+                )),
+                Ok(Called::Result(v)) if v["isError"] == true => {
+                    let text: String = v["content"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| c["text"].as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    Said::No(format!(
+                        "The tool reported an error: {}",
+                        snippet(text.as_bytes(), &secrets)
+                    ))
+                }
+                Ok(Called::Result(v)) => Said::Yes(v.to_string().into_bytes()),
             }
         }
+        (None, None) => {
+            return Err(
+                Error::ToolUnsupported(format!("'{}' declares no request.", tool.name)).into(),
+            )
+        }
     };
-    if let Some(message) = &unreachable {
-        receipt.error = Some(json!({"code": "connector_upstream_error", "message": message}));
-    }
+    receipt.latency_ms = Some(((app.clock)() - started).max(0) as u64);
+    let unreachable = match outcome {
+        Said::Yes(body) => {
+            let shaped = shape.apply(&body);
+            receipt.status = "succeeded".into();
+            receipt.result = Some(scrub(shaped.value, &secrets));
+            receipt.truncated = shaped.truncated;
+            None
+        }
+        Said::No(message) => {
+            receipt.error = Some(json!({"code": "provider_rejected", "message": message}));
+            None
+        }
+        Said::Nothing(message) => {
+            let message = redact(&message, &secrets);
+            receipt.error = Some(json!({"code": "connector_upstream_error", "message": message}));
+            Some(message)
+        }
+    };
     app.tool_calls.insert_tool_call(&receipt).await?;
     match unreachable {
         Some(message) => Err(Error::ToolUpstream {
@@ -276,6 +298,169 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
         .into()),
         None => Ok(receipt),
     }
+}
+
+/// What the provider said to a call.
+enum Said {
+    Yes(Vec<u8>),
+    No(String),
+    /// No answer, or a failure (5xx): the provider may or may not have acted.
+    Nothing(String),
+}
+
+/// The instance's credential, opened, with a due OAuth token refreshed (and
+/// the refreshed token sealed back).
+async fn session<'a>(
+    app: &App,
+    c: &ConnectorRecord,
+    listing: &'a Listing,
+    config: &'a Map<String, Value>,
+) -> Result<Session<'a>, Fail> {
+    let fields = open_fields(app, c)?;
+    let mut session = Session::new(listing, c.auth_type, config, fields);
+    if session.oauth() {
+        let net = app.net();
+        if let Err(message) = session.refresh_if_due(&net).await {
+            return Err(Error::StateConflict(format!(
+                "The connector's token could not be refreshed: {message}"
+            ))
+            .into());
+        }
+        if session.refreshed {
+            let mut next = c.clone();
+            next.secret = Some(seal_fields(app, &c.tenant, &c.id, &session.fields)?);
+            next.updated_at = app.now.rfc3339();
+            if app
+                .connectors
+                .update_connector(&c.tenant, &next, None)
+                .await?
+                == Written::Gone
+            {
+                return Err(Error::not_found("connector", c.id.as_str()).into());
+            }
+        }
+    }
+    Ok(session)
+}
+
+/// The digest an upstream MCP tool definition is pinned by: SHA-256 of its
+/// canonical JSON (name, description, schemas, annotations: all of it).
+pub fn definition_digest(def: &Value) -> String {
+    hex::encode(Sha256::digest(canonical_json(def).as_bytes()))
+}
+
+/// Refuses a call of an upstream tool whose definition changed since it was
+/// pinned (`ToolChanged`); pins it on first use (trust on first use).
+async fn withhold_changed(
+    app: &App,
+    c: &ConnectorRecord,
+    session: &Session<'_>,
+    upstream: &str,
+) -> Result<(), Fail> {
+    let defs = session
+        .mcp_tool_definitions(&app.net())
+        .await
+        .map_err(Error::Upstream)?;
+    let Some(def) = defs.iter().find(|d| d["name"] == upstream) else {
+        return Err(Error::ToolChanged(format!(
+            "The MCP server no longer offers '{upstream}'; nothing was sent."
+        ))
+        .into());
+    };
+    let digest = definition_digest(def);
+    let pins = app.tool_calls.tool_pins(&c.tenant, c.id.as_str()).await?;
+    match pins.get(upstream) {
+        Some(pinned) if *pinned != digest => Err(Error::ToolChanged(format!(
+            "The MCP server changed the definition of '{upstream}' since it was pinned; it is withheld until a manager accepts it (POST /v1/connectors/{}/tools/accept).",
+            c.id
+        ))
+        .into()),
+        Some(_) => Ok(()),
+        None => Ok(app
+            .tool_calls
+            .pin_tools(&c.tenant, c.id.as_str(), &[(upstream.to_string(), digest)], &app.now.rfc3339())
+            .await?),
+    }
+}
+
+/// The current upstream definition of every (or every named) tool of an
+/// MCP instance, by upstream name, with its digest; reading fails as
+/// `Upstream`.
+pub async fn current_definitions(
+    app: &App,
+    c: &ConnectorRecord,
+    listing: &Listing,
+) -> Result<std::collections::BTreeMap<String, String>, Fail> {
+    let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
+    let session = session(app, c, listing, &config).await?;
+    let defs = session
+        .mcp_tool_definitions(&app.net())
+        .await
+        .map_err(Error::Upstream)?;
+    Ok(defs
+        .iter()
+        .filter_map(|d| Some((d["name"].as_str()?.to_string(), definition_digest(d))))
+        .collect())
+}
+
+/// `POST /v1/connectors/{id}/tools/accept` — pins the current upstream
+/// definitions of the named tools (all of the listing's MCP tools when
+/// `None`), so changed ones run again. Answers the accepted tool names.
+pub async fn accept(
+    app: &App,
+    tenant: &TenantId,
+    by: &str,
+    id: &str,
+    tools: Option<&Value>,
+) -> Result<Vec<String>, Fail> {
+    let c = super::connectors::owned(app, tenant, id).await?;
+    let listing = super::listings::of_instance(app, &c).await?;
+    if listing.transport != "mcp" {
+        return Err(Error::StateConflict(
+            "Only MCP connectors pin their upstream tool definitions; this one has nothing to accept."
+                .into(),
+        )
+        .into());
+    }
+    let wanted = super::tool_test::wanted(&listing, tools)?;
+    let current = current_definitions(app, &c, &listing).await?;
+    let mut pins = vec![];
+    let mut accepted = vec![];
+    for name in &wanted {
+        let Some(upstream) = listing
+            .tools
+            .iter()
+            .find(|t| &t.name == name)
+            .and_then(|t| t.mcp_tool.clone())
+        else {
+            continue;
+        };
+        match current.get(&upstream) {
+            Some(d) => {
+                pins.push((upstream, d.clone()));
+                accepted.push(name.clone());
+            }
+            None if tools.is_some() => {
+                return Err(Error::invalid(
+                    "tools",
+                    format!("The MCP server does not offer '{upstream}' ({name}): there is no definition to accept."),
+                )
+                .into())
+            }
+            None => {}
+        }
+    }
+    app.tool_calls
+        .pin_tools(tenant, c.id.as_str(), &pins, &app.now.rfc3339())
+        .await?;
+    let event = app.event_for(
+        tenant,
+        &c.id,
+        "connector.tools_accepted",
+        json!({"tools": accepted, "by": by}),
+    );
+    app.connectors.insert_event(tenant, &event).await?;
+    Ok(accepted)
 }
 
 /// A provider's answer with every form of the instance's secrets masked:

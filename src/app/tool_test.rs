@@ -118,19 +118,54 @@ pub async fn test(
         };
     let mut results = vec![];
     if listing.transport == "mcp" {
-        let offered = session.mcp_tools(&net).await;
+        // Each upstream definition is read and compared with its pin: a
+        // changed one is reported (`tool_changed`) until a manager accepts
+        // it; one never pinned is pinned now.
+        let offered = session.mcp_tool_definitions(&net).await;
+        let pins = app.tool_calls.tool_pins(tenant, c.id.as_str()).await?;
+        let mut new_pins = vec![];
         for name in &wanted {
-            results.push(match &offered {
-                Ok(names) if names.contains(name) => dry(name, Some(true), k.latency_ms, None),
-                Ok(_) => dry(
+            let upstream = listing
+                .tools
+                .iter()
+                .find(|t| &t.name == name)
+                .and_then(|t| t.mcp_tool.clone())
+                .unwrap_or_else(|| name.clone());
+            let defs = match &offered {
+                Ok(defs) => defs,
+                Err(e) => {
+                    results.push(dry(name, Some(false), None, Some(e.clone())));
+                    continue;
+                }
+            };
+            let Some(def) = defs.iter().find(|d| d["name"] == upstream.as_str()) else {
+                results.push(dry(
                     name,
                     Some(false),
                     k.latency_ms,
                     Some("The MCP server does not offer this tool.".into()),
-                ),
-                Err(e) => dry(name, Some(false), None, Some(e.clone())),
-            });
+                ));
+                continue;
+            };
+            let digest = super::tool_call::definition_digest(def);
+            match pins.get(&upstream) {
+                Some(p) if *p != digest => results.push(dry(
+                    name,
+                    Some(false),
+                    k.latency_ms,
+                    Some(format!("tool_changed: the MCP server changed the definition of '{upstream}' since it was pinned; calls are withheld until a manager accepts it (POST /v1/connectors/{}/tools/accept).", c.id)),
+                )),
+                pinned => {
+                    if pinned.is_none() {
+                        new_pins.push((upstream.clone(), digest));
+                    }
+                    results.push(dry(name, Some(true), k.latency_ms, None));
+                }
+            }
         }
+        app.tool_calls
+            .pin_tools(tenant, c.id.as_str(), &new_pins, &app.now.rfc3339())
+            .await?;
     } else {
         for name in &wanted {
             let Some(tool) = listing.tools.iter().find(|t| &t.name == name) else {

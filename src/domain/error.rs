@@ -62,6 +62,10 @@ pub enum Error {
     /// A tool that cannot run here (yet): database statements, signed requests.
     #[error("{0}")]
     ToolUnsupported(String),
+    /// An upstream MCP tool's definition changed since it was pinned (or is
+    /// gone): withheld until a manager accepts it.
+    #[error("{0}")]
+    ToolChanged(String),
     /// A tool call reached no answer; its receipt is `tool_call`.
     #[error("{message}")]
     ToolUpstream { message: String, tool_call: String },

@@ -381,12 +381,45 @@ impl<'a> Session<'a> {
 
     /// The names of the tools the instance's MCP server offers.
     pub async fn mcp_tools(&self, net: &Net<'_>) -> Result<Vec<String>, String> {
+        Ok(self
+            .mcp_tool_definitions(net)
+            .await?
+            .iter()
+            .filter_map(|t| t["name"].as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// The definitions of the tools the instance's MCP server offers.
+    pub async fn mcp_tool_definitions(&self, net: &Net<'_>) -> Result<Vec<Value>, String> {
         if self.oauth() && !self.fields.contains_key("access_token") {
             return Err("The connector holds no access token; authorize it.".into());
         }
         let (url, headers) = self.mcp_target()?;
         let hosts = self.hosts();
-        super::mcp::list_tools(&net.client, &url, &headers, hosts.as_deref()).await
+        super::mcp::list_tool_definitions(&net.client, &url, &headers, hosts.as_deref()).await
+    }
+
+    /// `tools/call` of an upstream tool through the instance's credential.
+    pub async fn mcp_call(
+        &self,
+        net: &Net<'_>,
+        name: &str,
+        arguments: &Map<String, Value>,
+    ) -> Result<super::mcp::Called, String> {
+        if self.oauth() && !self.fields.contains_key("access_token") {
+            return Err("The connector holds no access token; authorize it.".into());
+        }
+        let (url, headers) = self.mcp_target()?;
+        let hosts = self.hosts();
+        super::mcp::call_tool(
+            &net.client,
+            &url,
+            &headers,
+            hosts.as_deref(),
+            name,
+            arguments,
+        )
+        .await
     }
 }
 

@@ -123,13 +123,14 @@ pub async fn handshake(
     }
 }
 
-/// The names of the tools an MCP server offers.
-pub async fn list_tools(
+/// `initialize` and `notifications/initialized`: the session id, if the
+/// server keeps sessions.
+async fn open(
     client: &Guarded<'_>,
     url: &str,
     headers: &[(String, String)],
     hosts: Option<&[String]>,
-) -> Result<Vec<String>, String> {
+) -> Result<Option<String>, String> {
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
         "clientInfo": {"name": "connector-marketplace", "version": env!("CARGO_PKG_VERSION")}}});
@@ -145,6 +146,81 @@ pub async fn list_tools(
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
     )
     .await?;
+    Ok(session)
+}
+
+/// What `tools/call` answered.
+pub enum Called {
+    /// The call's result (`content`, `structuredContent`, `isError`).
+    Result(Value),
+    /// A JSON-RPC error (an unknown tool, invalid arguments): the server said no.
+    Refused { code: i64, message: String },
+}
+
+/// `tools/call` of one upstream tool.
+pub async fn call_tool(
+    client: &Guarded<'_>,
+    url: &str,
+    headers: &[(String, String)],
+    hosts: Option<&[String]>,
+    name: &str,
+    arguments: &serde_json::Map<String, Value>,
+) -> Result<Called, String> {
+    let session = open(client, url, headers, hosts).await?;
+    let resp = rpc(
+        client,
+        url,
+        headers,
+        hosts,
+        &session,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": name, "arguments": arguments}}),
+    )
+    .await?;
+    if resp.status >= 400 {
+        return Err(format!(
+            "The MCP server answered HTTP {} to tools/call.",
+            resp.status
+        ));
+    }
+    let m = message_with_id(&resp, 2)
+        .ok_or_else(|| "The MCP server gave no JSON-RPC answer to tools/call.".to_string())?;
+    if let Some(e) = m.get("error") {
+        return Ok(Called::Refused {
+            code: e["code"].as_i64().unwrap_or(0),
+            message: e["message"]
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect(),
+        });
+    }
+    Ok(Called::Result(m["result"].clone()))
+}
+
+/// The names of the tools an MCP server offers.
+pub async fn list_tools(
+    client: &Guarded<'_>,
+    url: &str,
+    headers: &[(String, String)],
+    hosts: Option<&[String]>,
+) -> Result<Vec<String>, String> {
+    Ok(list_tool_definitions(client, url, headers, hosts)
+        .await?
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// The definitions (`name`, `description`, `inputSchema`, …) of the tools an
+/// MCP server offers, as it sends them.
+pub async fn list_tool_definitions(
+    client: &Guarded<'_>,
+    url: &str,
+    headers: &[(String, String)],
+    hosts: Option<&[String]>,
+) -> Result<Vec<Value>, String> {
+    let session = open(client, url, headers, hosts).await?;
     let mut names = vec![];
     let mut cursor: Option<String> = None;
     for page in 0..MAX_PAGES {
@@ -163,13 +239,7 @@ pub async fn list_tools(
         )
         .await?;
         let result = result_of(&resp, id, "tools/list")?;
-        names.extend(
-            result["tools"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t["name"].as_str().map(str::to_string)),
-        );
+        names.extend(result["tools"].as_array().into_iter().flatten().cloned());
         cursor = result["nextCursor"].as_str().map(str::to_string);
         if cursor.is_none() {
             break;

@@ -192,6 +192,7 @@ impl From<Error> for ApiError {
             Error::ToolUnsupported(_) => {
                 ApiError::new(422, "invalid_request_error", "tool_unsupported", message)
             }
+            Error::ToolChanged(_) => ApiError::new(409, "conflict_error", "tool_changed", message),
             Error::ToolUpstream { tool_call, .. } => {
                 ApiError::new(502, "upstream_error", "connector_upstream_error", message)
                     .extra("tool_call_id", json!(tool_call))
@@ -256,6 +257,7 @@ pub const CODES: &[&str] = &[
     "auth_failed",
     "verification_unsupported",
     "tool_unsupported",
+    "tool_changed",
     "target_not_allowed",
     "connector_upstream_error",
     "invalid_state",

@@ -82,6 +82,7 @@ pub enum Route {
     Test(String),
     /// `(connector, tool)`.
     CallTool(String, String),
+    AcceptTools(String),
     ToolCalls,
     ToolCall(String),
 }
@@ -122,6 +123,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/connectors/{id}/health", &[Method::Get]),
     ("/v1/connectors/{id}/test", &[Method::Post]),
     ("/v1/connectors/{id}/tools/{tool}/call", &[Method::Post]),
+    ("/v1/connectors/{id}/tools/accept", &[Method::Post]),
     ("/v1/tool-calls", &[Method::Get]),
     ("/v1/tool-calls/{id}", &[Method::Get]),
 ];
@@ -198,6 +200,10 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         ["v1", "connectors", id, "tools", tool, "call"] if !id.is_empty() && !tool.is_empty() => (
             Route::CallTool(id.to_string(), tool.to_string()),
             "/v1/connectors/{id}/tools/{tool}/call",
+        ),
+        ["v1", "connectors", id, "tools", "accept"] if !id.is_empty() => (
+            Route::AcceptTools(id.to_string()),
+            "/v1/connectors/{id}/tools/accept",
         ),
         ["v1", "tool-calls"] => (Route::ToolCalls, "/v1/tool-calls"),
         ["v1", "tool-calls", id] if !id.is_empty() => {
@@ -298,6 +304,7 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Authorize(id), _) => oauth::authorize_connector(app, req, &id).await,
         (Route::OAuthCallback, _) => oauth::oauth_callback(app, req).await,
         (Route::CallTool(id, tool), _) => tool_calls::call_tool(app, req, &id, &tool).await,
+        (Route::AcceptTools(id), _) => tool_calls::accept_tools(app, req, &id).await,
         (Route::ToolCalls, _) => tool_calls::list_tool_calls(app, req).await,
         (Route::ToolCall(id), _) => tool_calls::get_tool_call(app, req, &id).await,
         (Route::Health(id), _) => health::connector_health(app, req, &id).await,

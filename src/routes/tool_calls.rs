@@ -78,6 +78,24 @@ pub async fn call_tool(
     }
 }
 
+/// `POST /v1/connectors/{id}/tools/accept` — `{tools?}`: re-pin the upstream
+/// MCP definitions of those tools (all when absent).
+pub async fn accept_tools(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, by) = principal.require(Role::Manager)?;
+    let body = JsonBody::parse(&req.body)?;
+    body.only(&["tools"])?;
+    let accepted = uc::accept(app, tenant, by.as_str(), id, body.get("tools")).await?;
+    Ok(HttpResponse::json(
+        200,
+        &json!({"object": "tool_acceptance", "connector_id": id, "accepted": accepted}),
+    ))
+}
+
 /// `GET /v1/tool-calls` — newest first; filters `connector_id`, `consumer`, `tool`, `status`.
 pub async fn list_tool_calls(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;

@@ -47,6 +47,20 @@ pub struct ToolCallFilter {
 
 #[async_trait(?Send)]
 pub trait ToolCallStore {
+    /// The pinned digests of an instance's MCP tools, by upstream tool name.
+    async fn tool_pins(
+        &self,
+        tenant: &TenantId,
+        connector_id: &str,
+    ) -> StoreResult<std::collections::BTreeMap<String, String>>;
+    /// Pins (or re-pins) definitions: `(upstream tool, digest)`.
+    async fn pin_tools(
+        &self,
+        tenant: &TenantId,
+        connector_id: &str,
+        pins: &[(String, String)],
+        now: &str,
+    ) -> StoreResult<()>;
     async fn insert_tool_call(&self, c: &ToolCallRecord) -> StoreResult<()>;
     async fn tool_call(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<ToolCallRecord>>;
     /// Newest first, after the `(created_at, id)` cursor.

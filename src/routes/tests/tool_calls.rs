@@ -495,3 +495,102 @@ fn a_test_runs_read_tools_live_with_their_test_arguments_and_never_a_side_effect
     );
     assert!(sent.iter().all(|r| r.method == "GET"), "a test wrote");
 }
+
+#[test]
+fn mcp_tools_are_proxied_and_a_changed_definition_is_withheld_until_accepted() {
+    let t = setup();
+    let (s, v) = t.w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&t.manager),
+        Some(json!({"listing": "github-mcp", "auth": {"type": "pat", "token": GOOD_TOKEN}})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let cn = v["id"].as_str().unwrap().to_string();
+    // Pinned at install: one row per upstream tool the manifest names and the server offers.
+    let pins = t.w.rows("SELECT tool FROM tool_pins");
+    assert!(pins.iter().any(|r| r["tool"] == "get_me"), "{pins:?}");
+    let (s, v, _) = call(&t.w, &t.manager, &cn, "get_me", json!({}), None);
+    assert_eq!((s, v["status"].as_str()), (200, Some("succeeded")), "{v}");
+    assert!(v["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("called get_me"));
+    let sent = t.w.provider.sent.borrow().clone();
+    let call_sent = sent
+        .iter()
+        .find(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/call")))
+        .expect("a tools/call was sent");
+    assert!(call_sent.url.ends_with("/mcp/"));
+    assert!(call_sent
+        .headers
+        .iter()
+        .any(|(_, v)| *v == format!("Bearer {GOOD_TOKEN}")));
+    // The tool says no: a failed receipt.
+    let (s, v, _) = call(
+        &t.w,
+        &t.manager,
+        &cn,
+        "create_branch",
+        json!({"arguments": {"owner": "o", "repo": "r", "branch": "b"}}),
+        Some("br-1"),
+    );
+    assert_eq!((s, v["status"].as_str()), (200, Some("failed")), "{v}");
+    // The server changes get_me: withheld from calls and reported by a test.
+    t.w.provider.mcp_changed.set(true);
+    t.w.provider.sent.borrow_mut().clear();
+    let (s, v, _) = call(&t.w, &t.manager, &cn, "get_me", json!({}), None);
+    assert_eq!((s, err_code(&v)), (409, "tool_changed"), "{v}");
+    assert!(
+        !t.w.provider
+            .sent
+            .borrow()
+            .iter()
+            .any(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/call"))),
+        "a withheld tool was called"
+    );
+    let (_, test) = t.w.call(
+        Method::Post,
+        &format!("/v1/connectors/{cn}/test"),
+        Some(&t.manager),
+        Some(json!({"tools": ["get_me", "list_issues"]})),
+    );
+    assert_eq!(test["status"], "failed", "{test}");
+    assert!(test["results"][0]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("tool_changed"));
+    assert_eq!(test["results"][1]["ok"], true);
+    // A viewer cannot accept; a manager can, and the tool runs again.
+    let (_, viewer) = t.w.key(&t.admin, "viewer");
+    let (s, _) = t.w.call(
+        Method::Post,
+        &format!("/v1/connectors/{cn}/tools/accept"),
+        Some(&format!("Bearer {viewer}")),
+        Some(json!({})),
+    );
+    assert_eq!(s, 403);
+    let (s, v) = t.w.call(
+        Method::Post,
+        &format!("/v1/connectors/{cn}/tools/accept"),
+        Some(&t.manager),
+        Some(json!({"tools": ["get_me"]})),
+    );
+    assert_eq!((s, v["accepted"].clone()), (200, json!(["get_me"])), "{v}");
+    let (s, v, _) = call(&t.w, &t.manager, &cn, "get_me", json!({}), None);
+    assert_eq!((s, v["status"].as_str()), (200, Some("succeeded")), "{v}");
+    // Uninstalled, its pins go with it.
+    let (s, _) = t.w.call(
+        Method::Delete,
+        &format!("/v1/connectors/{cn}"),
+        Some(&t.manager),
+        None,
+    );
+    assert_eq!(s, 200);
+    assert!(t
+        .w
+        .rows(&format!(
+            "SELECT tool FROM tool_pins WHERE connector_id = '{cn}'"
+        ))
+        .is_empty());
+}

@@ -69,8 +69,63 @@ fn opt(s: &Option<String>) -> Param {
     super::opt_str(s.as_deref())
 }
 
+#[derive(Deserialize)]
+struct PinRow {
+    tool: String,
+    digest: String,
+}
+
 #[async_trait(?Send)]
 impl<S: Sql> ToolCallStore for SqlStore<S> {
+    async fn tool_pins(
+        &self,
+        tenant: &TenantId,
+        connector_id: &str,
+    ) -> StoreResult<std::collections::BTreeMap<String, String>> {
+        Ok(self
+            .stmt(
+                "SELECT tool, digest FROM tool_pins WHERE tenant_id = ?1 AND connector_id = ?2",
+                &[tenant.as_str().into(), connector_id.into()],
+            )?
+            .all::<PinRow>(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| (r.tool, r.digest))
+            .collect())
+    }
+
+    async fn pin_tools(
+        &self,
+        tenant: &TenantId,
+        connector_id: &str,
+        pins: &[(String, String)],
+        now: &str,
+    ) -> StoreResult<()> {
+        if pins.is_empty() {
+            return Ok(());
+        }
+        // Only while the instance exists: a pin never outlives it.
+        let stmts = pins
+            .iter()
+            .map(|(tool, digest)| {
+                self.stmt(
+                    "INSERT INTO tool_pins (tenant_id, connector_id, tool, digest, pinned_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM connectors WHERE tenant_id = ?1 AND id = ?2)
+                     ON CONFLICT (tenant_id, connector_id, tool) DO UPDATE SET digest = excluded.digest, pinned_at = excluded.pinned_at",
+                    &[
+                        tenant.as_str().into(),
+                        connector_id.into(),
+                        tool.as_str().into(),
+                        digest.as_str().into(),
+                        now.into(),
+                    ],
+                )
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.db.batch(stmts).await?;
+        Ok(())
+    }
+
     async fn insert_tool_call(&self, c: &ToolCallRecord) -> StoreResult<()> {
         self.stmt(
             &format!("INSERT INTO tool_calls ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
