@@ -540,6 +540,7 @@ fn main() {
         ("health_checks", &|| connectors::health_checks(s, p, seen)),
         ("mcp_tools", &|| connectors::mcp_tools(s, p, seen)),
         ("tool_calls", &|| tools::tool_calls(s, p, seen)),
+        ("mcp_tool_pins", &|| tools::mcp_pins(s, p, seen)),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),

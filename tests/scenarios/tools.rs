@@ -321,3 +321,53 @@ pub fn tool_calls(s: &Server, p: &Provider, seen: &Seen) {
         "get_order 42 and one hold"
     );
 }
+
+/// An MCP server's tools are proxied; a definition that changes after it was
+/// pinned is withheld until a manager accepts it.
+pub fn mcp_pins(s: &Server, p: &Provider, seen: &Seen) {
+    let (_, admin, _) = tenant(s, "mcp-pins");
+    let (_, m) = key(s, &admin, "manager");
+    let cn = install(
+        s,
+        &m,
+        json!({"listing": "github-mcp", "name": "gh-mcp", "auth": {"type": "pat", "token": GOOD}, "config": {"base_url": p.base()}}),
+    );
+    let a = keep(seen, tool(s, &m, &cn, "get_me", json!({}), None));
+    assert_eq!(
+        (a.status, a.json()["status"].as_str()),
+        (200, Some("succeeded")),
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    assert_eq!(a.json()["result"]["content"][0]["text"], "called get_me");
+    p.set(Mode::McpChanged);
+    p.clear();
+    let a = keep(seen, tool(s, &m, &cn, "get_me", json!({}), None));
+    assert_eq!(
+        (a.status, a.code()),
+        (409, "tool_changed".into()),
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    let called = |p: &Provider| {
+        p.seen()
+            .iter()
+            .filter(|x| String::from_utf8_lossy(&x.body).contains("\"tools/call\""))
+            .count()
+    };
+    assert_eq!(called(p), 0, "a withheld tool reached the server");
+    let a = call("POST", &s.url(&format!("/v1/connectors/{cn}/tools/accept")))
+        .auth(&m)
+        .json(&json!({"tools": ["get_me"]}));
+    assert_eq!(
+        (a.status, a.json()["accepted"].clone()),
+        (200, json!(["get_me"]))
+    );
+    let a = keep(seen, tool(s, &m, &cn, "get_me", json!({}), None));
+    assert_eq!(
+        (a.status, a.json()["status"].as_str()),
+        (200, Some("succeeded"))
+    );
+    assert_eq!(called(p), 1);
+    p.set(Mode::Normal);
+}
