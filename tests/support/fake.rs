@@ -368,10 +368,10 @@ fn serve(
                 (200, r#"{"login":"octocat"}"#)
             }
             Mode::Error500 => (500, r#"{"message":"Server Error"}"#),
-            Mode::Normal if authorized => (200, r#"{"login":"octocat","id":1}"#),
+            Mode::Normal | Mode::McpChanged if authorized => (200, r#"{"login":"octocat","id":1}"#),
             // Echoes part of the presented credential, as some providers do:
             // the worker must redact it from what it shows.
-            Mode::Normal => (
+            Mode::Normal | Mode::McpChanged => (
                 401,
                 r#"{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}"#,
             ),
