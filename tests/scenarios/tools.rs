@@ -267,8 +267,9 @@ pub fn tool_calls(s: &Server, p: &Provider, seen: &Seen) {
         404
     );
 
-    // Down, 500, garbage: 502 with a stored receipt; nothing half-written.
-    for mode in [Mode::Error500, Mode::Garbage] {
+    // 500, garbage, slow past the 10 s timeout: 502 with a stored receipt;
+    // nothing half-written.
+    for mode in [Mode::Error500, Mode::Garbage, Mode::Slow] {
         p.set(mode);
         let a = keep(
             seen,
