@@ -176,17 +176,12 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
     } else {
         tool.request.as_ref()
     };
-    let mcp_tool = tool
-        .mcp_tool
-        .as_deref()
-        .filter(|_| listing.transport == "mcp");
-    if request.is_none() && mcp_tool.is_none() {
+    let mcp = listing.transport == "mcp";
+    let mcp_tool = tool.mcp_tool.as_deref().filter(|_| mcp);
+    let mcp_method = tool.mcp_method.as_deref().filter(|_| mcp);
+    if request.is_none() && mcp_tool.is_none() && mcp_method.is_none() {
         return Err(Error::ToolUnsupported(match listing.transport.as_str() {
             "database" => "Database tools cannot run from the edge yet.".to_string(),
-            "mcp" => format!(
-                "'{}' is an MCP request of its own (mcp_method), not an upstream tool: it is not proxied yet.",
-                tool.name
-            ),
             _ => format!("'{}' declares no request.", tool.name),
         })
         .into());
@@ -242,32 +237,22 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
         },
         (None, Some(upstream)) => {
             withhold_changed(app, &c, &session, upstream).await?;
-            match session.mcp_call(&net, upstream, &arguments).await {
-                Err(message) => Said::Nothing(message),
-                Ok(Called::Refused { code, message }) => Said::No(format!(
-                    "The MCP server refused the call (JSON-RPC error {code}): {}",
-                    redact(&message, &secrets)
-                )),
-                Ok(Called::Result(v)) if v["isError"] == true => {
-                    let text: String = v["content"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|c| c["text"].as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    Said::No(format!(
-                        "The tool reported an error: {}",
-                        snippet(text.as_bytes(), &secrets)
-                    ))
-                }
-                Ok(Called::Result(v)) => Said::Yes(v.to_string().into_bytes()),
-            }
+            mcp_answer(session.mcp_call(&net, upstream, &arguments).await, &secrets)
         }
         (None, None) => {
-            return Err(
-                Error::ToolUnsupported(format!("'{}' declares no request.", tool.name)).into(),
-            )
+            // A generic MCP connector's request (remote-mcp): `tools/call`
+            // names its upstream tool in the arguments, which is pinned and
+            // withheld when changed like any proxied tool.
+            let method = mcp_method.unwrap_or_default();
+            if method == "tools/call" {
+                let upstream = arguments
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                withhold_changed(app, &c, &session, upstream).await?;
+            }
+            let params = Value::Object(arguments.clone());
+            mcp_answer(session.mcp_request(&net, method, params).await, &secrets)
         }
     };
     receipt.latency_ms = Some(((app.clock)() - started).max(0) as u64);
@@ -297,6 +282,31 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
         }
         .into()),
         None => Ok(receipt),
+    }
+}
+
+/// What an MCP server's answer says.
+fn mcp_answer(called: Result<Called, String>, secrets: &[&str]) -> Said {
+    match called {
+        Err(message) => Said::Nothing(message),
+        Ok(Called::Refused { code, message }) => Said::No(format!(
+            "The MCP server refused the call (JSON-RPC error {code}): {}",
+            redact(&message, secrets)
+        )),
+        Ok(Called::Result(v)) if v["isError"] == true => {
+            let text: String = v["content"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["text"].as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            Said::No(format!(
+                "The tool reported an error: {}",
+                snippet(text.as_bytes(), secrets)
+            ))
+        }
+        Ok(Called::Result(v)) => Said::Yes(v.to_string().into_bytes()),
     }
 }
 

@@ -399,6 +399,29 @@ impl<'a> Session<'a> {
         super::mcp::list_tool_definitions(&net.client, &url, &headers, hosts.as_deref()).await
     }
 
+    /// One MCP request (`method`, `params`) through the instance's credential.
+    pub async fn mcp_request(
+        &self,
+        net: &Net<'_>,
+        method: &str,
+        params: Value,
+    ) -> Result<super::mcp::Called, String> {
+        if self.oauth() && !self.fields.contains_key("access_token") {
+            return Err("The connector holds no access token; authorize it.".into());
+        }
+        let (url, headers) = self.mcp_target()?;
+        let hosts = self.hosts();
+        super::mcp::request(
+            &net.client,
+            &url,
+            &headers,
+            hosts.as_deref(),
+            method,
+            params,
+        )
+        .await
+    }
+
     /// `tools/call` of an upstream tool through the instance's credential.
     pub async fn mcp_call(
         &self,

@@ -166,6 +166,20 @@ pub async fn call_tool(
     name: &str,
     arguments: &serde_json::Map<String, Value>,
 ) -> Result<Called, String> {
+    let params = json!({"name": name, "arguments": arguments});
+    request(client, url, headers, hosts, "tools/call", params).await
+}
+
+/// One MCP request (`tools/call`, `resources/read`, `prompts/get`, …) after
+/// the handshake.
+pub async fn request(
+    client: &Guarded<'_>,
+    url: &str,
+    headers: &[(String, String)],
+    hosts: Option<&[String]>,
+    method: &str,
+    params: Value,
+) -> Result<Called, String> {
     let session = open(client, url, headers, hosts).await?;
     let resp = rpc(
         client,
@@ -173,17 +187,17 @@ pub async fn call_tool(
         headers,
         hosts,
         &session,
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": name, "arguments": arguments}}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": method, "params": params}),
     )
     .await?;
     if resp.status >= 400 {
         return Err(format!(
-            "The MCP server answered HTTP {} to tools/call.",
+            "The MCP server answered HTTP {} to {method}.",
             resp.status
         ));
     }
     let m = message_with_id(&resp, 2)
-        .ok_or_else(|| "The MCP server gave no JSON-RPC answer to tools/call.".to_string())?;
+        .ok_or_else(|| format!("The MCP server gave no JSON-RPC answer to {method}."))?;
     if let Some(e) = m.get("error") {
         return Ok(Called::Refused {
             code: e["code"].as_i64().unwrap_or(0),

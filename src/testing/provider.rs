@@ -148,7 +148,24 @@ impl Transport for FakeProvider {
             ("POST", "https://mcp.example.com/mcp") => {
                 let body: Value =
                     serde_json::from_str(req.body.as_deref().unwrap_or("{}")).unwrap_or_default();
-                return answer(200, &json!({"jsonrpc": "2.0", "id": body["id"], "result": {"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "remote", "version": "1"}}}).to_string());
+                let result = match body["method"].as_str() {
+                    Some("tools/list") => {
+                        json!({"tools": [{"name": "echo", "description": "Echoes.", "inputSchema": {"type": "object"}}]})
+                    }
+                    Some("tools/call") => {
+                        json!({"content": [{"type": "text", "text": format!("echo {}", body["params"]["arguments"])}], "isError": false})
+                    }
+                    Some("resources/read") => {
+                        json!({"contents": [{"uri": body["params"]["uri"], "text": "hello"}]})
+                    }
+                    _ => {
+                        json!({"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "remote", "version": "1"}})
+                    }
+                };
+                return answer(
+                    200,
+                    &json!({"jsonrpc": "2.0", "id": body["id"], "result": result}).to_string(),
+                );
             }
             ("GET", "https://mcp.example.com/.well-known/oauth-protected-resource/mcp")
                 if mode != "no-prm" =>

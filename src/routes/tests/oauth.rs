@@ -335,6 +335,48 @@ fn mcp_oauth_discovers_registers_and_consents() {
     assert_eq!(last.url, "https://mcp.example.com/mcp");
     assert!(last.headers.iter().any(|(_, v)| v == "Bearer mcp-access-1"));
 
+    // The generic connector's requests go as they are, with the token; its
+    // tools/call pins the upstream tool it names.
+    let tool = |name: &str, body: Value, key: Option<&str>| {
+        let mut req = HttpRequest::new(
+            Method::Post,
+            &format!("/v1/connectors/{id}/tools/{name}/call"),
+        )
+        .with_header("authorization", &m)
+        .with_body(body.to_string());
+        if let Some(k) = key {
+            req = req.with_header("idempotency-key", k);
+        }
+        let r = w.send(req);
+        (r.status, serde_json::from_slice::<Value>(&r.body).unwrap())
+    };
+    let (s, v) = tool(
+        "call_tool",
+        json!({"arguments": {"name": "echo", "arguments": {"x": 1}}}),
+        Some("echo-1"),
+    );
+    assert_eq!((s, v["status"].as_str()), (200, Some("succeeded")), "{v}");
+    assert_eq!(v["result"]["content"][0]["text"], r#"echo {"x":1}"#);
+    assert_eq!(w.rows("SELECT tool FROM tool_pins")[0]["tool"], "echo");
+    let sent = w.provider.sent.borrow().last().unwrap().clone();
+    assert!(sent.headers.iter().any(|(_, v)| v == "Bearer mcp-access-1"));
+    let (s, v) = tool(
+        "read_resource",
+        json!({"arguments": {"uri": "file:///a"}}),
+        None,
+    );
+    assert_eq!(
+        (s, v["result"]["contents"][0]["text"].as_str()),
+        (200, Some("hello")),
+        "{v}"
+    );
+    let (s, v) = tool(
+        "call_tool",
+        json!({"arguments": {"name": "nope"}}),
+        Some("nope-1"),
+    );
+    assert_eq!((s, err_code(&v)), (409, "tool_changed"), "{v}");
+
     // Re-consent discovers again but keeps the registered client.
     w.provider.sent.borrow_mut().clear();
     let (s, a) = w.call(
