@@ -42,10 +42,13 @@ pub async fn listing_statuses(app: &App) -> Result<HashMap<String, String>, Stor
 
 /// One listing's status; a listing no longer in the index is `delisted`.
 pub async fn listing_status(app: &App, listing: &str) -> Result<String, StoreError> {
-    Ok(listing_statuses(app)
+    Ok(app
+        .catalog()
+        .index()
         .await?
-        .remove(listing)
-        .unwrap_or_else(|| "delisted".into()))
+        .iter()
+        .find(|e| e.summary.id == listing)
+        .map_or_else(|| "delisted".into(), |e| e.status.clone()))
 }
 
 /// A changed instance, with the fresh consent it now needs, if any.

@@ -11,18 +11,17 @@ use super::vault::{open_fields, seal_fields};
 use super::App;
 use crate::domain::auth::ToolCaller;
 use crate::domain::connector::Status;
-use crate::domain::idempotency::canonical_json;
+use crate::domain::idempotency::canonical_sha256;
 use crate::domain::ids::{TenantId, ToolCallId};
 use crate::domain::manifest::{Listing, Tool};
 use crate::domain::tool::validate_arguments;
 use crate::domain::Error;
 use crate::probe::call::NotSent;
 use crate::probe::credential::Session;
-use crate::probe::mcp::Called;
+use crate::probe::mcp::{Called, Conn};
 use crate::probe::run::{redact, snippet};
 use crate::store::{ConnectorRecord, Fail, ToolCallRecord, Written};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use std::rc::Rc;
 
 /// A call as the caller sent it.
@@ -151,9 +150,7 @@ async fn granted(
 
 /// The SHA-256 of the arguments' canonical JSON (key order does not matter).
 pub fn arguments_sha256(args: &Map<String, Value>) -> String {
-    hex::encode(Sha256::digest(
-        canonical_json(&Value::Object(args.clone())).as_bytes(),
-    ))
+    canonical_sha256(&Value::Object(args.clone()))
 }
 
 /// Runs a planned call and stores its receipt. The provider saying no is a
@@ -235,24 +232,30 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
                 }
             }
         },
-        (None, Some(upstream)) => {
-            withhold_changed(app, &c, &session, upstream).await?;
-            mcp_answer(session.mcp_call(&net, upstream, &arguments).await, &secrets)
-        }
-        (None, None) => {
-            // A generic MCP connector's request (remote-mcp): `tools/call`
-            // names its upstream tool in the arguments, which is pinned and
-            // withheld when changed like any proxied tool.
-            let method = mcp_method.unwrap_or_default();
-            if method == "tools/call" {
-                let upstream = arguments
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                withhold_changed(app, &c, &session, upstream).await?;
+        (None, mcp_tool) => {
+            // One connection: the upstream definition is checked against its
+            // pin, then the call goes on the same session. A generic
+            // connector's request (remote-mcp) is sent as it is; its
+            // `tools/call` names the upstream tool in the arguments, pinned
+            // and withheld when changed like any proxied tool.
+            let (method, params, upstream) = match mcp_tool {
+                Some(u) => (
+                    "tools/call",
+                    json!({"name": u, "arguments": arguments}),
+                    Some(u),
+                ),
+                None => {
+                    let method = mcp_method.unwrap_or_default();
+                    let named = arguments.get("name").and_then(Value::as_str);
+                    let upstream = (method == "tools/call").then(|| named.unwrap_or_default());
+                    (method, Value::Object(arguments.clone()), upstream)
+                }
+            };
+            let conn = session.mcp_connect(&net).await.map_err(Error::Upstream)?;
+            if let Some(upstream) = upstream {
+                withhold_changed(app, &c, &conn, upstream).await?;
             }
-            let params = Value::Object(arguments.clone());
-            mcp_answer(session.mcp_request(&net, method, params).await, &secrets)
+            mcp_answer(conn.request(method, params).await, &secrets)
         }
     };
     receipt.latency_ms = Some(((app.clock)() - started).max(0) as u64);
@@ -356,7 +359,7 @@ async fn session<'a>(
 /// The digest an upstream MCP tool definition is pinned by: SHA-256 of its
 /// canonical JSON (name, description, schemas, annotations: all of it).
 pub fn definition_digest(def: &Value) -> String {
-    hex::encode(Sha256::digest(canonical_json(def).as_bytes()))
+    canonical_sha256(def)
 }
 
 /// Refuses a call of an upstream tool whose definition changed since it was
@@ -364,13 +367,10 @@ pub fn definition_digest(def: &Value) -> String {
 async fn withhold_changed(
     app: &App,
     c: &ConnectorRecord,
-    session: &Session<'_>,
+    conn: &Conn<'_>,
     upstream: &str,
 ) -> Result<(), Fail> {
-    let defs = session
-        .mcp_tool_definitions(&app.net())
-        .await
-        .map_err(Error::Upstream)?;
+    let defs = conn.tool_definitions().await.map_err(Error::Upstream)?;
     let Some(def) = defs.iter().find(|d| d["name"] == upstream) else {
         return Err(Error::ToolChanged(format!(
             "The MCP server no longer offers '{upstream}'; nothing was sent."

@@ -4,6 +4,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The hex SHA-256 of a value's canonical text: equal for equal values
+/// however they were encoded.
+pub fn canonical_sha256(v: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(canonical_json(v).as_bytes()))
+}
+
 /// A JSON value as canonical text: object keys sorted at every depth, no
 /// whitespace, so two encodings of the same value read the same.
 pub fn canonical_json(v: &Value) -> String {

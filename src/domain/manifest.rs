@@ -168,10 +168,9 @@ pub struct Tool {
     /// What `POST …/test` runs a read tool with.
     #[serde(default, skip_serializing)]
     pub test_arguments: Option<Map<String, Value>>,
-    /// The live check `POST …/test` runs for a read tool: the manifest's
-    /// `probe` (versions stored before tools were executable), else derived
-    /// by [`Listing::parse`] from `request` bound to `test_arguments`
-    /// (`tool::as_probe`). Absent: the tool is only dry-run.
+    /// The live check of versions stored before tools were executable:
+    /// `POST …/test` runs it for a read tool without `request` +
+    /// `test_arguments` (which it runs on the tool call's own path).
     #[serde(default, skip_serializing)]
     pub probe: Option<Value>,
 }
@@ -192,20 +191,6 @@ impl Listing {
         let mut l: Listing = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
         l.auth_fields = serde_json::from_value(v["auth"]["fields"].clone()).unwrap_or_default();
         l.credential_urls = credential_urls(&v);
-        let bearer = matches!(l.auth_mode.as_str(), "oauth2" | "mcp_oauth");
-        for t in l
-            .tools
-            .iter_mut()
-            .filter(|t| t.probe.is_none() && !t.side_effect)
-        {
-            let (Some(req), Some(args)) = (&t.request, &t.test_arguments) else {
-                continue;
-            };
-            let args = Value::Object(args.clone());
-            if let Ok(args) = tool::validate_arguments(&t.input_schema, Some(&args)) {
-                t.probe = tool::as_probe(req, &args, bearer);
-            }
-        }
         Ok(l)
     }
 

@@ -18,11 +18,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 mod args;
-mod legacy;
 mod result;
 
 pub use args::{args_of, validate_arguments, ArgPlace, ArgUse};
-pub use legacy::as_probe;
 pub use result::{ResultSpec, Shaped, DEFAULT_MAX_BYTES};
 
 /// A tool's `request` (or `dry_run`) as the manifest states it.

@@ -6,7 +6,7 @@
 
 use super::client::{OutboundRequest, ProbeError};
 use super::credential::{allowed_hosts, Net, Session};
-use super::run::{base_value, bound_hosts};
+use super::run::{base_value, bound_hosts, Outcome};
 use crate::domain::template::Scope;
 use crate::domain::tool::{self, Rendered};
 use crate::domain::Error;
@@ -33,7 +33,8 @@ pub enum NotSent {
 }
 
 impl Session<'_> {
-    /// Renders and sends one tool request. OAuth listings carry the access
+    /// Renders and sends one tool request. OAuth listings, and listings with
+    /// a `token_exchange` (exchanged first, as for a probe), carry the access
     /// token as a Bearer unless the request sets `Authorization` itself.
     pub async fn send_tool(
         &self,
@@ -42,7 +43,22 @@ impl Session<'_> {
         args: &Map<String, Value>,
     ) -> Result<Answer, NotSent> {
         let mut request = request.clone();
-        if self.oauth()
+        let (exchanged, bearer) = self.bearer(net, self.oauth()).await.map_err(|o| match o {
+            Outcome::Unreachable { message } | Outcome::NotJson { message, .. } => {
+                NotSent::Unreachable {
+                    message,
+                    latency_ms: 0,
+                }
+            }
+            Outcome::Rejected { snippet, .. } => NotSent::Refused(Error::AuthRejected(snippet)),
+            Outcome::Refused { message } | Outcome::Unsupported { message } => {
+                NotSent::Refused(Error::TargetRefused(message))
+            }
+            Outcome::Accepted { .. } => NotSent::Refused(Error::TargetRefused(
+                "The token exchange gave no token.".into(),
+            )),
+        })?;
+        if bearer
             && !request
                 .headers
                 .iter()
@@ -63,7 +79,7 @@ impl Session<'_> {
         }
         let scope = Scope {
             config: self.config,
-            auth: &self.fields,
+            auth: exchanged.as_ref().unwrap_or(&self.fields),
             args: Some(args),
         };
         let rendered = tool::render(&request, &scope).map_err(NotSent::Refused)?;

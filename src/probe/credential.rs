@@ -308,7 +308,31 @@ impl<'a> Session<'a> {
     /// `token_exchange` gets its access token first, and sends it the same way.
     pub async fn probe(&self, net: &Net<'_>, probe: &Value, bearer: bool) -> Outcome {
         let mut probe = probe.clone();
-        let mut fields = None;
+        let (exchanged, add) = match self.bearer(net, bearer).await {
+            Ok(b) => b,
+            Err(outcome) => return outcome,
+        };
+        if add {
+            add_bearer(&mut probe);
+        }
+        let values = Values {
+            config: self.config,
+            auth: exchanged.as_ref().unwrap_or(&self.fields),
+        };
+        let hosts = self.hosts();
+        run::run(&probe, &values, &net.client, net.clock, hosts.as_deref()).await
+    }
+
+    /// What a credential-bearing request (a probe, a tool's request) renders
+    /// its `{{auth.*}}` from, and whether it carries `{{auth.access_token}}`
+    /// as a Bearer: a listing's `token_exchange` runs first and its token is
+    /// sent (the fields then come back with it); otherwise `bearer` (an OAuth
+    /// instance) decides. `Err` is the outcome of a failed exchange.
+    pub(super) async fn bearer(
+        &self,
+        net: &Net<'_>,
+        bearer: bool,
+    ) -> Result<(Option<BTreeMap<String, String>>, bool), Outcome> {
         let hosts = self.hosts();
         let exchanged = super::exchange::access_token(
             net,
@@ -317,23 +341,15 @@ impl<'a> Session<'a> {
             &self.fields,
             hosts.as_deref(),
         )
-        .await;
-        match exchanged {
-            Err(outcome) => return outcome,
-            Ok(Some(token)) => {
+        .await?;
+        Ok(match exchanged {
+            Some(token) => {
                 let mut f = self.fields.clone();
                 f.insert("access_token".into(), token);
-                fields = Some(f);
-                add_bearer(&mut probe);
+                (Some(f), true)
             }
-            Ok(None) if bearer => add_bearer(&mut probe),
-            Ok(None) => {}
-        }
-        let values = Values {
-            config: self.config,
-            auth: fields.as_ref().unwrap_or(&self.fields),
-        };
-        run::run(&probe, &values, &net.client, net.clock, hosts.as_deref()).await
+            None => (None, bearer),
+        })
     }
 
     /// The MCP endpoint and the credential headers for it: the OAuth access
@@ -379,70 +395,20 @@ impl<'a> Session<'a> {
         super::mcp::handshake(&net.client, &url, &headers, hosts.as_deref(), net.clock).await
     }
 
-    /// The names of the tools the instance's MCP server offers.
-    pub async fn mcp_tools(&self, net: &Net<'_>) -> Result<Vec<String>, String> {
-        Ok(self
-            .mcp_tool_definitions(net)
-            .await?
-            .iter()
-            .filter_map(|t| t["name"].as_str().map(str::to_string))
-            .collect())
+    /// A connection to the instance's MCP server (the handshake done),
+    /// through its credential.
+    pub async fn mcp_connect<'n>(&self, net: &'n Net<'n>) -> Result<super::mcp::Conn<'n>, String> {
+        if self.oauth() && !self.fields.contains_key("access_token") {
+            return Err("The connector holds no access token; authorize it.".into());
+        }
+        let (url, headers) = self.mcp_target()?;
+        let hosts = self.hosts();
+        super::mcp::Conn::open(&net.client, &url, &headers, hosts.as_deref()).await
     }
 
     /// The definitions of the tools the instance's MCP server offers.
     pub async fn mcp_tool_definitions(&self, net: &Net<'_>) -> Result<Vec<Value>, String> {
-        if self.oauth() && !self.fields.contains_key("access_token") {
-            return Err("The connector holds no access token; authorize it.".into());
-        }
-        let (url, headers) = self.mcp_target()?;
-        let hosts = self.hosts();
-        super::mcp::list_tool_definitions(&net.client, &url, &headers, hosts.as_deref()).await
-    }
-
-    /// One MCP request (`method`, `params`) through the instance's credential.
-    pub async fn mcp_request(
-        &self,
-        net: &Net<'_>,
-        method: &str,
-        params: Value,
-    ) -> Result<super::mcp::Called, String> {
-        if self.oauth() && !self.fields.contains_key("access_token") {
-            return Err("The connector holds no access token; authorize it.".into());
-        }
-        let (url, headers) = self.mcp_target()?;
-        let hosts = self.hosts();
-        super::mcp::request(
-            &net.client,
-            &url,
-            &headers,
-            hosts.as_deref(),
-            method,
-            params,
-        )
-        .await
-    }
-
-    /// `tools/call` of an upstream tool through the instance's credential.
-    pub async fn mcp_call(
-        &self,
-        net: &Net<'_>,
-        name: &str,
-        arguments: &Map<String, Value>,
-    ) -> Result<super::mcp::Called, String> {
-        if self.oauth() && !self.fields.contains_key("access_token") {
-            return Err("The connector holds no access token; authorize it.".into());
-        }
-        let (url, headers) = self.mcp_target()?;
-        let hosts = self.hosts();
-        super::mcp::call_tool(
-            &net.client,
-            &url,
-            &headers,
-            hosts.as_deref(),
-            name,
-            arguments,
-        )
-        .await
+        self.mcp_connect(net).await?.tool_definitions().await
     }
 }
 

@@ -123,143 +123,120 @@ pub async fn handshake(
     }
 }
 
-/// `initialize` and `notifications/initialized`: the session id, if the
-/// server keeps sessions.
-async fn open(
-    client: &Guarded<'_>,
-    url: &str,
-    headers: &[(String, String)],
-    hosts: Option<&[String]>,
-) -> Result<Option<String>, String> {
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
-        "clientInfo": {"name": "connector-marketplace", "version": env!("CARGO_PKG_VERSION")}}});
-    let resp = rpc(client, url, headers, hosts, &None, init).await?;
-    result_of(&resp, 1, "initialize")?;
-    let session = resp.header("mcp-session-id").map(str::to_string);
-    rpc(
-        client,
-        url,
-        headers,
-        hosts,
-        &session,
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    )
-    .await?;
-    Ok(session)
+/// One MCP connection: `initialize` and `notifications/initialized` done,
+/// the session id (if the server keeps sessions) carried by every request
+/// after them, each with a fresh JSON-RPC id.
+pub struct Conn<'c> {
+    client: &'c Guarded<'c>,
+    url: String,
+    headers: Vec<(String, String)>,
+    hosts: Option<Vec<String>>,
+    session: Option<String>,
+    next_id: std::cell::Cell<u64>,
 }
 
-/// What `tools/call` answered.
-pub enum Called {
-    /// The call's result (`content`, `structuredContent`, `isError`).
-    Result(Value),
-    /// A JSON-RPC error (an unknown tool, invalid arguments): the server said no.
-    Refused { code: i64, message: String },
-}
-
-/// `tools/call` of one upstream tool.
-pub async fn call_tool(
-    client: &Guarded<'_>,
-    url: &str,
-    headers: &[(String, String)],
-    hosts: Option<&[String]>,
-    name: &str,
-    arguments: &serde_json::Map<String, Value>,
-) -> Result<Called, String> {
-    let params = json!({"name": name, "arguments": arguments});
-    request(client, url, headers, hosts, "tools/call", params).await
-}
-
-/// One MCP request (`tools/call`, `resources/read`, `prompts/get`, …) after
-/// the handshake.
-pub async fn request(
-    client: &Guarded<'_>,
-    url: &str,
-    headers: &[(String, String)],
-    hosts: Option<&[String]>,
-    method: &str,
-    params: Value,
-) -> Result<Called, String> {
-    let session = open(client, url, headers, hosts).await?;
-    let resp = rpc(
-        client,
-        url,
-        headers,
-        hosts,
-        &session,
-        json!({"jsonrpc": "2.0", "id": 2, "method": method, "params": params}),
-    )
-    .await?;
-    if resp.status >= 400 {
-        return Err(format!(
-            "The MCP server answered HTTP {} to {method}.",
-            resp.status
-        ));
-    }
-    let m = message_with_id(&resp, 2)
-        .ok_or_else(|| format!("The MCP server gave no JSON-RPC answer to {method}."))?;
-    if let Some(e) = m.get("error") {
-        return Ok(Called::Refused {
-            code: e["code"].as_i64().unwrap_or(0),
-            message: e["message"]
-                .as_str()
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .collect(),
-        });
-    }
-    Ok(Called::Result(m["result"].clone()))
-}
-
-/// The names of the tools an MCP server offers.
-pub async fn list_tools(
-    client: &Guarded<'_>,
-    url: &str,
-    headers: &[(String, String)],
-    hosts: Option<&[String]>,
-) -> Result<Vec<String>, String> {
-    Ok(list_tool_definitions(client, url, headers, hosts)
-        .await?
-        .iter()
-        .filter_map(|t| t["name"].as_str().map(str::to_string))
-        .collect())
-}
-
-/// The definitions (`name`, `description`, `inputSchema`, …) of the tools an
-/// MCP server offers, as it sends them.
-pub async fn list_tool_definitions(
-    client: &Guarded<'_>,
-    url: &str,
-    headers: &[(String, String)],
-    hosts: Option<&[String]>,
-) -> Result<Vec<Value>, String> {
-    let session = open(client, url, headers, hosts).await?;
-    let mut names = vec![];
-    let mut cursor: Option<String> = None;
-    for page in 0..MAX_PAGES {
-        let id = 2 + page as u64;
-        let mut params = json!({});
-        if let Some(c) = &cursor {
-            params["cursor"] = json!(c);
-        }
-        let resp = rpc(
+impl<'c> Conn<'c> {
+    /// The handshake. `headers` are the credential headers; `hosts` binds them.
+    pub async fn open(
+        client: &'c Guarded<'c>,
+        url: &str,
+        headers: &[(String, String)],
+        hosts: Option<&[String]>,
+    ) -> Result<Conn<'c>, String> {
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
+            "clientInfo": {"name": "connector-marketplace", "version": env!("CARGO_PKG_VERSION")}}});
+        let resp = rpc(client, url, headers, hosts, &None, init).await?;
+        result_of(&resp, 1, "initialize")?;
+        let session = resp.header("mcp-session-id").map(str::to_string);
+        rpc(
             client,
             url,
             headers,
             hosts,
             &session,
-            json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params}),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
         )
         .await?;
-        let result = result_of(&resp, id, "tools/list")?;
-        names.extend(result["tools"].as_array().into_iter().flatten().cloned());
-        cursor = result["nextCursor"].as_str().map(str::to_string);
-        if cursor.is_none() {
-            break;
-        }
+        Ok(Conn {
+            client,
+            url: url.to_string(),
+            headers: headers.to_vec(),
+            hosts: hosts.map(<[String]>::to_vec),
+            session,
+            next_id: std::cell::Cell::new(2),
+        })
     }
-    Ok(names)
+
+    async fn send(&self, method: &str, params: Value) -> Result<(u64, OutboundResponse), String> {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let resp = rpc(
+            self.client,
+            &self.url,
+            &self.headers,
+            self.hosts.as_deref(),
+            &self.session,
+            body,
+        )
+        .await?;
+        Ok((id, resp))
+    }
+
+    /// The definitions (`name`, `description`, `inputSchema`, …) of the tools
+    /// the server offers, as it sends them (following `nextCursor`).
+    pub async fn tool_definitions(&self) -> Result<Vec<Value>, String> {
+        let mut tools = vec![];
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut params = json!({});
+            if let Some(c) = &cursor {
+                params["cursor"] = json!(c);
+            }
+            let (id, resp) = self.send("tools/list", params).await?;
+            let result = result_of(&resp, id, "tools/list")?;
+            tools.extend(result["tools"].as_array().into_iter().flatten().cloned());
+            cursor = result["nextCursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(tools)
+    }
+
+    /// One MCP request (`tools/call`, `resources/read`, `prompts/get`, …).
+    pub async fn request(&self, method: &str, params: Value) -> Result<Called, String> {
+        let (id, resp) = self.send(method, params).await?;
+        if resp.status >= 400 {
+            return Err(format!(
+                "The MCP server answered HTTP {} to {method}.",
+                resp.status
+            ));
+        }
+        let m = message_with_id(&resp, id)
+            .ok_or_else(|| format!("The MCP server gave no JSON-RPC answer to {method}."))?;
+        if let Some(e) = m.get("error") {
+            return Ok(Called::Refused {
+                code: e["code"].as_i64().unwrap_or(0),
+                message: e["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect(),
+            });
+        }
+        Ok(Called::Result(m["result"].clone()))
+    }
+}
+
+/// What an MCP request answered.
+pub enum Called {
+    /// The request's result (for `tools/call`: `content`, `structuredContent`, `isError`).
+    Result(Value),
+    /// A JSON-RPC error (an unknown tool, invalid arguments): the server said no.
+    Refused { code: i64, message: String },
 }
 
 #[cfg(test)]

@@ -19,6 +19,10 @@ pub struct ApiError {
     pub headers: Vec<(String, String)>,
     /// What to log for a 5xx; never shown to the caller.
     pub internal: Option<String>,
+    /// A 5xx that is still the request's answer and is kept for its
+    /// `Idempotency-Key` (a tool call that was sent: retrying could run it
+    /// twice). Other 5xx release the key.
+    pub final_answer: bool,
 }
 
 impl ApiError {
@@ -37,6 +41,7 @@ impl ApiError {
             extra: vec![],
             headers: vec![],
             internal: None,
+            final_answer: false,
         }
     }
 
@@ -194,8 +199,11 @@ impl From<Error> for ApiError {
             }
             Error::ToolChanged(_) => ApiError::new(409, "conflict_error", "tool_changed", message),
             Error::ToolUpstream { tool_call, .. } => {
-                ApiError::new(502, "upstream_error", "connector_upstream_error", message)
-                    .extra("tool_call_id", json!(tool_call))
+                let mut e =
+                    ApiError::new(502, "upstream_error", "connector_upstream_error", message)
+                        .extra("tool_call_id", json!(tool_call));
+                e.final_answer = true;
+                e
             }
             Error::IdempotencyInProgress => {
                 ApiError::new(409, "conflict_error", "idempotency_in_progress", message)

@@ -5,7 +5,7 @@
 use super::error::ApiError;
 use super::extract::{list_json, list_query, JsonBody};
 use super::http::{HttpRequest, HttpResponse};
-use super::write::{guarded_call, idempotency};
+use super::write::{guarded, idempotency, Locks};
 use super::App;
 use crate::app::tool_call::{self as uc, CallRequest};
 use crate::domain::auth::Role;
@@ -72,7 +72,7 @@ pub async fn call_tool(
         ))
     };
     if idem.is_some() {
-        guarded_call(app, caller.tenant, idem, run).await
+        guarded(app, caller.tenant, idem, Locks::default(), run).await
     } else {
         run().await
     }

@@ -40,9 +40,6 @@ pub fn idempotency(req: &HttpRequest) -> Result<Option<Idem>, ApiError> {
     }))
 }
 
-/// Runs `work` under the tenant object's idempotency check and `locks`.
-/// Answers below 500 are recorded for the key; 5xx and upstream failures
-/// are not, so the request may be retried with the same key.
 /// The fingerprint is kept 48 h and the body it covers may hold
 /// credentials: it is stored as HMAC-SHA256 under a key derived from
 /// `VAULT_KEY` (label `idempotency-fingerprint`), so a guessed secret cannot
@@ -54,43 +51,16 @@ fn keyed(app: &App, mut idem: Idem) -> Idem {
     idem
 }
 
+/// Runs `work` under the tenant object's idempotency check and `locks`.
+/// Answers below 500 are recorded for the key; 5xx and upstream failures
+/// are not, so the request may be retried with the same key — except a 5xx
+/// that is the request's final answer (`ApiError::final_answer`: a tool call
+/// that was sent), which a retry gets back instead of running the call again.
 pub async fn guarded<F, Fut>(
     app: &App,
     tenant: &TenantId,
     idem: Option<Idem>,
     locks: Locks,
-    work: F,
-) -> Result<HttpResponse, ApiError>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<HttpResponse, ApiError>>,
-{
-    guard(app, tenant, idem, locks, false, work).await
-}
-
-/// As [`guarded`], for a tool call: a `502` that carries a receipt
-/// (`tool_call_id`: the request was sent and the provider may have acted on
-/// it) is recorded for the key too, so a retry answers that receipt instead
-/// of sending the call again. Use a new key to try again.
-pub async fn guarded_call<F, Fut>(
-    app: &App,
-    tenant: &TenantId,
-    idem: Option<Idem>,
-    work: F,
-) -> Result<HttpResponse, ApiError>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<HttpResponse, ApiError>>,
-{
-    guard(app, tenant, idem, Locks::default(), true, work).await
-}
-
-async fn guard<F, Fut>(
-    app: &App,
-    tenant: &TenantId,
-    idem: Option<Idem>,
-    locks: Locks,
-    keep_receipts: bool,
     work: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -141,18 +111,11 @@ where
             status: r.status,
             body: String::from_utf8_lossy(&r.body).into_owned(),
         }),
-        Err(e)
-            if e.status < 500
-                || (keep_receipts && e.extra.iter().any(|(k, _)| k == "tool_call_id")) =>
-        {
-            Some(Stored {
-                status: e.status,
-                body: String::from_utf8_lossy(
-                    &e.clone().into_response(app.request_id.as_str()).body,
-                )
+        Err(e) if e.status < 500 || e.final_answer => Some(Stored {
+            status: e.status,
+            body: String::from_utf8_lossy(&e.clone().into_response(app.request_id.as_str()).body)
                 .into_owned(),
-            })
-        }
+        }),
         _ => None,
     };
     let stored = if key.is_some() { stored } else { None };

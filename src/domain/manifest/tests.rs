@@ -384,30 +384,3 @@ fn tool_requests_carry_credentials_only_to_allowed_hosts() {
     m["tools"][0]["request"]["url"] = json!("https://mirror.example.com/v0/topstories.json");
     assert!(validate(&m.to_string(), None).is_ok());
 }
-
-/// Read tools with test_arguments become the live check of `POST …/test`.
-#[test]
-fn read_tools_get_a_probe_from_their_test_arguments() {
-    let l = Listing::parse(&catalog("github").to_string()).unwrap();
-    let probe = |name: &str| {
-        l.tools
-            .iter()
-            .find(|t| t.name == name)
-            .unwrap()
-            .probe
-            .clone()
-    };
-    assert_eq!(
-        probe("issues_list").unwrap()["url"],
-        "{{config.base_url}}/issues?filter=assigned&state=open&per_page=1"
-    );
-    assert!(probe("repos_get").is_none(), "no generic arguments");
-    assert!(probe("issues_create").is_none(), "side effects are dry-run");
-    let l = Listing::parse(&catalog("slack").to_string()).unwrap();
-    let p = l.tools[0].probe.clone().unwrap();
-    assert_eq!(
-        p["headers"]["Authorization"],
-        "Bearer {{auth.access_token}}"
-    );
-    assert_eq!(p["expect_json"], json!({"/ok": true}));
-}

@@ -163,3 +163,49 @@ fn tool_requests_are_credential_hosts() {
         "{hosts:?}"
     );
 }
+
+/// A tool's request goes the same way: exchanged first, the token as a Bearer.
+#[test]
+fn a_tool_request_carries_the_exchanged_token() {
+    let fake = Fake {
+        token: Some("atlas-access-token-2"),
+        sent: RefCell::default(),
+    };
+    let listing = atlas();
+    let allow = AllowList::default();
+    let net = Net {
+        client: Guarded::new(&fake, &allow),
+        clock: &|| 1_000,
+        now_ms: 1_000,
+    };
+    let Value::Object(config) =
+        json!({"base_url": "https://cloud.mongodb.com", "project_id": "0123456789abcdef01234567"})
+    else {
+        unreachable!()
+    };
+    let fields: BTreeMap<String, String> = [
+        ("username".to_string(), "mdb_sa_id_abc".to_string()),
+        ("password".to_string(), "mdb_sa_sk_secret".to_string()),
+    ]
+    .into();
+    let session = Session::new(
+        &listing,
+        crate::domain::connector::AuthMode::Basic,
+        &config,
+        fields,
+    );
+    let tool = listing
+        .tools
+        .iter()
+        .find(|t| !t.side_effect && t.request.is_some())
+        .unwrap();
+    let args = tool.test_arguments.clone().unwrap_or_default();
+    let answer = pollster::block_on(session.send_tool(&net, tool.request.as_ref().unwrap(), &args));
+    assert!(answer.is_ok_and(|a| a.status == 200));
+    let sent = fake.sent.borrow();
+    assert!(sent[0].url.ends_with("/api/oauth/token"));
+    assert!(sent[1]
+        .headers
+        .iter()
+        .any(|(k, v)| k == "Authorization" && v == "Bearer atlas-access-token-2"));
+}
