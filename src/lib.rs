@@ -79,6 +79,10 @@ pub(crate) mod edge {
                 setting(env, "RETURN_URL_ORIGINS"),
                 setting(env, "PUBLIC_BASE_URL")
             )),
+            mcp_origins: crate::domain::connector::parse_origins(&setting(
+                env,
+                "MCP_ALLOWED_ORIGINS",
+            )),
             development: setting(env, "ENVIRONMENT") == "development",
         };
         let d1 = Rc::new(D1Store::new(env.d1("DB")?));

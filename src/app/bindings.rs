@@ -4,11 +4,11 @@
 //! are serialised by the tenant object's `bindings` lock, which the callers
 //! take around these writes.
 
-use super::App;
+use super::{gateway, App};
 use crate::domain::error::Dependent;
-use crate::domain::ids::{BindingId, ConnectorId, TenantId};
+use crate::domain::ids::{slug_of, BindingId, ConnectorId, TenantId};
 use crate::domain::Error;
-use crate::store::{BindingRecord, ConnectorRecord, EventRecord, Fail, StoreError};
+use crate::store::{BindingRecord, ConnectorRecord, EventRecord, Fail, StoreError, Written};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -60,7 +60,10 @@ pub async fn dependents(
 fn binding_event(app: &App, b: &BindingRecord, kind: &str, by: &str) -> EventRecord {
     let data = match kind {
         "binding.created" => {
-            json!({"binding_id": b.id.as_str(), "consumer": b.consumer, "capability": b.capability, "by": by})
+            json!({"binding_id": b.id.as_str(), "consumer": b.consumer, "capability": b.capability, "alias": b.alias, "by": by})
+        }
+        "binding.updated" => {
+            json!({"binding_id": b.id.as_str(), "consumer": b.consumer, "capability": b.capability, "connector_id": b.connector_id.as_ref().map(|c| c.as_str()), "by": by})
         }
         _ => json!({"binding_id": b.id.as_str(), "capability": b.capability, "by": by}),
     };
@@ -69,41 +72,120 @@ fn binding_event(app: &App, b: &BindingRecord, kind: &str, by: &str) -> EventRec
     event
 }
 
-/// Binds `consumer` to `capability`, pinned to an instance that fulfils it
-/// when `pinned` is given. Call under [`LOCK`].
+/// What a new binding says.
+pub struct NewBinding {
+    pub consumer: String,
+    pub capability: String,
+    pub pinned: Option<ConnectorId>,
+    /// `None`: [`gateway::default_alias`].
+    pub alias: Option<String>,
+}
+
+/// Binds a consumer to a capability, pinned to an instance that fulfils it
+/// when `pinned` is given, under an alias whose tool names the consumer does
+/// not see yet (API §14). Call under [`LOCK`].
 pub async fn create(
     app: &App,
     tenant: &TenantId,
     by: &str,
-    consumer: String,
-    capability: String,
-    pinned: Option<ConnectorId>,
+    new: NewBinding,
 ) -> Result<BindingRecord, Fail> {
-    if let Some(id) = &pinned {
-        let c = app
-            .connectors
-            .connector(tenant, id)
-            .await?
-            .ok_or_else(|| Error::not_found("connector", id.as_str()))?;
-        if !c.capabilities.contains(&capability) {
-            return Err(Error::invalid(
-                "connector_id",
-                format!("The connector '{id}' does not fulfil '{capability}'."),
-            )
-            .into());
+    let NewBinding {
+        consumer,
+        capability,
+        pinned,
+        alias,
+    } = new;
+    let pinned_instance = match &pinned {
+        Some(id) => {
+            let c = app
+                .connectors
+                .connector(tenant, id)
+                .await?
+                .ok_or_else(|| Error::not_found("connector", id.as_str()))?;
+            if !c.capabilities.contains(&capability) {
+                return Err(Error::invalid(
+                    "connector_id",
+                    format!("The connector '{id}' does not fulfil '{capability}'."),
+                )
+                .into());
+            }
+            Some(c)
         }
-    }
-    let b = BindingRecord {
+        None => None,
+    };
+    let mut b = BindingRecord {
         id: BindingId::generate(app.rng.as_ref()),
         tenant: tenant.clone(),
         consumer,
         capability,
         connector_id: pinned,
+        alias: String::new(),
         created_at: app.now.rfc3339(),
     };
+    let all = match pinned_instance {
+        Some(c) => vec![c],
+        None => app.connectors.all_connectors(tenant).await?,
+    };
+    let serving = gateway::serving(&b, &all);
+    b.alias = alias.unwrap_or_else(|| {
+        crate::domain::gateway::default_alias(serving.map(gateway::listing_slug), &b.capability)
+    });
+    gateway::check_names(app, tenant, &b, serving).await?;
     let event = binding_event(app, &b, "binding.created", by);
     app.connectors.insert_binding(tenant, &b, &event).await?;
     Ok(b)
+}
+
+/// Re-points a binding to another instance of the listing serving it now
+/// (`None`: unpins it), so its consumer's tool names stay the same. Call
+/// under [`LOCK`].
+pub async fn repoint(
+    app: &App,
+    tenant: &TenantId,
+    by: &str,
+    id: &BindingId,
+    to: Option<ConnectorId>,
+) -> Result<BindingRecord, Fail> {
+    let gone = || Error::not_found("binding", id.as_str());
+    let b = app.connectors.binding(tenant, id).await?.ok_or_else(gone)?;
+    let all = app.connectors.all_connectors(tenant).await?;
+    let now = gateway::serving(&b, &all).map(|c| c.listing.clone());
+    let mut next = b.clone();
+    next.connector_id = to;
+    if let Some(to) = &next.connector_id {
+        let c = all
+            .iter()
+            .find(|c| &c.id == to)
+            .ok_or_else(|| Fail::from(Error::not_found("connector", to.as_str())))?;
+        if !c.capabilities.contains(&b.capability) {
+            return Err(Error::invalid(
+                "connector_id",
+                format!("The connector '{to}' does not fulfil '{}'.", b.capability),
+            )
+            .into());
+        }
+    }
+    let then = gateway::serving(&next, &all).map(|c| c.listing.clone());
+    if let (Some(now), Some(then)) = (&now, &then) {
+        if now != then {
+            return Err(Error::invalid(
+                "connector_id",
+                format!(
+                    "The binding is served by a '{}' instance; it can only be re-pointed to another instance of that listing (not '{}'), so that its consumer's tool names stay the same. Make a new binding for another listing.",
+                    slug_of(now),
+                    slug_of(then)
+                ),
+            )
+            .into());
+        }
+    }
+    let mut event = binding_event(app, &next, "binding.updated", by);
+    event.data["previous_connector_id"] = json!(b.connector_id.as_ref().map(|c| c.as_str()));
+    if app.connectors.update_binding(tenant, &next, &event).await? == Written::Gone {
+        return Err(gone().into());
+    }
+    Ok(next)
 }
 
 /// Deletes a binding with its event. Call under [`LOCK`].

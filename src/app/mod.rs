@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod connectors;
 pub mod consent;
 pub mod discovery;
+pub mod gateway;
 pub mod health;
 pub mod install;
 pub mod keys;
@@ -43,6 +44,9 @@ pub struct Config {
     /// `RETURN_URL_ORIGINS` (plus `PUBLIC_BASE_URL`'s origin): where a
     /// consent may send the user back to, over https.
     pub return_url_origins: Vec<String>,
+    /// `MCP_ALLOWED_ORIGINS`: browser origins (besides the service's own)
+    /// that may call the MCP gateway.
+    pub mcp_origins: Vec<String>,
     /// `ENVIRONMENT=development`: loopback `return_url`s and a short
     /// operator token are accepted.
     pub development: bool,

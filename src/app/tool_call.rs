@@ -53,9 +53,8 @@ impl CallPlan {
 }
 
 /// Checks a call: the instance is the caller's, the tool is its listing
-/// version's, an agent's bindings grant it, the instance is not waiting for
-/// consent, the arguments pass the tool's `input_schema`, and a live
-/// side-effecting call carries an `Idempotency-Key`. Sends nothing.
+/// version's, an agent's bindings grant it, then [`plan_granted`]'s checks.
+/// Sends nothing.
 pub async fn plan(
     app: &App,
     caller: &ToolCaller<'_>,
@@ -63,14 +62,9 @@ pub async fn plan(
 ) -> Result<CallPlan, Fail> {
     let c = super::connectors::owned(app, caller.tenant, req.connector).await?;
     let listing = super::listings::of_instance(app, &c).await?;
-    let tool = listing
-        .tools
-        .iter()
-        .find(|t| t.name == req.tool)
-        .cloned()
-        .ok_or_else(|| Error::not_found("tool", req.tool))?;
+    let tool = find_tool(&listing, req.tool)?;
     if let Some(consumer) = caller.consumer {
-        if !granted(app, caller.tenant, consumer, &c, &tool).await? {
+        if !granted(app, caller.tenant, consumer, &c, tool).await? {
             return Err(Error::Forbidden(format!(
                 "The consumer '{consumer}' has no binding that grants '{}' ({}) on {}.",
                 tool.name, tool.capability, c.id
@@ -78,6 +72,29 @@ pub async fn plan(
             .into());
         }
     }
+    plan_granted(app, caller, c, listing, req)
+}
+
+fn find_tool<'a>(listing: &'a Listing, name: &str) -> Result<&'a Tool, Fail> {
+    Ok(listing
+        .tools
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| Error::not_found("tool", name))?)
+}
+
+/// Checks a call of a tool already known to be granted (the gateway found
+/// it among the consumer's tools): the instance is not waiting for consent,
+/// the arguments pass the tool's `input_schema`, and a live side-effecting
+/// call carries an idempotency key. Sends nothing.
+pub fn plan_granted(
+    _app: &App,
+    caller: &ToolCaller<'_>,
+    c: ConnectorRecord,
+    listing: Rc<Listing>,
+    req: CallRequest<'_>,
+) -> Result<CallPlan, Fail> {
+    let tool = find_tool(&listing, req.tool)?.clone();
     if c.status == Status::PendingAuth {
         return Err(Error::StateConflict(
             "The connector is waiting for OAuth consent; authorize it first.".into(),
@@ -89,7 +106,7 @@ pub async fn plan(
     if writes && req.idempotency_key.is_none() {
         return Err(Error::missing("Idempotency-Key")
             .reworded(format!(
-                "'{}' has side effects: a live call needs an Idempotency-Key header, so that a retry never runs it twice (or send dry_run: true).",
+                "'{}' has side effects: a live call needs an idempotency key (the Idempotency-Key header; through MCP, params._meta[\"dev.connector-marketplace/idempotency_key\"]), so that a retry never runs it twice (or ask for its dry run).",
                 tool.name
             ))
             .into());
@@ -113,8 +130,7 @@ pub async fn plan(
 }
 
 /// Whether `consumer`'s bindings grant `tool` on `c`: a binding of the
-/// tool's capability that `c` serves (pinned to it, or unpinned and `c` the
-/// oldest connected instance fulfilling the capability).
+/// tool's capability that `c` serves (API §7, `gateway::serving`).
 async fn granted(
     app: &App,
     tenant: &TenantId,
@@ -124,10 +140,10 @@ async fn granted(
 ) -> Result<bool, Fail> {
     let bindings: Vec<_> = app
         .connectors
-        .all_bindings(tenant)
+        .consumer_bindings(tenant, consumer)
         .await?
         .into_iter()
-        .filter(|b| b.consumer == consumer && b.capability == tool.capability)
+        .filter(|b| b.capability == tool.capability)
         .collect();
     if bindings
         .iter()
@@ -138,14 +154,11 @@ async fn granted(
     if !bindings.iter().any(|b| b.connector_id.is_none()) {
         return Ok(false);
     }
-    let serving = app
-        .connectors
-        .all_connectors(tenant)
-        .await?
-        .into_iter()
-        .filter(|o| o.status == Status::Connected && o.capabilities.contains(&tool.capability))
-        .min_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
-    Ok(serving.is_some_and(|s| s.id == c.id))
+    let all = app.connectors.all_connectors(tenant).await?;
+    Ok(bindings
+        .iter()
+        .filter(|b| b.connector_id.is_none())
+        .any(|b| super::gateway::serving(b, &all).is_some_and(|s| s.id == c.id)))
 }
 
 /// The SHA-256 of the arguments' canonical JSON (key order does not matter).

@@ -127,6 +127,26 @@ impl Principal {
         }
     }
 
+    /// An agent key: the only caller of the MCP gateway (API §14), which
+    /// serves one consumer's tools.
+    pub fn require_agent(&self) -> Result<ToolCaller<'_>, Error> {
+        match self {
+            Principal::Key {
+                tenant,
+                key_id,
+                role: Role::Agent,
+                consumer: Some(consumer),
+            } => Ok(ToolCaller {
+                tenant,
+                key_id,
+                consumer: Some(consumer),
+            }),
+            _ => Err(Error::Forbidden(
+                "The MCP gateway serves agent keys: mint one bound to a consumer (POST /v1/api-keys {\"role\": \"agent\", \"consumer\": …}) and connect with it.".into(),
+            )),
+        }
+    }
+
     /// A manager (or admin) or an agent key: who may call tools.
     pub fn require_tool_caller(&self) -> Result<ToolCaller<'_>, Error> {
         match self {

@@ -66,6 +66,14 @@ pub enum Error {
     /// gone): withheld until a manager accepts it.
     #[error("{0}")]
     ToolChanged(String),
+    /// A binding would give its consumer a tool name another of its
+    /// bindings already gives (API §14): names are never renamed later.
+    #[error("{message}")]
+    ToolNameTaken {
+        message: String,
+        name: String,
+        binding: String,
+    },
     /// A tool call reached no answer; its receipt is `tool_call`.
     #[error("{message}")]
     ToolUpstream { message: String, tool_call: String },

@@ -139,6 +139,12 @@ pub struct Tool {
     pub name: String,
     pub capability: String,
     pub side_effect: bool,
+    /// A side effect that may destroy or overwrite (MCP `destructiveHint`).
+    #[serde(default, skip_serializing)]
+    pub destructive: Option<bool>,
+    /// A side effect that repeating has no further effect (MCP `idempotentHint`).
+    #[serde(default, skip_serializing)]
+    pub idempotent: Option<bool>,
     #[serde(default, skip_serializing)]
     pub title: Option<String>,
     #[serde(default, skip_serializing)]

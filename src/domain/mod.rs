@@ -9,6 +9,7 @@ pub mod auth;
 pub mod catalog;
 pub mod connector;
 pub mod error;
+pub mod gateway;
 pub mod health;
 pub mod idempotency;
 pub mod ids;

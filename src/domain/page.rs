@@ -52,7 +52,7 @@ pub fn encode_cursor(sort_key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{sort_key}"))
 }
 
-fn decode_cursor(s: &str) -> Result<String, Error> {
+pub fn decode_cursor(s: &str) -> Result<String, Error> {
     URL_SAFE_NO_PAD
         .decode(s)
         .ok()

@@ -7,6 +7,7 @@ use super::http::{HttpRequest, HttpResponse};
 use super::write::{guarded, idempotency, Locks};
 use super::App;
 use crate::app::bindings as uc;
+use crate::app::gateway::{self, Granted};
 use crate::domain::auth::Role;
 use crate::domain::ids::{BindingId, ConnectorId};
 use crate::domain::Error;
@@ -20,17 +21,18 @@ fn binding_json(b: &BindingRecord) -> Value {
         "consumer": b.consumer,
         "capability": b.capability,
         "connector_id": b.connector_id.as_ref().map(|c| c.as_str()),
+        "alias": b.alias,
         "created_at": b.created_at,
     })
 }
 
-/// `POST /v1/bindings` — `{consumer, capability, connector_id?}`.
+/// `POST /v1/bindings` — `{consumer, capability, connector_id?, alias?}`.
 pub async fn create_binding(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, by) = principal.require(Role::Manager)?;
     let idem = idempotency(req)?;
     let body = JsonBody::parse(&req.body)?;
-    body.only(&["consumer", "capability", "connector_id"])?;
+    body.only(&["consumer", "capability", "connector_id", "alias"])?;
     let consumer = body.req_str("consumer", 200)?;
     let capability = body.req_str("capability", 100)?;
     if !uc::valid_capability(&capability) {
@@ -40,22 +42,84 @@ pub async fn create_binding(app: &App, req: &HttpRequest) -> Result<HttpResponse
         )
         .into());
     }
-    let pinned = match body.opt_str("connector_id", 64)? {
-        Some(id) => {
-            Some(ConnectorId::parse(&id).map_err(|e| ApiError::from(e).param("connector_id"))?)
-        }
-        None => None,
+    let new = uc::NewBinding {
+        consumer,
+        capability,
+        pinned: connector_id(&body)?.flatten(),
+        alias: alias(&body)?,
     };
     let by = by.to_string();
     let locks = Locks::take(vec![uc::LOCK.into()]);
     guarded(app, tenant, idem, locks, || async {
-        let b = uc::create(app, tenant, &by, consumer, capability, pinned)
+        let b = uc::create(app, tenant, &by, new)
             .await
-            .map_err(|e| match e {
-                Fail::Domain(Error::NotFound { .. }) => ApiError::from(e).param("connector_id"),
-                e => e.into(),
-            })?;
+            .map_err(connector_param)?;
         Ok(HttpResponse::json(201, &binding_json(&b)))
+    })
+    .await
+}
+
+/// `connector_id` of a body: absent, `null` (`Some(None)`) or an id.
+fn connector_id(body: &JsonBody) -> Result<Option<Option<ConnectorId>>, ApiError> {
+    match body.get("connector_id") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(_) => {
+            let id = body.opt_str("connector_id", 64)?.unwrap_or_default();
+            let id =
+                ConnectorId::parse(&id).map_err(|e| ApiError::from(e).param("connector_id"))?;
+            Ok(Some(Some(id)))
+        }
+    }
+}
+
+fn alias(body: &JsonBody) -> Result<Option<String>, ApiError> {
+    let Some(a) = body.opt_str("alias", 64)? else {
+        return Ok(None);
+    };
+    if !crate::domain::gateway::valid_alias(&a) {
+        return Err(Error::invalid(
+            "alias",
+            "Invalid alias: 1 to 32 lower-case letters, digits or '-', starting with a letter or digit (tool names are '{alias}_{tool}').",
+        )
+        .into());
+    }
+    Ok(Some(a))
+}
+
+/// A missing instance named by the body is the body's `connector_id`.
+fn connector_param(e: Fail) -> ApiError {
+    match e {
+        Fail::Domain(Error::NotFound {
+            kind: "connector", ..
+        }) => ApiError::from(e).param("connector_id"),
+        e => e.into(),
+    }
+}
+
+/// `PATCH /v1/bindings/{id}` — `{connector_id}`: re-point the binding to
+/// another instance of the same listing (`null`: unpin it).
+pub async fn update_binding(
+    app: &App,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, by) = principal.require(Role::Manager)?;
+    let id = BindingId::parse(id)?;
+    let idem = idempotency(req)?;
+    let body = JsonBody::parse(&req.body)?;
+    body.only(&["connector_id"])?;
+    let Some(to) = connector_id(&body)? else {
+        return Err(Error::missing("connector_id").into());
+    };
+    let by = by.to_string();
+    let locks = Locks::take(vec![uc::LOCK.into()]);
+    guarded(app, tenant, idem, locks, || async {
+        let b = uc::repoint(app, tenant, &by, &id, to)
+            .await
+            .map_err(connector_param)?;
+        Ok(HttpResponse::json(200, &binding_json(&b)))
     })
     .await
 }
@@ -141,4 +205,58 @@ pub async fn list_events(app: &App, req: &HttpRequest) -> Result<HttpResponse, A
         |e| format!("{}|{}", e.created_at, e.id),
         |e| json!({"id": e.id, "object": "event", "type": e.kind, "connector_id": e.connector_id, "data": e.data, "created_at": e.created_at}),
     ))
+}
+
+/// `GET /v1/consumers/{consumer}/tools` — the consumer's assembled tools as
+/// its MCP gateway shows them (API §14), by name, with where each comes from;
+/// plus what is withheld and the bindings nothing serves now.
+pub async fn consumer_tools(
+    app: &App,
+    req: &HttpRequest,
+    consumer: &str,
+) -> Result<HttpResponse, ApiError> {
+    let principal = app.principal(req).await?;
+    let (tenant, _) = principal.require(Role::Viewer)?;
+    let (page, after, _) = list_query(req, &[])?;
+    let set = gateway::assemble(app, tenant, consumer).await?;
+    let after = after.map(|(name, _)| name);
+    let items: Vec<&Granted> = set
+        .tools
+        .iter()
+        .filter(|g| after.as_deref().is_none_or(|a| g.name.as_str() > a))
+        .take(page.limit + 1)
+        .collect();
+    let mut out = list_json(
+        items,
+        page.limit,
+        |g| format!("{}|", g.name),
+        |g| consumer_tool_json(g),
+    );
+    let mut body: Value = serde_json::from_slice(&out.body).unwrap_or_default();
+    body["withheld"] = set
+        .withheld
+        .iter()
+        .map(|w| json!({"name": w.name, "binding_id": w.binding, "connector_id": w.connector, "tool": w.tool, "reason": w.reason}))
+        .collect();
+    body["unserved_bindings"] = set.unserved.iter().map(|b| json!(b.id.as_str())).collect();
+    out.body = serde_json::to_vec(&body).unwrap_or_default();
+    Ok(out)
+}
+
+fn consumer_tool_json(g: &Granted) -> Value {
+    json!({
+        "name": g.name,
+        "object": "consumer_tool",
+        "title": crate::domain::gateway::title(&g.tool),
+        "description": g.tool.description,
+        "input_schema": g.tool.input_schema,
+        "annotations": crate::domain::gateway::annotations(&g.tool),
+        "side_effect": g.tool.side_effect,
+        "capability": g.tool.capability,
+        "tool": g.tool.name,
+        "listing": crate::domain::ids::slug_of(&g.connector.listing),
+        "connector_id": g.connector.id.as_str(),
+        "binding_id": g.binding.id.as_str(),
+        "alias": g.binding.alias,
+    })
 }

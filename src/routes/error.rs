@@ -198,6 +198,12 @@ impl From<Error> for ApiError {
                 ApiError::new(422, "invalid_request_error", "tool_unsupported", message)
             }
             Error::ToolChanged(_) => ApiError::new(409, "conflict_error", "tool_changed", message),
+            Error::ToolNameTaken { name, binding, .. } => {
+                ApiError::new(409, "conflict_error", "tool_name_taken", message)
+                    .param("alias")
+                    .extra("tool_name", json!(name))
+                    .extra("binding_id", json!(binding))
+            }
             Error::ToolUpstream { tool_call, .. } => {
                 let mut e =
                     ApiError::new(502, "upstream_error", "connector_upstream_error", message)
@@ -266,6 +272,7 @@ pub const CODES: &[&str] = &[
     "verification_unsupported",
     "tool_unsupported",
     "tool_changed",
+    "tool_name_taken",
     "target_not_allowed",
     "connector_upstream_error",
     "invalid_state",

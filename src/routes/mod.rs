@@ -17,6 +17,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod install;
+pub mod mcp;
 pub mod oauth;
 pub mod service;
 pub mod submissions;
@@ -85,6 +86,8 @@ pub enum Route {
     AcceptTools(String),
     ToolCalls,
     ToolCall(String),
+    Mcp,
+    ConsumerTools(String),
 }
 
 /// Every routed path with its methods: the OpenAPI document must name each.
@@ -115,7 +118,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
         &[Method::Get, Method::Patch, Method::Delete],
     ),
     ("/v1/bindings", &[Method::Get, Method::Post]),
-    ("/v1/bindings/{id}", &[Method::Delete]),
+    ("/v1/bindings/{id}", &[Method::Patch, Method::Delete]),
     ("/v1/capabilities", &[Method::Get]),
     ("/v1/events", &[Method::Get]),
     ("/v1/connectors/{id}/authorize", &[Method::Post]),
@@ -126,6 +129,8 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/connectors/{id}/tools/accept", &[Method::Post]),
     ("/v1/tool-calls", &[Method::Get]),
     ("/v1/tool-calls/{id}", &[Method::Get]),
+    ("/v1/mcp", &[Method::Post]),
+    ("/v1/consumers/{consumer}/tools", &[Method::Get]),
 ];
 
 /// Resolves a path to a route and the methods it allows.
@@ -209,6 +214,11 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         ["v1", "tool-calls", id] if !id.is_empty() => {
             (Route::ToolCall(id.to_string()), "/v1/tool-calls/{id}")
         }
+        ["v1", "mcp"] => (Route::Mcp, "/v1/mcp"),
+        ["v1", "consumers", c, "tools"] if !c.is_empty() => (
+            Route::ConsumerTools(c.to_string()),
+            "/v1/consumers/{consumer}/tools",
+        ),
         _ => return None,
     };
     let methods = ROUTES
@@ -298,6 +308,7 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Connector(id), _) => connectors::get_connector(app, req, &id).await,
         (Route::Bindings, Method::Post) => bindings::create_binding(app, req).await,
         (Route::Bindings, _) => bindings::list_bindings(app, req).await,
+        (Route::Binding(id), Method::Patch) => bindings::update_binding(app, req, &id).await,
         (Route::Binding(id), _) => bindings::delete_binding(app, req, &id).await,
         (Route::Capabilities, _) => bindings::list_capabilities(app, req).await,
         (Route::Events, _) => bindings::list_events(app, req).await,
@@ -307,6 +318,8 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::AcceptTools(id), _) => tool_calls::accept_tools(app, req, &id).await,
         (Route::ToolCalls, _) => tool_calls::list_tool_calls(app, req).await,
         (Route::ToolCall(id), _) => tool_calls::get_tool_call(app, req, &id).await,
+        (Route::Mcp, _) => mcp::mcp(app, req).await,
+        (Route::ConsumerTools(c), _) => bindings::consumer_tools(app, req, &c).await,
         (Route::Health(id), _) => health::connector_health(app, req, &id).await,
         (Route::Test(id), _) => test_tools::test_connector(app, req, &id).await,
     }

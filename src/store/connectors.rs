@@ -47,6 +47,9 @@ pub struct BindingRecord {
     pub consumer: String,
     pub capability: String,
     pub connector_id: Option<ConnectorId>,
+    /// Namespaces the consumer's tool names (`{alias}_{tool}`, API §14);
+    /// fixed at creation.
+    pub alias: String,
     pub created_at: String,
 }
 
@@ -111,6 +114,21 @@ pub trait ConnectorStore {
         limit: usize,
     ) -> StoreResult<Vec<BindingRecord>>;
     async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>>;
+    /// One consumer's bindings, oldest first (the gateway's order of
+    /// precedence).
+    async fn consumer_bindings(
+        &self,
+        tenant: &TenantId,
+        consumer: &str,
+    ) -> StoreResult<Vec<BindingRecord>>;
+    /// Re-points a binding (its `connector_id`), with its event; `Gone` when
+    /// it no longer exists.
+    async fn update_binding(
+        &self,
+        tenant: &TenantId,
+        b: &BindingRecord,
+        e: &EventRecord,
+    ) -> StoreResult<Written>;
     async fn delete_binding(
         &self,
         tenant: &TenantId,

@@ -92,6 +92,7 @@ impl World {
                 ),
                 public_base_url: None,
                 return_url_origins: vec!["https://app.example.com".into()],
+                mcp_origins: vec!["https://agents.example.com".into()],
                 development: self.development.get(),
             }),
             request_id: crate::domain::ids::RequestId::generate(&SeqRandom(Cell::new(

@@ -101,6 +101,14 @@ pub(super) fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error>
                 format!("Manifest field /tools/{i}/name: the tool name '{name}' is used twice."),
             ));
         }
+        for hint in ["destructive", "idempotent"] {
+            if tool["side_effect"] == false && !tool[hint].is_null() {
+                return Err(bad(
+                    &format!("/tools/{i}/{hint}"),
+                    format!("Manifest field /tools/{i}/{hint}: only a side-effecting tool declares '{hint}' (a read tool is neither)."),
+                ));
+            }
+        }
         let cap = tool["capability"].as_str().unwrap_or_default();
         if !capabilities.contains(cap) {
             return Err(bad(

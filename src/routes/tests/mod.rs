@@ -4,6 +4,7 @@
 mod catalog;
 mod connectors;
 mod credentials;
+mod gateway;
 mod keys;
 mod marketplace;
 mod oauth;

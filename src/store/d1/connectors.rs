@@ -76,6 +76,7 @@ struct BindingRow {
     consumer: String,
     capability: String,
     connector_id: Option<String>,
+    alias: String,
     created_at: String,
 }
 
@@ -87,6 +88,7 @@ impl From<BindingRow> for BindingRecord {
             consumer: r.consumer,
             capability: r.capability,
             connector_id: r.connector_id.map(ConnectorId::from_trusted),
+            alias: r.alias,
             created_at: r.created_at,
         }
     }
@@ -304,13 +306,14 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         e: &EventRecord,
     ) -> StoreResult<()> {
         let insert = self.stmt(
-            "INSERT INTO bindings (id, tenant_id, consumer, capability, connector_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO bindings (id, tenant_id, consumer, capability, connector_id, alias, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             &[
                 b.id.as_str().into(),
                 b.tenant.as_str().into(),
                 b.consumer.as_str().into(),
                 b.capability.as_str().into(),
                 b.connector_id.as_ref().map(|c| c.as_str()).into(),
+                b.alias.as_str().into(),
                 b.created_at.as_str().into(),
             ],
         )?;
@@ -325,7 +328,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
     ) -> StoreResult<Option<BindingRecord>> {
         let row = self
             .stmt(
-                "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings WHERE tenant_id = ?1 AND id = ?2",
+                "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings WHERE tenant_id = ?1 AND id = ?2",
                 &[tenant.as_str().into(), id.as_str().into()],
             )?
             .first::<BindingRow>(&self.db)
@@ -342,7 +345,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
         let rows = self
             .stmt(
-                "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings
+                "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings
                  WHERE tenant_id = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3))
                  ORDER BY created_at DESC, id DESC LIMIT ?4",
                 &[tenant.as_str().into(), at, id, limit.into()],
@@ -355,12 +358,51 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
     async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>> {
         let rows = self
             .stmt(
-                "SELECT id, tenant_id, consumer, capability, connector_id, created_at FROM bindings WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC",
+                "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC",
                 &[tenant.as_str().into()],
             )?
             .all::<BindingRow>(&self.db)
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn consumer_bindings(
+        &self,
+        tenant: &TenantId,
+        consumer: &str,
+    ) -> StoreResult<Vec<BindingRecord>> {
+        let rows = self
+            .stmt(
+                "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 ORDER BY created_at, id",
+                &[tenant.as_str().into(), consumer.into()],
+            )?
+            .all::<BindingRow>(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn update_binding(
+        &self,
+        tenant: &TenantId,
+        b: &BindingRecord,
+        e: &EventRecord,
+    ) -> StoreResult<Written> {
+        let update = self.stmt(
+            "UPDATE bindings SET connector_id = ?3 WHERE tenant_id = ?1 AND id = ?2",
+            &[
+                tenant.as_str().into(),
+                b.id.as_str().into(),
+                b.connector_id.as_ref().map(|c| c.as_str()).into(),
+            ],
+        )?;
+        match self
+            .run_batch(vec![update, self.conditional_event(e)?])
+            .await
+        {
+            Ok(r) if first_changes(&r) == 1 => Ok(Written::Done),
+            Ok(_) => Ok(Written::Gone),
+            Err(err) => Err(err),
+        }
     }
 
     async fn delete_binding(
