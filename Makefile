@@ -30,6 +30,7 @@ unit: tools
 # End-to-end against the built worker under `wrangler dev`; each test binary
 # starts its own wrangler on a free port with a fresh state folder.
 e2e: build
+	@scripts/mcp-clients.sh
 	@source scripts/env.sh && cargo test --test e2e -- --ignored --test-threads=1
 
 # Property-based run of src/openapi.json (schemathesis) against its own

@@ -80,6 +80,7 @@ run() {
     "") ;;
     @*) script=(-s bench/install.lua) ;;
     %*|!*) script=(-s bench/tool_call.lua) ;;
+    \&*) script=(-s bench/mcp.lua) ;;
     *) auth=(-H "Authorization: Bearer $3") ;;
   esac
   local args=()
@@ -88,6 +89,7 @@ run() {
     @*) args=(-- "${3#@}" "$provider_base" "$1-run"); warm=(-- "${3#@}" "$provider_base" "$1-warm") ;;
     %*) args=(-- "${3#%}"); warm=(-- "${3#%}") ;;
     !*) args=(-- "${3#!}" "$1-run"); warm=(-- "${3#!}" "$1-warm") ;;
+    \&*) local spec=${3#&}; args=(-- "${spec%%|*}" "${spec#*|}"); warm=("${args[@]}") ;;
   esac
   wrk -t1 -c4 -d2s "${auth[@]}" "${script[@]}" "$base$path" "${warm[@]}" >/dev/null
   local out
@@ -108,6 +110,33 @@ tool_cn=$(curl -fsS -X POST "$base/v1/connectors" -H "authorization: Bearer $mke
 read_call="/v1/connectors/$tool_cn/tools/users_get_authenticated/call"
 write_call="/v1/connectors/$tool_cn/tools/issues_create/call"
 
+# The gateway (POST /v1/mcp, 2026-07-28): an agent of the same tenant bound
+# (pinned) to that instance's user.read calls the same read tool; and
+# tools/list of a consumer with 20 bindings over 5 instances (a tenant of
+# its own, so the install runs do not grow it).
+json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+agent_key=$(curl -fsS -X POST "$base/v1/api-keys" -H "authorization: Bearer $admin" -d '{"role":"agent","consumer":"bench-bot"}' | json_field secret)
+curl -fsS -X POST "$base/v1/bindings" -H "authorization: Bearer $mkey" \
+  -d "{\"consumer\":\"bench-bot\",\"capability\":\"user.read\",\"connector_id\":\"$tool_cn\"}" >/dev/null
+mcp_tool=github_users_get_authenticated
+probe=$(curl -fsS -X POST "$base/v1/mcp" -H "authorization: Bearer $agent_key" -H 'MCP-Protocol-Version: 2026-07-28' \
+  -H 'Mcp-Method: tools/call' -H "Mcp-Name: $mcp_tool" \
+  -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$mcp_tool\",\"arguments\":{},\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}}}")
+grep -q '"isError":false' <<<"$probe" || { echo "[bench] the MCP call failed: $probe" >&2; exit 1; }
+gw_admin=$(curl -fsS -X POST "$base/v1/tenants" -H "authorization: Bearer $token" -d '{"name":"bench-gateway"}' | secret_of)
+gw_agent=$(curl -fsS -X POST "$base/v1/api-keys" -H "authorization: Bearer $gw_admin" -d '{"role":"agent","consumer":"wide-bot"}' | json_field secret)
+for i in 1 2 3 4 5; do
+  cn=$(curl -fsS -X POST "$base/v1/connectors" -H "authorization: Bearer $gw_admin" \
+    -d "{\"listing\":\"github\",\"name\":\"gw-$i\",\"auth\":{\"type\":\"pat\",\"token\":\"$provider_token\"},\"config\":{\"base_url\":\"$provider_base\"}}" | json_field id)
+  for cap in user.read repo.read issue.read issue.write; do
+    curl -fsS -X POST "$base/v1/bindings" -H "authorization: Bearer $gw_admin" \
+      -d "{\"consumer\":\"wide-bot\",\"capability\":\"$cap\",\"connector_id\":\"$cn\",\"alias\":\"gh$i\"}" >/dev/null
+  done
+done
+listed=$(curl -fsS -X POST "$base/v1/mcp" -H "authorization: Bearer $gw_agent" -H 'MCP-Protocol-Version: 2025-11-25' \
+  -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).result.tools.length))')
+[ "$listed" = 30 ] || { echo "[bench] tools/list of wide-bot has $listed tools, expected 30" >&2; exit 1; }
+
 # ROUNDS rounds of every route in turn; each route's ratio is the median over
 # rounds of its req/s over the floor's in the same round (this shared 2-core
 # VM drifts by ±20 % between minutes), and its figures are from that round.
@@ -121,6 +150,8 @@ for r in $(seq 1 "$ROUNDS"); do
   read -r a b c < <(run verify /v1/catalog/github/verify "@$one"); echo "verify $r $a $b $c" >> "$results"
   read -r a b c < <(run tool-read "$read_call" "%$mkey"); echo "tool-read $r $a $b $c" >> "$results"
   read -r a b c < <(run "tool-write-r$r" "$write_call" "!$mkey"); echo "tool-write $r $a $b $c" >> "$results"
+  read -r a b c < <(run mcp-call /v1/mcp "&$agent_key|$mcp_tool"); echo "mcp-call $r $a $b $c" >> "$results"
+  read -r a b c < <(run mcp-list /v1/mcp "&$gw_agent|list"); echo "mcp-list $r $a $b $c" >> "$results"
   # Unloaded (one connection): the service's own added time per call, with no
   # queue in front of it (under load p50 ≈ connections ÷ req/s, so the loaded
   # p50 difference is the req/s ratio again, multiplied by the queue depth).
@@ -173,6 +204,18 @@ mid = added1[len(added1)//2]
 print(f"{ratios[len(ratios)//2]:.2f} {added[len(added)//2]:.2f} {mid[0]:.2f} {by[('verify-1', mid[1])][3]} {by[('tool-read-1', mid[1])][3]}")
 PY
 )
+read -r l_rps l_p50 l_p99 rl < <(median mcp-list)
+read -r mc_rps mc_p50 mc_p99 _ < <(median mcp-call)
+# MCP tools/call against the REST tool call, per round (same tool, same instance).
+mr_ratio=$(python3 - "$results" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+by = {(r[0], r[1]): r for r in rows}
+rounds = sorted({r[1] for r in rows if r[0] == "mcp-call"})
+ratios = sorted(float(by[("mcp-call", k)][2]) / float(by[("tool-read", k)][2]) for k in rounds)
+print(f"{ratios[len(ratios)//2]:.2f}")
+PY
+)
 # Diagnostics (no goal): one instance read (D1 + object).
 one_id=$(curl -fsS "$base/v1/connectors?limit=1" -H "authorization: Bearer $(cat "$one")" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data[0].id))')
 read -r g_rps g_p50 g_p99 < <(run get-one "/v1/connectors/$one_id" "$(cat "$one")")
@@ -205,6 +248,9 @@ printf '%-34s %10s %9s %9s %7s %s\n' "POST …/github/verify (probe only)" "$v_r
 printf '%-34s %10s %9s %9s %7s %s\n' "GET /v1/connectors/{id}" "$g_rps" "$g_p50" "$g_p99" "$rg" "(diagnostic)"
 printf '%-34s %10s %9s %9s %7s %s\n' "POST …/tools/{read}/call" "$t_rps" "$t_p50" "$t_p99" "$(ratio "$t_rps" "$f_rps")" ""
 printf '%-34s %10s %9s %9s %7s %s\n' "POST …/tools/{write}/call + key" "$w_rps" "$w_p50" "$w_p99" "$(ratio "$w_rps" "$f_rps")" "(diagnostic)"
+printf '%-34s %10s %9s %9s %7s %s\n' "MCP tools/call (read)" "$mc_rps" "$mc_p50" "$mc_p99" "$(ratio "$mc_rps" "$f_rps")" ""
+printf '%-34s %10s %9s %9s %7s %s\n' "MCP tools/list (20 bindings)" "$l_rps" "$l_p50" "$l_p99" "$rl" "(reported)"
+echo "MCP tools/call vs REST tool call (same round, median): req/s ×$mr_ratio (goal ≥0.90 $(verdict "$mr_ratio" 0.9))"
 echo "tool call vs verify (same round, median): req/s ×$tv_ratio (goal ≥0.80 $(verdict "$tv_ratio" 0.8)), p50 added ${tv_added} ms at $CONNECTIONS connections (queueing)"
 echo "  one connection (no queue): verify p50 $v1_p50, tool call p50 $t1_p50, added ${tv_added1} ms (goal ≤2 $(awk -v a="$tv_added1" 'BEGIN { print (a <= 2) ? "ok" : "MISSED" }'))"
 echo "install ratios per round: $(tr '\n' ';' <<<"$all_ratios")"

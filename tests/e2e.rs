@@ -5,6 +5,8 @@
 
 #[path = "scenarios/connectors.rs"]
 mod connectors;
+#[path = "scenarios/gateway.rs"]
+mod gateway;
 #[path = "scenarios/marketplace.rs"]
 mod marketplace;
 #[path = "scenarios/oauth.rs"]
@@ -541,6 +543,7 @@ fn main() {
         ("mcp_tools", &|| connectors::mcp_tools(s, p, seen)),
         ("tool_calls", &|| tools::tool_calls(s, p, seen)),
         ("mcp_tool_pins", &|| tools::mcp_pins(s, p, seen)),
+        ("mcp_gateway", &|| gateway::gateway(s, p, seen)),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),

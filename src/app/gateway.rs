@@ -10,7 +10,7 @@ use crate::domain::gateway::tool_name;
 use crate::domain::ids::{slug_of, TenantId};
 use crate::domain::manifest::{Listing, Tool};
 use crate::domain::Error;
-use crate::store::{BindingRecord, ConnectorRecord, Fail};
+use crate::store::{BindingRecord, ConnectorRecord, ConsumerBindings, Fail};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -19,9 +19,16 @@ use std::rc::Rc;
 pub struct Granted {
     pub name: String,
     pub binding: BindingRecord,
-    pub connector: ConnectorRecord,
+    pub connector: Rc<ConnectorRecord>,
     pub listing: Rc<Listing>,
-    pub tool: Tool,
+    /// The tool's index in `listing.tools`.
+    at: usize,
+}
+
+impl Granted {
+    pub fn tool(&self) -> &Tool {
+        &self.listing.tools[self.at]
+    }
 }
 
 /// A tool a binding would grant but the consumer does not see, and why.
@@ -66,50 +73,58 @@ pub fn serving<'a>(b: &BindingRecord, all: &'a [ConnectorRecord]) -> Option<&'a 
     }
 }
 
-/// The instances that may serve `bindings`: each pinned one, and, when any
-/// binding is unpinned, every instance of the tenant.
-pub async fn candidates(
+/// The instances that may serve `bindings`: the pinned ones `cb` carries,
+/// and, when one of `bindings` is unpinned, every instance of the tenant.
+pub async fn instances(
     app: &App,
     tenant: &TenantId,
-    bindings: &[BindingRecord],
-) -> Result<Vec<ConnectorRecord>, Fail> {
-    if bindings.iter().any(|b| b.connector_id.is_none()) {
-        return Ok(app.connectors.all_connectors(tenant).await?);
+    cb: ConsumerBindings,
+    bindings: &[&BindingRecord],
+) -> Result<Vec<Rc<ConnectorRecord>>, Fail> {
+    let all = if bindings.iter().any(|b| b.connector_id.is_none()) {
+        app.connectors.all_connectors(tenant).await?
+    } else {
+        cb.pinned
+    };
+    Ok(all.into_iter().map(Rc::new).collect())
+}
+
+/// The instance serving a binding among `all` (see [`serving`]).
+fn serving_rc<'a>(
+    b: &BindingRecord,
+    all: &'a [Rc<ConnectorRecord>],
+) -> Option<&'a Rc<ConnectorRecord>> {
+    match &b.connector_id {
+        Some(id) => all.iter().find(|c| &c.id == id),
+        None => all
+            .iter()
+            .filter(|c| c.status == Status::Connected && c.capabilities.contains(&b.capability))
+            .min_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id))),
     }
-    let mut out: Vec<ConnectorRecord> = vec![];
-    for b in bindings {
-        let Some(id) = &b.connector_id else { continue };
-        if out.iter().any(|c| &c.id == id) {
-            continue;
-        }
-        if let Some(c) = app.connectors.connector(tenant, id).await? {
-            out.push(c);
-        }
-    }
-    Ok(out)
 }
 
 /// `consumer`'s tool set. Bindings take precedence by age: when two would
 /// give the same name (possible only when the instance serving an unpinned
 /// binding changes listing), the older binding's tool is shown and the other
-/// is withheld, never renamed.
+/// is withheld, never renamed. One D1 round trip when every binding is
+/// pinned (two otherwise); listings come from the isolate's cache.
 pub async fn assemble(app: &App, tenant: &TenantId, consumer: &str) -> Result<Assembled, Fail> {
-    let bindings = app.connectors.consumer_bindings(tenant, consumer).await?;
-    let all = candidates(app, tenant, &bindings).await?;
+    let cb = app.connectors.consumer_bindings(tenant, consumer).await?;
+    let bindings = cb.bindings.clone();
+    let refs: Vec<&BindingRecord> = bindings.iter().collect();
+    let all = instances(app, tenant, cb, &refs).await?;
     let mut out = Assembled::default();
     let mut named: BTreeMap<String, Granted> = BTreeMap::new();
-    out.bindings = bindings.clone();
-    for b in bindings {
-        let Some(c) = serving(&b, &all) else {
-            out.unserved.push(b);
+    for b in &bindings {
+        let Some(c) = serving_rc(b, &all) else {
+            out.unserved.push(b.clone());
             continue;
         };
         let listing = super::listings::of_instance(app, c).await?;
-        for t in listing
-            .tools
-            .iter()
-            .filter(|t| t.capability == b.capability)
-        {
+        for (at, t) in listing.tools.iter().enumerate() {
+            if t.capability != b.capability {
+                continue;
+            }
             let withhold = |name: String, reason: String| Withheld {
                 name,
                 binding: b.id.to_string(),
@@ -144,13 +159,58 @@ pub async fn assemble(app: &App, tenant: &TenantId, consumer: &str) -> Result<As
                     binding: b.clone(),
                     connector: c.clone(),
                     listing: listing.clone(),
-                    tool: t.clone(),
+                    at,
                 },
             );
         }
     }
+    out.bindings = bindings;
     out.tools = named.into_values().collect();
     Ok(out)
+}
+
+/// The one tool `name` gives `consumer`, as [`assemble`] would show it, read
+/// more cheaply: only the bindings of the name's alias (the text before its
+/// first `_`) can give it, the oldest first.
+pub async fn find(
+    app: &App,
+    tenant: &TenantId,
+    consumer: &str,
+    name: &str,
+) -> Result<Option<Granted>, Fail> {
+    let Some((alias, tool)) = name.split_once('_') else {
+        return Ok(None);
+    };
+    let cb = app.connectors.consumer_bindings(tenant, consumer).await?;
+    let bindings = cb.bindings.clone();
+    let mine: Vec<&BindingRecord> = bindings.iter().filter(|b| b.alias == alias).collect();
+    if mine.is_empty() {
+        return Ok(None);
+    }
+    let all = instances(app, tenant, cb, &mine).await?;
+    for b in mine {
+        let Some(c) = serving_rc(b, &all) else {
+            continue;
+        };
+        if c.status == Status::PendingAuth {
+            continue;
+        }
+        let listing = super::listings::of_instance(app, c).await?;
+        let at = listing
+            .tools
+            .iter()
+            .position(|t| t.name == tool && t.capability == b.capability);
+        if let Some(at) = at {
+            return Ok(Some(Granted {
+                name: name.to_string(),
+                binding: b.clone(),
+                connector: c.clone(),
+                listing: listing.clone(),
+                at,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Refuses a new binding whose names its consumer already sees from another
@@ -201,7 +261,7 @@ pub async fn check_names(
             return Err(Error::ToolNameTaken {
                 message: format!(
                     "The consumer '{}' already sees '{name}' through the binding {} ({} on {}); this binding would give the same name. Choose another alias.",
-                    new.consumer, g.binding.id, g.tool.name, g.connector.id
+                    new.consumer, g.binding.id, g.tool().name, g.connector.id
                 ),
                 name,
                 binding: g.binding.id.to_string(),

@@ -142,6 +142,7 @@ async fn granted(
         .connectors
         .consumer_bindings(tenant, consumer)
         .await?
+        .bindings
         .into_iter()
         .filter(|b| b.capability == tool.capability)
         .collect();

@@ -331,10 +331,10 @@ fn consumer<'a>(caller: &'a ToolCaller<'_>) -> &'a str {
 pub fn tool_view(g: &Granted) -> Value {
     json!({
         "name": g.name,
-        "title": title(&g.tool),
-        "description": g.tool.description,
-        "inputSchema": g.tool.input_schema,
-        "annotations": annotations(&g.tool),
+        "title": title(g.tool()),
+        "description": g.tool().description,
+        "inputSchema": g.tool().input_schema,
+        "annotations": annotations(g.tool()),
     })
 }
 
@@ -414,10 +414,10 @@ async fn call(
         }
     };
     let meta = params.get("_meta").and_then(Value::as_object);
-    let set = gateway::assemble(app, caller.tenant, consumer(caller))
+    let found = gateway::find(app, caller.tenant, consumer(caller), name)
         .await
         .map_err(internal)?;
-    let Some(g) = set.find(name) else {
+    let Some(g) = found.as_ref() else {
         return Err(RpcError::new(
             200,
             -32602,
@@ -478,14 +478,19 @@ async fn run(
 ) -> HttpResponse {
     let request = CallRequest {
         connector: g.connector.id.as_str(),
-        tool: &g.tool.name,
+        tool: &g.tool().name,
         arguments: Some(arguments),
         dry_run,
         idempotency_key: key,
     };
     let result = async {
-        let plan =
-            tool_call::plan_granted(app, caller, g.connector.clone(), g.listing.clone(), request)?;
+        let plan = tool_call::plan_granted(
+            app,
+            caller,
+            (*g.connector).clone(),
+            g.listing.clone(),
+            request,
+        )?;
         let run = || async {
             let receipt = tool_call::call(app, plan).await?;
             Ok(HttpResponse::json(

@@ -53,6 +53,13 @@ pub struct BindingRecord {
     pub created_at: String,
 }
 
+/// A consumer's bindings with the instances they pin.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerBindings {
+    pub bindings: Vec<BindingRecord>,
+    pub pinned: Vec<ConnectorRecord>,
+}
+
 #[async_trait(?Send)]
 pub trait ConnectorStore {
     /// Inserts the instance and its event in one transaction.
@@ -115,12 +122,12 @@ pub trait ConnectorStore {
     ) -> StoreResult<Vec<BindingRecord>>;
     async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>>;
     /// One consumer's bindings, oldest first (the gateway's order of
-    /// precedence).
+    /// precedence), and the instances they are pinned to — one round trip.
     async fn consumer_bindings(
         &self,
         tenant: &TenantId,
         consumer: &str,
-    ) -> StoreResult<Vec<BindingRecord>>;
+    ) -> StoreResult<ConsumerBindings>;
     /// Re-points a binding (its `connector_id`), with its event; `Gone` when
     /// it no longer exists.
     async fn update_binding(

@@ -44,7 +44,9 @@ pub use catalog::{
     CatalogEntry, CatalogStore, Put, StoredListing, SubmissionFilter, SubmissionRecord,
     VersionRecord,
 };
-pub use connectors::{BindingRecord, ConnectorFilter, ConnectorRecord, ConnectorStore};
+pub use connectors::{
+    BindingRecord, ConnectorFilter, ConnectorRecord, ConnectorStore, ConsumerBindings,
+};
 pub use events::{EventFilter, EventRecord};
 pub use oauth::{OAuthStateRecord, OAuthStore, Taken};
 pub use objects::TenantObjects;

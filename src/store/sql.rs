@@ -113,7 +113,7 @@ impl Statement {
 /// A row (an object keyed by column) as `T`. Decoded as a map only: unlike
 /// `serde_json::from_value`, no sequence decoder per row type is compiled
 /// into the Wasm.
-fn decode<T: DeserializeOwned>(row: Value) -> StoreResult<T> {
+pub fn decode<T: DeserializeOwned>(row: Value) -> StoreResult<T> {
     match row {
         Value::Object(columns) => Ok(T::deserialize(
             MapDeserializer::<_, serde_json::Error>::new(columns.into_iter()),

@@ -289,7 +289,17 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// Runs named scenarios, each isolated against panics, and reports like libtest.
 pub fn run(scenarios: &[(&str, &dyn Fn())]) -> bool {
     let mut failed = vec![];
+    // A developer's shortcut: E2E_ONLY=a,b runs only those scenarios.
+    let only = std::env::var("E2E_ONLY").ok();
+    let mut ran = 0;
     for (name, f) in scenarios {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|n| n == *name))
+        {
+            continue;
+        }
+        ran += 1;
         let started = Instant::now();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
             Ok(()) => eprintln!("test e2e::{name} ... ok ({:?})", started.elapsed()),
@@ -301,7 +311,7 @@ pub fn run(scenarios: &[(&str, &dyn Fn())]) -> bool {
     }
     eprintln!(
         "\ne2e: {} passed; {} failed{}",
-        scenarios.len() - failed.len(),
+        ran - failed.len(),
         failed.len(),
         if failed.is_empty() {
             String::new()

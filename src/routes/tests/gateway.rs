@@ -638,3 +638,46 @@ fn names_never_clash_and_survive_a_re_pointed_binding() {
     );
     assert_eq!(r["error"]["code"], -32602);
 }
+
+#[test]
+fn tools_list_pages_past_a_hundred_tools_in_a_stable_order() {
+    let t = setup();
+    // repo.read gives two tools: 51 aliases make 102 names.
+    for i in 0..51 {
+        let (s, v) = bind(
+            &t.w,
+            &t.manager,
+            json!({"consumer": "support-bot", "capability": "repo.read", "alias": format!("r{i:02}")}),
+        );
+        assert_eq!(s, 201, "{v}");
+    }
+    let (_, first) = modern(&t.w, &t.agent, "tools/list", json!({}));
+    let page1 = names(&first);
+    assert_eq!(page1.len(), 100);
+    let cursor = first["result"]["nextCursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let (_, second) = modern(&t.w, &t.agent, "tools/list", json!({"cursor": cursor}));
+    let page2 = names(&second);
+    assert_eq!(
+        page2,
+        ["r50_repos_get", "r50_repos_list_for_authenticated_user"]
+    );
+    assert!(second["result"].get("nextCursor").is_none());
+    let mut all = page1.clone();
+    all.extend(page2);
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(all, sorted, "sorted, no name twice");
+    let (_, again) = modern(&t.w, &t.agent, "tools/list", json!({}));
+    assert_eq!(names(&again), page1, "the same order every time");
+    let (_, bad) = modern(
+        &t.w,
+        &t.agent,
+        "tools/list",
+        json!({"cursor": "not-a-cursor!"}),
+    );
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+}

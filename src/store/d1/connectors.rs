@@ -2,7 +2,7 @@
 
 use super::SqlStore;
 use crate::domain::connector::{AuthMode, Status};
-use crate::store::sql::{first_changes, Param, Sql, Statement, StatementResult};
+use crate::store::sql::{decode, first_changes, Param, Sql, Statement, StatementResult};
 use crate::store::*;
 use serde::Deserialize;
 
@@ -370,15 +370,35 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         &self,
         tenant: &TenantId,
         consumer: &str,
-    ) -> StoreResult<Vec<BindingRecord>> {
-        let rows = self
-            .stmt(
-                "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 ORDER BY created_at, id",
-                &[tenant.as_str().into(), consumer.into()],
-            )?
-            .all::<BindingRow>(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+    ) -> StoreResult<ConsumerBindings> {
+        let params = [tenant.as_str().into(), consumer.into()];
+        let bindings = self.stmt(
+            "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 ORDER BY created_at, id",
+            &params,
+        )?;
+        let pinned = self.stmt(
+            &format!(
+                "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 AND id IN
+                   (SELECT connector_id FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 AND connector_id IS NOT NULL)"
+            ),
+            &params,
+        )?;
+        let mut results = self.run_batch(vec![bindings, pinned]).await?.into_iter();
+        let mut rows = |n| {
+            results
+                .next()
+                .map(|r| r.rows)
+                .ok_or_else(|| StoreError(format!("batch answered no result {n}")))
+        };
+        let bindings = rows(1)?
+            .into_iter()
+            .map(|r| decode::<BindingRow>(r).map(Into::into))
+            .collect::<StoreResult<Vec<BindingRecord>>>()?;
+        let pinned = rows(2)?
+            .into_iter()
+            .map(|r| decode::<ConnectorRow>(r).and_then(ConnectorRow::into_record))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(ConsumerBindings { bindings, pinned })
     }
 
     async fn update_binding(
