@@ -214,6 +214,12 @@ pub(crate) mod edge {
             Ok(a) => a,
             Err(e) => return console_error!("scheduled: cannot start: {e}"),
         };
+        // Approvals past their 24 h expire (API §15): their calls never run.
+        match crate::app::governance::expire_due(&app).await {
+            Ok(0) => {}
+            Ok(n) => console_log!("scheduled: {n} approvals expired"),
+            Err(e) => console_error!("scheduled: expiring approvals: {e:?}"),
+        }
         let tenants = match app.sweep.tenants_with_connectors().await {
             Ok(t) => t,
             Err(e) => return console_error!("scheduled: cannot list tenants: {}", e.0),

@@ -6,6 +6,7 @@
 
 use super::{gateway, App};
 use crate::domain::error::Dependent;
+use crate::domain::governance::Policy;
 use crate::domain::ids::{slug_of, BindingId, ConnectorId, TenantId};
 use crate::domain::Error;
 use crate::store::{BindingRecord, ConnectorRecord, EventRecord, Fail, StoreError, Written};
@@ -63,7 +64,8 @@ fn binding_event(app: &App, b: &BindingRecord, kind: &str, by: &str) -> EventRec
             json!({"binding_id": b.id.as_str(), "consumer": b.consumer, "capability": b.capability, "alias": b.alias, "by": by})
         }
         "binding.updated" => {
-            json!({"binding_id": b.id.as_str(), "consumer": b.consumer, "capability": b.capability, "connector_id": b.connector_id.as_ref().map(|c| c.as_str()), "by": by})
+            json!({"binding_id": b.id.as_str(), "consumer": b.consumer, "capability": b.capability, "connector_id": b.connector_id.as_ref().map(|c| c.as_str()),
+                   "policy": b.policy.map(|p| p.as_str()), "rate_limit": b.rate_limit.map(|n| json!({"per_minute": n})), "by": by})
         }
         _ => json!({"binding_id": b.id.as_str(), "capability": b.capability, "by": by}),
     };
@@ -79,6 +81,17 @@ pub struct NewBinding {
     pub pinned: Option<ConnectorId>,
     /// `None`: [`gateway::default_alias`].
     pub alias: Option<String>,
+    /// `None`: the tenant's default.
+    pub policy: Option<Policy>,
+    pub rate_limit: Option<u32>,
+}
+
+/// What a `PATCH` changes (`None`: left as it is; `Some(None)`: cleared).
+#[derive(Default)]
+pub struct Change {
+    pub connector_id: Option<Option<ConnectorId>>,
+    pub policy: Option<Option<Policy>>,
+    pub rate_limit: Option<Option<u32>>,
 }
 
 /// Binds a consumer to a capability, pinned to an instance that fulfils it
@@ -95,6 +108,8 @@ pub async fn create(
         capability,
         pinned,
         alias,
+        policy,
+        rate_limit,
     } = new;
     let pinned_instance = match &pinned {
         Some(id) => {
@@ -121,6 +136,8 @@ pub async fn create(
         capability,
         connector_id: pinned,
         alias: String::new(),
+        policy,
+        rate_limit,
         created_at: app.now.rfc3339(),
     };
     let all = match pinned_instance {
@@ -137,50 +154,70 @@ pub async fn create(
     Ok(b)
 }
 
-/// Re-points a binding to another instance of the listing serving it now
-/// (`None`: unpins it), so its consumer's tool names stay the same. Call
-/// under [`LOCK`].
-pub async fn repoint(
+/// Changes a binding: re-points it to another instance of the listing
+/// serving it now (`Some(None)`: unpins it), so its consumer's tool names
+/// stay the same; sets or clears its policy and rate limit. Call under
+/// [`LOCK`].
+pub async fn update(
     app: &App,
     tenant: &TenantId,
     by: &str,
     id: &BindingId,
-    to: Option<ConnectorId>,
+    change: Change,
 ) -> Result<BindingRecord, Fail> {
     let gone = || Error::not_found("binding", id.as_str());
     let b = app.connectors.binding(tenant, id).await?.ok_or_else(gone)?;
-    let all = app.connectors.all_connectors(tenant).await?;
-    let now = gateway::serving(&b, &all).map(|c| c.listing.clone());
     let mut next = b.clone();
-    next.connector_id = to;
-    if let Some(to) = &next.connector_id {
-        let c = all
-            .iter()
-            .find(|c| &c.id == to)
-            .ok_or_else(|| Fail::from(Error::not_found("connector", to.as_str())))?;
-        if !c.capabilities.contains(&b.capability) {
-            return Err(Error::invalid(
-                "connector_id",
-                format!("The connector '{to}' does not fulfil '{}'.", b.capability),
-            )
-            .into());
-        }
+    if let Some(p) = change.policy {
+        next.policy = p;
     }
-    let then = gateway::serving(&next, &all).map(|c| c.listing.clone());
-    if let (Some(now), Some(then)) = (&now, &then) {
-        if now != then {
-            return Err(Error::invalid(
-                "connector_id",
-                format!(
-                    "The binding is served by a '{}' instance; it can only be re-pointed to another instance of that listing (not '{}'), so that its consumer's tool names stay the same. Make a new binding for another listing.",
-                    slug_of(now),
-                    slug_of(then)
-                ),
-            )
-            .into());
+    if let Some(r) = change.rate_limit {
+        next.rate_limit = r;
+    }
+    let mut changed: Vec<&str> = vec![];
+    if next.policy != b.policy {
+        changed.push("policy");
+    }
+    if next.rate_limit != b.rate_limit {
+        changed.push("rate_limit");
+    }
+    if let Some(to) = change.connector_id {
+        let all = app.connectors.all_connectors(tenant).await?;
+        let now = gateway::serving(&b, &all).map(|c| c.listing.clone());
+        next.connector_id = to;
+        if let Some(to) = &next.connector_id {
+            let c = all
+                .iter()
+                .find(|c| &c.id == to)
+                .ok_or_else(|| Fail::from(Error::not_found("connector", to.as_str())))?;
+            if !c.capabilities.contains(&b.capability) {
+                return Err(Error::invalid(
+                    "connector_id",
+                    format!("The connector '{to}' does not fulfil '{}'.", b.capability),
+                )
+                .into());
+            }
+        }
+        let then = gateway::serving(&next, &all).map(|c| c.listing.clone());
+        if let (Some(now), Some(then)) = (&now, &then) {
+            if now != then {
+                return Err(Error::invalid(
+                    "connector_id",
+                    format!(
+                        "The binding is served by a '{}' instance; it can only be re-pointed to another instance of that listing (not '{}'), so that its consumer's tool names stay the same. Make a new binding for another listing.",
+                        slug_of(now),
+                        slug_of(then)
+                    ),
+                )
+                .into());
+            }
+        }
+        if next.connector_id != b.connector_id {
+            changed.push("connector_id");
         }
     }
     let mut event = binding_event(app, &next, "binding.updated", by);
+    event.data["changed"] = json!(changed);
     event.data["previous_connector_id"] = json!(b.connector_id.as_ref().map(|c| c.as_str()));
     if app.connectors.update_binding(tenant, &next, &event).await? == Written::Gone {
         return Err(gone().into());

@@ -9,6 +9,7 @@ pub mod connectors;
 pub mod consent;
 pub mod discovery;
 pub mod gateway;
+pub mod governance;
 pub mod health;
 pub mod install;
 pub mod keys;

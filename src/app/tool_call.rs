@@ -11,6 +11,7 @@ use super::vault::{open_fields, seal_fields};
 use super::App;
 use crate::domain::auth::ToolCaller;
 use crate::domain::connector::Status;
+use crate::domain::governance::{action, Action, Policy};
 use crate::domain::idempotency::canonical_sha256;
 use crate::domain::ids::{TenantId, ToolCallId};
 use crate::domain::manifest::{Listing, Tool};
@@ -20,7 +21,7 @@ use crate::probe::call::NotSent;
 use crate::probe::credential::Session;
 use crate::probe::mcp::{Called, Conn};
 use crate::probe::run::{redact, snippet};
-use crate::store::{ConnectorRecord, Fail, ToolCallRecord, Written};
+use crate::store::{BindingRecord, ConnectorRecord, Fail, ToolCallRecord, Written};
 use serde_json::{json, Map, Value};
 use std::rc::Rc;
 
@@ -42,6 +43,10 @@ pub struct CallPlan {
     dry_run: bool,
     consumer: Option<String>,
     idempotency_key: Option<String>,
+    /// The binding that grants an agent's call (its policy and rate limit
+    /// govern it); `None` for a manager's call, which runs as asked.
+    binding: Option<BindingRecord>,
+    policy: Policy,
 }
 
 impl CallPlan {
@@ -63,16 +68,20 @@ pub async fn plan(
     let c = super::connectors::owned(app, caller.tenant, req.connector).await?;
     let listing = super::listings::of_instance(app, &c).await?;
     let tool = find_tool(&listing, req.tool)?;
-    if let Some(consumer) = caller.consumer {
-        if !granted(app, caller.tenant, consumer, &c, tool).await? {
-            return Err(Error::Forbidden(format!(
-                "The consumer '{consumer}' has no binding that grants '{}' ({}) on {}.",
-                tool.name, tool.capability, c.id
-            ))
-            .into());
-        }
-    }
-    plan_granted(app, caller, c, listing, req)
+    let binding = match caller.consumer {
+        Some(consumer) => match granted(app, caller.tenant, consumer, &c, tool).await? {
+            Some(b) => Some(b),
+            None => {
+                return Err(Error::Forbidden(format!(
+                    "The consumer '{consumer}' has no binding that grants '{}' ({}) on {}.",
+                    tool.name, tool.capability, c.id
+                ))
+                .into())
+            }
+        },
+        None => None,
+    };
+    plan_granted(app, caller, c, listing, req, binding).await
 }
 
 fn find_tool<'a>(listing: &'a Listing, name: &str) -> Result<&'a Tool, Fail> {
@@ -87,12 +96,13 @@ fn find_tool<'a>(listing: &'a Listing, name: &str) -> Result<&'a Tool, Fail> {
 /// it among the consumer's tools): the instance is not waiting for consent,
 /// the arguments pass the tool's `input_schema`, and a live side-effecting
 /// call carries an idempotency key. Sends nothing.
-pub fn plan_granted(
-    _app: &App,
+pub async fn plan_granted(
+    app: &App,
     caller: &ToolCaller<'_>,
     c: ConnectorRecord,
     listing: Rc<Listing>,
     req: CallRequest<'_>,
+    binding: Option<BindingRecord>,
 ) -> Result<CallPlan, Fail> {
     let tool = find_tool(&listing, req.tool)?.clone();
     if c.status == Status::PendingAuth {
@@ -102,7 +112,13 @@ pub fn plan_granted(
         .into());
     }
     let arguments = validate_arguments(&tool.input_schema, req.arguments)?;
-    let writes = tool.side_effect && !req.dry_run;
+    let policy = match &binding {
+        Some(b) if tool.side_effect => super::governance::policy_of(app, b).await?,
+        _ => Policy::Allow,
+    };
+    // Under `dry_run` or `deny` nothing can change: no key is needed.
+    let writes =
+        tool.side_effect && !req.dry_run && matches!(policy, Policy::Allow | Policy::Approve);
     if writes && req.idempotency_key.is_none() {
         return Err(Error::missing("Idempotency-Key")
             .reworded(format!(
@@ -126,18 +142,21 @@ pub fn plan_granted(
         dry_run: req.dry_run,
         consumer: caller.consumer.map(str::to_string),
         idempotency_key: req.idempotency_key.map(str::to_string),
+        binding,
+        policy,
     })
 }
 
-/// Whether `consumer`'s bindings grant `tool` on `c`: a binding of the
-/// tool's capability that `c` serves (API §7, `gateway::serving`).
+/// The binding of `consumer` that grants `tool` on `c`, if one does: a
+/// binding of the tool's capability that `c` serves (API §7,
+/// `gateway::serving`), the oldest first.
 async fn granted(
     app: &App,
     tenant: &TenantId,
     consumer: &str,
     c: &ConnectorRecord,
     tool: &Tool,
-) -> Result<bool, Fail> {
+) -> Result<Option<BindingRecord>, Fail> {
     let bindings: Vec<_> = app
         .connectors
         .consumer_bindings(tenant, consumer)
@@ -146,20 +165,20 @@ async fn granted(
         .into_iter()
         .filter(|b| b.capability == tool.capability)
         .collect();
-    if bindings
+    if let Some(b) = bindings
         .iter()
-        .any(|b| b.connector_id.as_ref() == Some(&c.id))
+        .find(|b| b.connector_id.as_ref() == Some(&c.id))
     {
-        return Ok(true);
+        return Ok(Some(b.clone()));
     }
     if !bindings.iter().any(|b| b.connector_id.is_none()) {
-        return Ok(false);
+        return Ok(None);
     }
     let all = app.connectors.all_connectors(tenant).await?;
     Ok(bindings
-        .iter()
+        .into_iter()
         .filter(|b| b.connector_id.is_none())
-        .any(|b| super::gateway::serving(b, &all).is_some_and(|s| s.id == c.id)))
+        .find(|b| super::gateway::serving(b, &all).is_some_and(|s| s.id == c.id)))
 }
 
 /// The SHA-256 of the arguments' canonical JSON (key order does not matter).
@@ -173,14 +192,152 @@ pub fn arguments_sha256(args: &Map<String, Value>) -> String {
 /// sent (a bad argument, a refused target, a changed MCP tool) leaves no
 /// receipt.
 pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
+    let has_dry_run = plan.tool.dry_run.is_some();
+    match action(
+        plan.policy,
+        plan.tool.side_effect,
+        plan.dry_run,
+        has_dry_run,
+    ) {
+        Action::Deny(reason) => {
+            let mut receipt = new_receipt(app, &plan, plan.dry_run);
+            receipt.status = "denied".into();
+            receipt.error = Some(json!({"code": "policy_denied", "message": reason}));
+            app.tool_calls.insert_tool_call(&receipt, None).await?;
+            Ok(receipt)
+        }
+        Action::AwaitApproval => super::governance::request(app, &plan).await,
+        Action::Run { dry_run } => {
+            rate(app, &plan).await?;
+            run(app, plan, dry_run, None).await
+        }
+    }
+}
+
+/// Takes the call from its binding's rate limit (per consumer and instance,
+/// held by the tenant object): `RateLimited` when it is used up.
+async fn rate(app: &App, plan: &CallPlan) -> Result<(), Fail> {
+    let Some(b) = &plan.binding else {
+        return Ok(());
+    };
+    let Some(per_minute) = b.rate_limit else {
+        return Ok(());
+    };
+    let key = format!("{}|{}", b.consumer, plan.connector.id);
+    match app
+        .objects
+        .rate(&plan.connector.tenant, &key, per_minute, app.now.0)
+        .await?
+    {
+        None => Ok(()),
+        Some(wait_ms) => {
+            let secs = (wait_ms as u64).div_ceil(1000).max(1);
+            Err(Error::RateLimited {
+                message: format!(
+                    "The binding {} allows {per_minute} calls a minute for '{}' on {}; the next is free in {secs} s.",
+                    b.id, b.consumer, plan.connector.id
+                ),
+                retry_after_secs: secs,
+            }
+            .into())
+        }
+    }
+}
+
+/// A receipt for `plan`, not yet run (`failed` until it is).
+pub(super) fn new_receipt(app: &App, plan: &CallPlan, dry_run: bool) -> ToolCallRecord {
+    let c = &plan.connector;
+    ToolCallRecord {
+        id: ToolCallId::generate(app.rng.as_ref()).to_string(),
+        tenant: c.tenant.clone(),
+        connector_id: c.id.to_string(),
+        listing: crate::domain::ids::slug_of(&c.listing).to_string(),
+        listing_version: c.listing_version.clone(),
+        tool: plan.tool.name.clone(),
+        capability: plan.tool.capability.clone(),
+        consumer: plan.consumer.clone(),
+        mode: if dry_run { "dry_run" } else { "live" }.into(),
+        status: "failed".into(),
+        result: None,
+        truncated: false,
+        error: None,
+        upstream_status: None,
+        latency_ms: None,
+        arguments_sha256: arguments_sha256(&plan.arguments),
+        idempotency_key: plan.idempotency_key.clone(),
+        approval_id: None,
+        created_at: app.now.rfc3339(),
+    }
+}
+
+impl CallPlan {
+    pub(super) fn binding(&self) -> Option<&BindingRecord> {
+        self.binding.as_ref()
+    }
+    pub(super) fn connector(&self) -> &ConnectorRecord {
+        &self.connector
+    }
+    pub(super) fn tool(&self) -> &Tool {
+        &self.tool
+    }
+    pub(super) fn arguments(&self) -> &Map<String, Value> {
+        &self.arguments
+    }
+    pub(super) fn consumer(&self) -> Option<&str> {
+        self.consumer.as_deref()
+    }
+    pub(super) fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+}
+
+/// Rebuilds the plan of an approved call (the instance, its listing version
+/// and the exact arguments stored with the approval): what a person approved
+/// runs, live, with no policy left to apply.
+pub(super) async fn approved_plan(
+    app: &App,
+    tenant: &TenantId,
+    connector: &str,
+    tool: &str,
+    arguments: &Value,
+    consumer: &str,
+    key: &str,
+) -> Result<CallPlan, Fail> {
+    let c = super::connectors::owned(app, tenant, connector).await?;
+    let listing = super::listings::of_instance(app, &c).await?;
+    let tool = find_tool(&listing, tool)?.clone();
+    Ok(CallPlan {
+        arguments: arguments.as_object().cloned().unwrap_or_default(),
+        connector: c,
+        listing,
+        tool,
+        dry_run: false,
+        consumer: Some(consumer.to_string()),
+        idempotency_key: Some(key.to_string()),
+        binding: None,
+        policy: Policy::Allow,
+    })
+}
+
+/// Sends a call and stores its receipt: a new one, or `pending` (an
+/// approved call) completed.
+pub(super) async fn run(
+    app: &App,
+    plan: CallPlan,
+    dry_run: bool,
+    pending: Option<ToolCallRecord>,
+) -> Result<ToolCallRecord, Fail> {
+    let mut receipt = match pending {
+        Some(p) => p,
+        None => new_receipt(app, &plan, dry_run),
+    };
+    let completing = receipt.status == "pending_approval";
     let CallPlan {
         connector: c,
         listing,
         tool,
         arguments,
-        dry_run,
-        consumer,
-        idempotency_key,
+        ..
     } = plan;
     let request = if dry_run && tool.side_effect {
         tool.dry_run.as_ref()
@@ -201,27 +358,7 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
     let session = session(app, &c, &listing, &config).await?;
     let net = app.net();
     let secrets: Vec<&str> = session.fields.values().map(String::as_str).collect();
-    let mut receipt = ToolCallRecord {
-        id: ToolCallId::generate(app.rng.as_ref()).to_string(),
-        tenant: c.tenant.clone(),
-        connector_id: c.id.to_string(),
-        listing: crate::domain::ids::slug_of(&c.listing).to_string(),
-        listing_version: c.listing_version.clone(),
-        tool: tool.name.clone(),
-        capability: tool.capability.clone(),
-        consumer,
-        mode: if dry_run { "dry_run" } else { "live" }.into(),
-        status: "failed".into(),
-        result: None,
-        truncated: false,
-        error: None,
-        upstream_status: None,
-        latency_ms: None,
-        arguments_sha256: arguments_sha256(&arguments),
-        idempotency_key,
-        approval_id: None,
-        created_at: app.now.rfc3339(),
-    };
+    receipt.status = "failed".into();
     let shape = tool.result.clone().unwrap_or_default();
     let started = (app.clock)();
     let outcome = match (request, mcp_tool) {
@@ -291,7 +428,25 @@ pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
             Some(message)
         }
     };
-    app.tool_calls.insert_tool_call(&receipt).await?;
+    let failed = (receipt.status == "failed").then(|| {
+        let mut e = app.event(
+            &c.tenant,
+            "tool_call.failed",
+            json!({"tool_call_id": receipt.id, "tool": receipt.tool, "consumer": receipt.consumer,
+                   "code": receipt.error.as_ref().map(|e| e["code"].clone())}),
+        );
+        e.connector_id = Some(c.id.to_string());
+        e
+    });
+    if completing {
+        app.tool_calls
+            .complete_tool_call(&receipt, failed.as_ref())
+            .await?;
+    } else {
+        app.tool_calls
+            .insert_tool_call(&receipt, failed.as_ref())
+            .await?;
+    }
     match unreachable {
         Some(message) => Err(Error::ToolUpstream {
             message,

@@ -74,6 +74,13 @@ pub enum Error {
         name: String,
         binding: String,
     },
+    /// A binding's rate limit is used up for now (API §15); a call is free
+    /// again in `retry_after_secs`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// A tool call reached no answer; its receipt is `tool_call`.
     #[error("{message}")]
     ToolUpstream { message: String, tool_call: String },

@@ -101,6 +101,10 @@ prefixed_id!(
     ToolCallId, "tc_", 20, "tool_call"
 );
 prefixed_id!(
+    /// An approval: one side-effecting call waiting for a person (API §15).
+    ApprovalId, "ap_", 20, "approval"
+);
+prefixed_id!(
     /// A manifest submitted to the marketplace for review.
     SubmissionId, "sub_", 20, "submission"
 );

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod connector;
 pub mod error;
 pub mod gateway;
+pub mod governance;
 pub mod health;
 pub mod idempotency;
 pub mod ids;

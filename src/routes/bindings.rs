@@ -9,6 +9,7 @@ use super::App;
 use crate::app::bindings as uc;
 use crate::app::gateway::{self, Granted};
 use crate::domain::auth::Role;
+use crate::domain::governance::{parse_rate_limit, Policy};
 use crate::domain::ids::{BindingId, ConnectorId};
 use crate::domain::Error;
 use crate::store::{BindingRecord, Fail};
@@ -22,6 +23,8 @@ fn binding_json(b: &BindingRecord) -> Value {
         "capability": b.capability,
         "connector_id": b.connector_id.as_ref().map(|c| c.as_str()),
         "alias": b.alias,
+        "policy": b.policy.map(|p| p.as_str()),
+        "rate_limit": b.rate_limit.map(|n| json!({"per_minute": n})),
         "created_at": b.created_at,
     })
 }
@@ -32,7 +35,14 @@ pub async fn create_binding(app: &App, req: &HttpRequest) -> Result<HttpResponse
     let (tenant, by) = principal.require(Role::Manager)?;
     let idem = idempotency(req)?;
     let body = JsonBody::parse(&req.body)?;
-    body.only(&["consumer", "capability", "connector_id", "alias"])?;
+    body.only(&[
+        "consumer",
+        "capability",
+        "connector_id",
+        "alias",
+        "policy",
+        "rate_limit",
+    ])?;
     let consumer = body.req_str("consumer", 200)?;
     let capability = body.req_str("capability", 100)?;
     if !uc::valid_capability(&capability) {
@@ -47,6 +57,8 @@ pub async fn create_binding(app: &App, req: &HttpRequest) -> Result<HttpResponse
         capability,
         pinned: connector_id(&body)?.flatten(),
         alias: alias(&body)?,
+        policy: policy(&body)?.flatten(),
+        rate_limit: rate_limit(&body)?.flatten(),
     };
     let by = by.to_string();
     let locks = Locks::take(vec![uc::LOCK.into()]);
@@ -87,6 +99,30 @@ fn alias(body: &JsonBody) -> Result<Option<String>, ApiError> {
     Ok(Some(a))
 }
 
+/// `policy` of a body: absent, `null` (the tenant's default) or a policy.
+fn policy(body: &JsonBody) -> Result<Option<Option<Policy>>, ApiError> {
+    match body.get("policy") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(v) => match v.as_str().and_then(Policy::parse) {
+            Some(p) => Ok(Some(Some(p))),
+            None => Err(Error::invalid(
+                "policy",
+                "Invalid policy: expected allow, approve, dry_run, deny, or null for the tenant's default.",
+            )
+            .into()),
+        },
+    }
+}
+
+/// `rate_limit` of a body: absent, `null` (none) or `{per_minute}`.
+fn rate_limit(body: &JsonBody) -> Result<Option<Option<u32>>, ApiError> {
+    match body.get("rate_limit") {
+        None => Ok(None),
+        Some(v) => Ok(Some(parse_rate_limit(v)?)),
+    }
+}
+
 /// A missing instance named by the body is the body's `connector_id`.
 fn connector_param(e: Fail) -> ApiError {
     match e {
@@ -97,8 +133,9 @@ fn connector_param(e: Fail) -> ApiError {
     }
 }
 
-/// `PATCH /v1/bindings/{id}` — `{connector_id}`: re-point the binding to
-/// another instance of the same listing (`null`: unpin it).
+/// `PATCH /v1/bindings/{id}` — `{connector_id?, policy?, rate_limit?}`:
+/// re-point the binding to another instance of the same listing (`null`:
+/// unpin it), set its policy (`null`: the tenant's default) or rate limit.
 pub async fn update_binding(
     app: &App,
     req: &HttpRequest,
@@ -109,14 +146,21 @@ pub async fn update_binding(
     let id = BindingId::parse(id)?;
     let idem = idempotency(req)?;
     let body = JsonBody::parse(&req.body)?;
-    body.only(&["connector_id"])?;
-    let Some(to) = connector_id(&body)? else {
-        return Err(Error::missing("connector_id").into());
+    body.only(&["connector_id", "policy", "rate_limit"])?;
+    let change = uc::Change {
+        connector_id: connector_id(&body)?,
+        policy: policy(&body)?,
+        rate_limit: rate_limit(&body)?,
     };
+    if change.connector_id.is_none() && change.policy.is_none() && change.rate_limit.is_none() {
+        return Err(Error::missing("connector_id")
+            .reworded("Nothing to change: send connector_id, policy or rate_limit.")
+            .into());
+    }
     let by = by.to_string();
     let locks = Locks::take(vec![uc::LOCK.into()]);
     guarded(app, tenant, idem, locks, || async {
-        let b = uc::repoint(app, tenant, &by, &id, to)
+        let b = uc::update(app, tenant, &by, &id, change)
             .await
             .map_err(connector_param)?;
         Ok(HttpResponse::json(200, &binding_json(&b)))

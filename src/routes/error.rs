@@ -198,6 +198,15 @@ impl From<Error> for ApiError {
                 ApiError::new(422, "invalid_request_error", "tool_unsupported", message)
             }
             Error::ToolChanged(_) => ApiError::new(409, "conflict_error", "tool_changed", message),
+            Error::RateLimited {
+                retry_after_secs, ..
+            } => {
+                let mut e = ApiError::new(429, "rate_limit_error", "rate_limit_exceeded", message)
+                    .extra("retry_after", json!(retry_after_secs));
+                e.headers
+                    .push(("retry-after".into(), retry_after_secs.to_string()));
+                e
+            }
             Error::ToolNameTaken { name, binding, .. } => {
                 ApiError::new(409, "conflict_error", "tool_name_taken", message)
                     .param("alias")
@@ -273,6 +282,7 @@ pub const CODES: &[&str] = &[
     "tool_unsupported",
     "tool_changed",
     "tool_name_taken",
+    "rate_limit_exceeded",
     "target_not_allowed",
     "connector_upstream_error",
     "invalid_state",

@@ -490,7 +490,9 @@ async fn run(
             (*g.connector).clone(),
             g.listing.clone(),
             request,
-        )?;
+            Some(g.binding.clone()),
+        )
+        .await?;
         let run = || async {
             let receipt = tool_call::call(app, plan).await?;
             Ok(HttpResponse::json(
@@ -498,16 +500,17 @@ async fn run(
                 &super::tool_calls::tool_call_json(&receipt),
             ))
         };
-        match key {
+        let answer = match key {
             Some(k) => {
                 let idem = Idem {
                     key: k.to_string(),
                     fingerprint: fingerprint(consumer(caller), &g.name, arguments, dry_run),
                 };
-                guarded(app, caller.tenant, Some(idem), Default::default(), run).await
+                guarded(app, caller.tenant, Some(idem), Default::default(), run).await?
             }
-            None => run().await,
-        }
+            None => run().await?,
+        };
+        super::tool_calls::current(app, caller.tenant, answer).await
     }
     .await;
     result.unwrap_or_else(|e: ApiError| e.into_response(app.request_id.as_str()))
@@ -556,17 +559,32 @@ pub fn as_result(resp: HttpResponse) -> Value {
             }
             return out;
         }
+        if body["status"] == "pending_approval" {
+            let text = format!(
+                "Not run yet: this call awaits a person's approval ({}). Nothing was sent. To collect the outcome, make the same call again with the same arguments and the same _meta[\"{META_IDEMPOTENCY_KEY}\"]: it answers this until someone decides, then the call's result (it runs once, when approved) or why it was denied.",
+                body["approval_id"].as_str().unwrap_or_default()
+            );
+            return json!({
+                "content": [{"type": "text", "text": text}],
+                "structuredContent": {"status": "pending_approval", "approval_id": body["approval_id"], "tool_call_id": id},
+                "isError": false,
+                "_meta": {META_TOOL_CALL: id, "dev.connector-marketplace/status": "pending_approval"},
+            });
+        }
         let message = body["error"]["message"]
             .as_str()
             .unwrap_or("The call failed.");
         return tool_error(message, id);
     }
     let e = &body["error"];
-    let message = format!(
+    let mut message = format!(
         "{} ({})",
         e["message"].as_str().unwrap_or("The call was refused."),
         e["code"].as_str().unwrap_or("error")
     );
+    if let Some(wait) = e["retry_after"].as_u64() {
+        message.push_str(&format!(" Retry after {wait} s."));
+    }
     tool_error(&message, e["tool_call_id"].as_str())
 }
 

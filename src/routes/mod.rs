@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api_keys;
+pub mod approvals;
 pub mod bindings;
 pub mod catalog;
 pub mod connectors;
@@ -88,6 +89,11 @@ pub enum Route {
     ToolCall(String),
     Mcp,
     ConsumerTools(String),
+    Approvals,
+    Approval(String),
+    /// `(approval, approve?)`.
+    Decide(String, bool),
+    Settings,
 }
 
 /// Every routed path with its methods: the OpenAPI document must name each.
@@ -131,6 +137,11 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/tool-calls/{id}", &[Method::Get]),
     ("/v1/mcp", &[Method::Post]),
     ("/v1/consumers/{consumer}/tools", &[Method::Get]),
+    ("/v1/approvals", &[Method::Get]),
+    ("/v1/approvals/{id}", &[Method::Get]),
+    ("/v1/approvals/{id}/approve", &[Method::Post]),
+    ("/v1/approvals/{id}/deny", &[Method::Post]),
+    ("/v1/settings", &[Method::Get, Method::Patch]),
 ];
 
 /// Resolves a path to a route and the methods it allows.
@@ -215,6 +226,19 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
             (Route::ToolCall(id.to_string()), "/v1/tool-calls/{id}")
         }
         ["v1", "mcp"] => (Route::Mcp, "/v1/mcp"),
+        ["v1", "approvals"] => (Route::Approvals, "/v1/approvals"),
+        ["v1", "approvals", id] if !id.is_empty() => {
+            (Route::Approval(id.to_string()), "/v1/approvals/{id}")
+        }
+        ["v1", "approvals", id, "approve"] if !id.is_empty() => (
+            Route::Decide(id.to_string(), true),
+            "/v1/approvals/{id}/approve",
+        ),
+        ["v1", "approvals", id, "deny"] if !id.is_empty() => (
+            Route::Decide(id.to_string(), false),
+            "/v1/approvals/{id}/deny",
+        ),
+        ["v1", "settings"] => (Route::Settings, "/v1/settings"),
         ["v1", "consumers", c, "tools"] if !c.is_empty() => (
             Route::ConsumerTools(c.to_string()),
             "/v1/consumers/{consumer}/tools",
@@ -319,6 +343,10 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::ToolCalls, _) => tool_calls::list_tool_calls(app, req).await,
         (Route::ToolCall(id), _) => tool_calls::get_tool_call(app, req, &id).await,
         (Route::Mcp, _) => mcp::mcp(app, req).await,
+        (Route::Approvals, _) => approvals::list_approvals(app, req).await,
+        (Route::Approval(id), _) => approvals::get_approval(app, req, &id).await,
+        (Route::Decide(id, approve), _) => approvals::decide_approval(app, req, &id, approve).await,
+        (Route::Settings, m) => approvals::settings(app, req, m == Method::Patch).await,
         (Route::ConsumerTools(c), _) => bindings::consumer_tools(app, req, &c).await,
         (Route::Health(id), _) => health::connector_health(app, req, &id).await,
         (Route::Test(id), _) => test_tools::test_connector(app, req, &id).await,

@@ -71,10 +71,34 @@ pub async fn call_tool(
             &tool_call_json(&uc::call(app, plan).await?),
         ))
     };
-    if idem.is_some() {
-        guarded(app, caller.tenant, idem, Locks::default(), run).await
+    let answer = if idem.is_some() {
+        guarded(app, caller.tenant, idem, Locks::default(), run).await?
     } else {
-        run().await
+        run().await?
+    };
+    current(app, caller.tenant, answer).await
+}
+
+/// A replayed `pending_approval` receipt as it is now: once a person has
+/// decided, the retry with the same key receives the result (API §15).
+pub async fn current(
+    app: &App,
+    tenant: &crate::domain::ids::TenantId,
+    answer: HttpResponse,
+) -> Result<HttpResponse, ApiError> {
+    if answer.get_header("idempotent-replayed") != Some("true") {
+        return Ok(answer);
+    }
+    let v: Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+    if v["object"] != "tool_call" || v["status"] != "pending_approval" {
+        return Ok(answer);
+    }
+    let id = v["id"].as_str().unwrap_or_default();
+    match app.tool_calls.tool_call(tenant, id).await? {
+        Some(now) => Ok(
+            HttpResponse::json(200, &tool_call_json(&now)).header("idempotent-replayed", "true")
+        ),
+        None => Ok(answer),
     }
 }
 

@@ -111,7 +111,9 @@ where
             status: r.status,
             body: String::from_utf8_lossy(&r.body).into_owned(),
         }),
-        Err(e) if e.status < 500 || e.final_answer => Some(Stored {
+        // A rate limit's 429 is not the request's answer: retried with the
+        // same key once the wait is over, it runs.
+        Err(e) if (e.status < 500 && e.status != 429) || e.final_answer => Some(Stored {
             status: e.status,
             body: String::from_utf8_lossy(&e.clone().into_response(app.request_id.as_str()).body)
                 .into_owned(),

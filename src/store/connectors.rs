@@ -50,6 +50,10 @@ pub struct BindingRecord {
     /// Namespaces the consumer's tool names (`{alias}_{tool}`, API §14);
     /// fixed at creation.
     pub alias: String,
+    /// `None`: the tenant's default (API §15).
+    pub policy: Option<crate::domain::governance::Policy>,
+    /// Calls per minute per consumer and instance.
+    pub rate_limit: Option<u32>,
     pub created_at: String,
 }
 
@@ -128,8 +132,8 @@ pub trait ConnectorStore {
         tenant: &TenantId,
         consumer: &str,
     ) -> StoreResult<ConsumerBindings>;
-    /// Re-points a binding (its `connector_id`), with its event; `Gone` when
-    /// it no longer exists.
+    /// Re-points a binding and sets its policy and rate limit, with its
+    /// event; `Gone` when it no longer exists.
     async fn update_binding(
         &self,
         tenant: &TenantId,

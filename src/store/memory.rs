@@ -58,6 +58,23 @@ impl TenantObjects for MemoryObjects {
             .0)
     }
 
+    async fn rate(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        per_minute: u32,
+        now_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        let mut books = self.books.borrow_mut();
+        let window = books
+            .entry(tenant.clone())
+            .or_default()
+            .windows
+            .entry(key.to_string())
+            .or_default();
+        Ok(crate::domain::governance::take(window, per_minute, now_ms).err())
+    }
+
     async fn sweep(&self, tenant: &TenantId, _now_ms: i64) -> StoreResult<()> {
         self.sweeps.borrow_mut().push(tenant.clone());
         Ok(())

@@ -52,7 +52,9 @@ pub use oauth::{OAuthStateRecord, OAuthStore, Taken};
 pub use objects::TenantObjects;
 pub use sweep::SweepStore;
 pub use tenants::{KeyRecord, TenantRecord, TenantStore};
-pub use tool_calls::{ToolCallFilter, ToolCallRecord, ToolCallStore};
+pub use tool_calls::{
+    ApprovalFilter, ApprovalRecord, ToolCallFilter, ToolCallRecord, ToolCallStore,
+};
 
 /// A platform or storage failure. Its text is for the log only; callers see
 /// a generic `api_error`.

@@ -26,6 +26,15 @@ pub trait TenantObjects {
         tenant: &TenantId,
         ids: Vec<String>,
     ) -> StoreResult<std::collections::HashMap<String, Value>>;
+    /// Takes one call from the rate limit `key` (`per_minute`, a sliding
+    /// minute): `None` if it may run, else the wait in ms.
+    async fn rate(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        per_minute: u32,
+        now_ms: i64,
+    ) -> StoreResult<Option<i64>>;
     /// Stores the answer (or forgets the key) and releases the locks.
     async fn finish(
         &self,

@@ -1,5 +1,7 @@
-//! Tool call receipts (API §13): one row per call, written once when the
-//! call completes, never updated, never carrying a credential.
+//! Tool call receipts (API §13): one row per call, written when the call
+//! completes (or, under an `approve` policy, when it is asked for, then
+//! completed once when a person decides), never carrying a credential; the
+//! approvals (API §15) and each tenant's default policy.
 
 use super::StoreResult;
 use crate::domain::ids::TenantId;
@@ -36,6 +38,37 @@ pub struct ToolCallRecord {
     pub created_at: String,
 }
 
+/// One side-effecting call waiting for (or past) a person's decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalRecord {
+    pub id: String,
+    pub tenant: TenantId,
+    pub tool_call_id: String,
+    pub connector_id: String,
+    pub binding_id: Option<String>,
+    pub consumer: String,
+    pub tool: String,
+    pub capability: String,
+    /// The exact arguments the call runs with.
+    pub arguments: Value,
+    pub arguments_sha256: String,
+    pub idempotency_key: String,
+    /// `pending`, `approved`, `denied` or `expired`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+    pub expires_at: String,
+    pub created_at: String,
+    pub decided_at: Option<String>,
+}
+
+/// `GET /v1/approvals` filters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApprovalFilter {
+    pub status: Option<String>,
+    pub consumer: Option<String>,
+}
+
 /// `GET /v1/tool-calls` filters.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ToolCallFilter {
@@ -61,7 +94,55 @@ pub trait ToolCallStore {
         pins: &[(String, String)],
         now: &str,
     ) -> StoreResult<()>;
-    async fn insert_tool_call(&self, c: &ToolCallRecord) -> StoreResult<()>;
+    /// The receipt, with an event when one is given (`tool_call.failed`).
+    async fn insert_tool_call(
+        &self,
+        c: &ToolCallRecord,
+        e: Option<&super::EventRecord>,
+    ) -> StoreResult<()>;
+    /// Completes a `pending_approval` receipt (false: it is not pending).
+    async fn complete_tool_call(
+        &self,
+        c: &ToolCallRecord,
+        e: Option<&super::EventRecord>,
+    ) -> StoreResult<bool>;
+    /// A `pending_approval` receipt, its approval and `approval.requested`, at once.
+    async fn insert_approval(
+        &self,
+        c: &ToolCallRecord,
+        a: &ApprovalRecord,
+        e: &super::EventRecord,
+    ) -> StoreResult<()>;
+    async fn approval(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<ApprovalRecord>>;
+    /// Newest first, after the `(created_at, id)` cursor.
+    async fn list_approvals(
+        &self,
+        tenant: &TenantId,
+        f: &ApprovalFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<ApprovalRecord>>;
+    /// Moves a `pending` approval to `a.status` (compare-and-set; with
+    /// `require_live` only while it has not expired at `now`), with its
+    /// event. False: someone else decided first, or it expired.
+    async fn decide_approval(
+        &self,
+        a: &ApprovalRecord,
+        now: &str,
+        require_live: bool,
+        e: &super::EventRecord,
+    ) -> StoreResult<bool>;
+    /// Pending approvals past their expiry (any tenant), oldest first.
+    async fn due_approvals(&self, now: &str, limit: usize) -> StoreResult<Vec<ApprovalRecord>>;
+    /// The tenant's default policy (`None`: never set).
+    async fn default_policy(&self, tenant: &TenantId) -> StoreResult<Option<String>>;
+    async fn set_default_policy(
+        &self,
+        tenant: &TenantId,
+        policy: &str,
+        now: &str,
+        e: &super::EventRecord,
+    ) -> StoreResult<()>;
     async fn tool_call(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<ToolCallRecord>>;
     /// Newest first, after the `(created_at, id)` cursor.
     async fn list_tool_calls(

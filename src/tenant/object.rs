@@ -100,6 +100,11 @@ impl TenantObject {
                 Answer::Done
             }
             Ok(Command::Sweep { tenant, now_ms }) => self.start_sweep(tenant, now_ms).await?,
+            Ok(Command::Rate {
+                key,
+                per_minute,
+                now_ms,
+            }) => self.rate(key, per_minute, now_ms).await?,
             Ok(Command::Details { ids }) => {
                 let storage = self.state.storage();
                 let mut details = std::collections::HashMap::new();
@@ -285,6 +290,31 @@ impl DoClient {
     }
 }
 
+impl TenantObject {
+    /// One call from a rate limit's window: decided in memory with no await
+    /// in between (the object runs one request at a time between awaits),
+    /// then persisted, so the limit is exact under any concurrency.
+    async fn rate(&self, key: String, per_minute: u32, now_ms: i64) -> Result<Answer> {
+        let storage_key = protocol::rate_key(&key);
+        if !self.book.borrow().windows.contains_key(&key) {
+            let stored: Option<Vec<i64>> = self.state.storage().get(&storage_key).await?;
+            self.book
+                .borrow_mut()
+                .windows
+                .entry(key.clone())
+                .or_insert_with(|| stored.unwrap_or_default());
+        }
+        let (wait, window) = {
+            let mut book = self.book.borrow_mut();
+            let window = book.windows.entry(key).or_default();
+            let wait = crate::domain::governance::take(window, per_minute, now_ms).err();
+            (wait, window.clone())
+        };
+        self.state.storage().put(&storage_key, &window).await?;
+        Ok(Answer::Rate { wait_ms: wait })
+    }
+}
+
 #[async_trait(?Send)]
 impl TenantObjects for DoClient {
     async fn ping(&self, name: &str) -> StoreResult<()> {
@@ -336,6 +366,27 @@ impl TenantObjects for DoClient {
             Answer::Details { details } => Ok(details),
             other => Err(StoreError(format!(
                 "tenant object answered {} to details",
+                other.name()
+            ))),
+        }
+    }
+
+    async fn rate(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        per_minute: u32,
+        now_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        let cmd = Command::Rate {
+            key: key.to_string(),
+            per_minute,
+            now_ms,
+        };
+        match self.send(tenant.as_str(), &cmd).await? {
+            Answer::Rate { wait_ms } => Ok(wait_ms),
+            other => Err(StoreError(format!(
+                "tenant object answered {} to rate",
                 other.name()
             ))),
         }

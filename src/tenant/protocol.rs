@@ -10,6 +10,11 @@ use std::collections::HashMap;
 
 /// The Durable Object binding.
 pub const BINDING: &str = "TENANT";
+/// The storage key of a rate limit's window.
+pub fn rate_key(key: &str) -> String {
+    format!("rate:{key}")
+}
+
 /// A lock not released after this long (its worker died) is free again.
 pub const LOCK_TTL_MS: i64 = 60_000;
 
@@ -45,6 +50,13 @@ pub enum Command {
     Sweep { tenant: String, now_ms: i64 },
     /// The latest check details of these instances.
     Details { ids: Vec<String> },
+    /// Takes one call from a rate limit's sliding window (API §15): `key` is
+    /// the consumer and instance.
+    Rate {
+        key: String,
+        per_minute: u32,
+        now_ms: i64,
+    },
 }
 
 /// Answers, the JSON body of the object's response (externally tagged too).
@@ -64,6 +76,10 @@ pub enum Answer {
     Details {
         details: std::collections::HashMap<String, serde_json::Value>,
     },
+    /// A rate limit's answer: `wait_ms` until a call is free, or none.
+    Rate {
+        wait_ms: Option<i64>,
+    },
     /// The command could not be read (a version skew between worker and object).
     Refused {
         reason: String,
@@ -82,6 +98,7 @@ impl Answer {
             Answer::Busy { .. } => "busy",
             Answer::Done => "done",
             Answer::Details { .. } => "details",
+            Answer::Rate { .. } => "rate",
             Answer::Refused { .. } => "refused",
         }
     }
@@ -95,6 +112,8 @@ pub struct Book {
     locks: HashMap<String, i64>,
     /// Latest sweep check per instance (the object's storage keeps them too).
     pub details: HashMap<String, serde_json::Value>,
+    /// Rate limits' sliding windows (the object's storage keeps them too).
+    pub windows: HashMap<String, Vec<i64>>,
     /// Size of `locks` at which expired entries are next purged.
     purge_at: usize,
 }

@@ -104,7 +104,7 @@ pub fn gateway(s: &Server, p: &Provider, seen: &Seen) {
         s,
         &m,
         "/v1/bindings",
-        json!({"consumer": "support-bot", "capability": "issue.write", "connector_id": gh, "alias": "gh"}),
+        json!({"consumer": "support-bot", "capability": "issue.write", "connector_id": gh, "alias": "gh", "policy": "allow"}),
     );
     let orders = post(
         s,

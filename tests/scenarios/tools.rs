@@ -202,7 +202,7 @@ pub fn tool_calls(s: &Server, p: &Provider, seen: &Seen) {
     assert_eq!((a.status, a.code()), (403, "forbidden".into()));
     let b = call("POST", &s.url("/v1/bindings"))
         .auth(&m)
-        .json(&json!({"consumer": "support-bot", "capability": "order.hold"}));
+        .json(&json!({"consumer": "support-bot", "capability": "order.hold", "policy": "allow"}));
     assert_eq!(b.status, 201);
     assert_eq!(
         call("GET", &s.url("/v1/connectors"))

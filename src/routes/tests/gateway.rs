@@ -253,7 +253,7 @@ fn tools_call_runs_on_the_tool_call_path_with_a_receipt_and_its_key_from_meta() 
     bind(
         &t.w,
         &t.manager,
-        json!({"consumer": "support-bot", "capability": "issue.write"}),
+        json!({"consumer": "support-bot", "capability": "issue.write", "policy": "allow"}),
     );
     let (s, r) = modern(
         &t.w,

@@ -5,6 +5,7 @@ mod catalog;
 mod connectors;
 mod credentials;
 mod gateway;
+mod governance;
 mod keys;
 mod marketplace;
 mod oauth;

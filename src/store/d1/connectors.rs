@@ -2,6 +2,7 @@
 
 use super::SqlStore;
 use crate::domain::connector::{AuthMode, Status};
+use crate::domain::governance::Policy;
 use crate::store::sql::{decode, first_changes, Param, Sql, Statement, StatementResult};
 use crate::store::*;
 use serde::Deserialize;
@@ -77,6 +78,8 @@ struct BindingRow {
     capability: String,
     connector_id: Option<String>,
     alias: String,
+    policy: Option<String>,
+    rate_limit_per_minute: Option<f64>,
     created_at: String,
 }
 
@@ -89,6 +92,8 @@ impl From<BindingRow> for BindingRecord {
             capability: r.capability,
             connector_id: r.connector_id.map(ConnectorId::from_trusted),
             alias: r.alias,
+            policy: r.policy.as_deref().and_then(Policy::parse),
+            rate_limit: r.rate_limit_per_minute.map(|n| n as u32),
             created_at: r.created_at,
         }
     }
@@ -306,7 +311,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         e: &EventRecord,
     ) -> StoreResult<()> {
         let insert = self.stmt(
-            "INSERT INTO bindings (id, tenant_id, consumer, capability, connector_id, alias, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO bindings (id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             &[
                 b.id.as_str().into(),
                 b.tenant.as_str().into(),
@@ -314,6 +319,8 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
                 b.capability.as_str().into(),
                 b.connector_id.as_ref().map(|c| c.as_str()).into(),
                 b.alias.as_str().into(),
+                b.policy.map(|p| p.as_str()).into(),
+                b.rate_limit.map(|n| n as usize).into(),
                 b.created_at.as_str().into(),
             ],
         )?;
@@ -328,7 +335,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
     ) -> StoreResult<Option<BindingRecord>> {
         let row = self
             .stmt(
-                "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings WHERE tenant_id = ?1 AND id = ?2",
+                "SELECT id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at FROM bindings WHERE tenant_id = ?1 AND id = ?2",
                 &[tenant.as_str().into(), id.as_str().into()],
             )?
             .first::<BindingRow>(&self.db)
@@ -345,7 +352,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
         let rows = self
             .stmt(
-                "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings
+                "SELECT id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at FROM bindings
                  WHERE tenant_id = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3))
                  ORDER BY created_at DESC, id DESC LIMIT ?4",
                 &[tenant.as_str().into(), at, id, limit.into()],
@@ -358,7 +365,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
     async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>> {
         let rows = self
             .stmt(
-                "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC",
+                "SELECT id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at FROM bindings WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC",
                 &[tenant.as_str().into()],
             )?
             .all::<BindingRow>(&self.db)
@@ -373,7 +380,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
     ) -> StoreResult<ConsumerBindings> {
         let params = [tenant.as_str().into(), consumer.into()];
         let bindings = self.stmt(
-            "SELECT id, tenant_id, consumer, capability, connector_id, alias, created_at FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 ORDER BY created_at, id",
+            "SELECT id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 ORDER BY created_at, id",
             &params,
         )?;
         let pinned = self.stmt(
@@ -408,11 +415,13 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         e: &EventRecord,
     ) -> StoreResult<Written> {
         let update = self.stmt(
-            "UPDATE bindings SET connector_id = ?3 WHERE tenant_id = ?1 AND id = ?2",
+            "UPDATE bindings SET connector_id = ?3, policy = ?4, rate_limit_per_minute = ?5 WHERE tenant_id = ?1 AND id = ?2",
             &[
                 tenant.as_str().into(),
                 b.id.as_str().into(),
                 b.connector_id.as_ref().map(|c| c.as_str()).into(),
+                b.policy.map(|p| p.as_str()).into(),
+                b.rate_limit.map(|n| n as usize).into(),
             ],
         )?;
         match self

@@ -1,8 +1,9 @@
-//! Tool call receipts in SQL (migration 0006).
+//! Tool call receipts in SQL (migration 0006), approvals and the tenant's
+//! default policy (0009).
 
 use super::SqlStore;
 use crate::domain::ids::TenantId;
-use crate::store::sql::{Param, Sql};
+use crate::store::sql::{first_changes, Param, Sql, Statement};
 use crate::store::*;
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -69,6 +70,82 @@ fn opt(s: &Option<String>) -> Param {
     super::opt_str(s.as_deref())
 }
 
+const APPROVAL_COLUMNS: &str = "id, tenant_id, tool_call_id, connector_id, binding_id, consumer, tool, capability, arguments, arguments_sha256, idempotency_key, status, decided_by, reason, expires_at, created_at, decided_at";
+
+#[derive(Deserialize)]
+struct ApprovalRow {
+    id: String,
+    tenant_id: String,
+    tool_call_id: String,
+    connector_id: String,
+    binding_id: Option<String>,
+    consumer: String,
+    tool: String,
+    capability: String,
+    arguments: String,
+    arguments_sha256: String,
+    idempotency_key: String,
+    status: String,
+    decided_by: Option<String>,
+    reason: Option<String>,
+    expires_at: String,
+    created_at: String,
+    decided_at: Option<String>,
+}
+
+impl ApprovalRow {
+    fn into_record(self) -> StoreResult<ApprovalRecord> {
+        Ok(ApprovalRecord {
+            id: self.id,
+            tenant: TenantId::from_trusted(self.tenant_id),
+            tool_call_id: self.tool_call_id,
+            connector_id: self.connector_id,
+            binding_id: self.binding_id,
+            consumer: self.consumer,
+            tool: self.tool,
+            capability: self.capability,
+            arguments: serde_json::from_str(&self.arguments)?,
+            arguments_sha256: self.arguments_sha256,
+            idempotency_key: self.idempotency_key,
+            status: self.status,
+            decided_by: self.decided_by,
+            reason: self.reason,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            decided_at: self.decided_at,
+        })
+    }
+}
+
+impl<S: Sql> SqlStore<S> {
+    fn receipt_insert(&self, c: &ToolCallRecord) -> StoreResult<Statement> {
+        self.stmt(
+            &format!("INSERT INTO tool_calls ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
+            &[
+                c.id.as_str().into(),
+                c.tenant.as_str().into(),
+                c.connector_id.as_str().into(),
+                c.listing.as_str().into(),
+                c.listing_version.as_str().into(),
+                c.tool.as_str().into(),
+                c.capability.as_str().into(),
+                opt(&c.consumer),
+                c.mode.as_str().into(),
+                c.status.as_str().into(),
+                c.result.as_ref().map(|v| v.to_string()).as_deref().into(),
+                usize::from(c.truncated).into(),
+                c.error.as_ref().map(|v| v.to_string()).as_deref().into(),
+                c.upstream_status.map(|s| s as usize).into(),
+                c.latency_ms.map(|s| s as usize).into(),
+                c.arguments_sha256.as_str().into(),
+                opt(&c.idempotency_key),
+                opt(&c.approval_id),
+                c.created_at.as_str().into(),
+            ],
+        )
+    }
+}
+
 #[derive(Deserialize)]
 struct PinRow {
     tool: String,
@@ -126,18 +203,30 @@ impl<S: Sql> ToolCallStore for SqlStore<S> {
         Ok(())
     }
 
-    async fn insert_tool_call(&self, c: &ToolCallRecord) -> StoreResult<()> {
-        self.stmt(
-            &format!("INSERT INTO tool_calls ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
+    async fn insert_tool_call(
+        &self,
+        c: &ToolCallRecord,
+        e: Option<&EventRecord>,
+    ) -> StoreResult<()> {
+        let mut batch = vec![self.receipt_insert(c)?];
+        if let Some(e) = e {
+            batch.push(self.event_stmt(e)?);
+        }
+        self.db.batch(batch).await?;
+        Ok(())
+    }
+
+    async fn complete_tool_call(
+        &self,
+        c: &ToolCallRecord,
+        e: Option<&EventRecord>,
+    ) -> StoreResult<bool> {
+        let update = self.stmt(
+            "UPDATE tool_calls SET mode = ?3, status = ?4, result = ?5, truncated = ?6, error = ?7, upstream_status = ?8, latency_ms = ?9
+             WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending_approval'",
             &[
-                c.id.as_str().into(),
                 c.tenant.as_str().into(),
-                c.connector_id.as_str().into(),
-                c.listing.as_str().into(),
-                c.listing_version.as_str().into(),
-                c.tool.as_str().into(),
-                c.capability.as_str().into(),
-                opt(&c.consumer),
+                c.id.as_str().into(),
                 c.mode.as_str().into(),
                 c.status.as_str().into(),
                 c.result.as_ref().map(|v| v.to_string()).as_deref().into(),
@@ -145,14 +234,153 @@ impl<S: Sql> ToolCallStore for SqlStore<S> {
                 c.error.as_ref().map(|v| v.to_string()).as_deref().into(),
                 c.upstream_status.map(|s| s as usize).into(),
                 c.latency_ms.map(|s| s as usize).into(),
-                c.arguments_sha256.as_str().into(),
-                opt(&c.idempotency_key),
-                opt(&c.approval_id),
-                c.created_at.as_str().into(),
             ],
+        )?;
+        let mut batch = vec![update];
+        if let Some(e) = e {
+            batch.push(self.conditional_event(e)?);
+        }
+        Ok(first_changes(&self.db.batch(batch).await?) == 1)
+    }
+
+    async fn insert_approval(
+        &self,
+        c: &ToolCallRecord,
+        a: &ApprovalRecord,
+        e: &EventRecord,
+    ) -> StoreResult<()> {
+        let approval = self.stmt(
+            &format!("INSERT INTO approvals ({APPROVAL_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+            &[
+                a.id.as_str().into(),
+                a.tenant.as_str().into(),
+                a.tool_call_id.as_str().into(),
+                a.connector_id.as_str().into(),
+                opt(&a.binding_id),
+                a.consumer.as_str().into(),
+                a.tool.as_str().into(),
+                a.capability.as_str().into(),
+                a.arguments.to_string().into(),
+                a.arguments_sha256.as_str().into(),
+                a.idempotency_key.as_str().into(),
+                a.status.as_str().into(),
+                opt(&a.decided_by),
+                opt(&a.reason),
+                a.expires_at.as_str().into(),
+                a.created_at.as_str().into(),
+                opt(&a.decided_at),
+            ],
+        )?;
+        self.db
+            .batch(vec![self.receipt_insert(c)?, approval, self.event_stmt(e)?])
+            .await?;
+        Ok(())
+    }
+
+    async fn approval(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<ApprovalRecord>> {
+        self.stmt(
+            &format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = ?1 AND id = ?2"),
+            &[tenant.as_str().into(), id.into()],
         )?
-        .run(&self.db)
-        .await?;
+        .first::<ApprovalRow>(&self.db)
+        .await?
+        .map(ApprovalRow::into_record)
+        .transpose()
+    }
+
+    async fn list_approvals(
+        &self,
+        tenant: &TenantId,
+        f: &ApprovalFilter,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<ApprovalRecord>> {
+        let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
+        self.stmt(
+            &format!(
+                "SELECT {APPROVAL_COLUMNS} FROM approvals
+                 WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR consumer = ?3)
+                   AND (?4 IS NULL OR (created_at, id) < (?4, ?5))
+                 ORDER BY created_at DESC, id DESC LIMIT ?6"
+            ),
+            &[tenant.as_str().into(), opt(&f.status), opt(&f.consumer), at, id, limit.into()],
+        )?
+        .all::<ApprovalRow>(&self.db)
+        .await?
+        .into_iter()
+        .map(ApprovalRow::into_record)
+        .collect()
+    }
+
+    async fn decide_approval(
+        &self,
+        a: &ApprovalRecord,
+        now: &str,
+        require_live: bool,
+        e: &EventRecord,
+    ) -> StoreResult<bool> {
+        let update = self.stmt(
+            "UPDATE approvals SET status = ?3, decided_by = ?4, reason = ?5, decided_at = ?6
+             WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending' AND (?7 = 0 OR expires_at > ?6)",
+            &[
+                a.tenant.as_str().into(),
+                a.id.as_str().into(),
+                a.status.as_str().into(),
+                opt(&a.decided_by),
+                opt(&a.reason),
+                now.into(),
+                usize::from(require_live).into(),
+            ],
+        )?;
+        let r = self
+            .db
+            .batch(vec![update, self.conditional_event(e)?])
+            .await?;
+        Ok(first_changes(&r) == 1)
+    }
+
+    async fn due_approvals(&self, now: &str, limit: usize) -> StoreResult<Vec<ApprovalRecord>> {
+        self.stmt(
+            &format!(
+                "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE status = 'pending' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2"
+            ),
+            &[now.into(), limit.into()],
+        )?
+        .all::<ApprovalRow>(&self.db)
+        .await?
+        .into_iter()
+        .map(ApprovalRow::into_record)
+        .collect()
+    }
+
+    async fn default_policy(&self, tenant: &TenantId) -> StoreResult<Option<String>> {
+        #[derive(Deserialize)]
+        struct P {
+            default_policy: String,
+        }
+        Ok(self
+            .stmt(
+                "SELECT default_policy FROM tenant_settings WHERE tenant_id = ?1",
+                &[tenant.as_str().into()],
+            )?
+            .first::<P>(&self.db)
+            .await?
+            .map(|p| p.default_policy))
+    }
+
+    async fn set_default_policy(
+        &self,
+        tenant: &TenantId,
+        policy: &str,
+        now: &str,
+        e: &EventRecord,
+    ) -> StoreResult<()> {
+        let put = self.stmt(
+            "INSERT INTO tenant_settings (tenant_id, default_policy, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (tenant_id) DO UPDATE SET default_policy = excluded.default_policy, updated_at = excluded.updated_at",
+            &[tenant.as_str().into(), policy.into(), now.into()],
+        )?;
+        self.db.batch(vec![put, self.event_stmt(e)?]).await?;
         Ok(())
     }
 
