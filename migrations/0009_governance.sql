@@ -7,6 +7,7 @@ ALTER TABLE bindings ADD COLUMN rate_limit_per_minute INTEGER CHECK (rate_limit_
 CREATE TABLE tenant_settings (
   tenant_id      TEXT PRIMARY KEY,
   default_policy TEXT NOT NULL CHECK (default_policy IN ('allow', 'approve', 'dry_run', 'deny')),
+  approval_ttl_seconds INTEGER NOT NULL DEFAULT 86400 CHECK (approval_ttl_seconds > 0),
   updated_at     TEXT NOT NULL
 );
 

@@ -7,6 +7,8 @@
 mod connectors;
 #[path = "scenarios/gateway.rs"]
 mod gateway;
+#[path = "scenarios/governance.rs"]
+mod governance;
 #[path = "scenarios/marketplace.rs"]
 mod marketplace;
 #[path = "scenarios/oauth.rs"]
@@ -544,6 +546,9 @@ fn main() {
         ("tool_calls", &|| tools::tool_calls(s, p, seen)),
         ("mcp_tool_pins", &|| tools::mcp_pins(s, p, seen)),
         ("mcp_gateway", &|| gateway::gateway(s, p, seen)),
+        ("governed_side_effects", &|| {
+            governance::governance(s, p, seen)
+        }),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),

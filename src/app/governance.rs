@@ -5,11 +5,13 @@
 
 use super::tool_call::{self, CallPlan};
 use super::App;
-use crate::domain::governance::{approval_expiry, Policy};
+use crate::domain::governance::{Policy, APPROVAL_TTL_MS};
 use crate::domain::ids::{ApprovalId, TenantId};
 use crate::domain::time::Millis;
 use crate::domain::Error;
-use crate::store::{ApprovalFilter, ApprovalRecord, BindingRecord, Fail, ToolCallRecord};
+use crate::store::{
+    ApprovalFilter, ApprovalRecord, BindingRecord, Fail, SettingsRecord, ToolCallRecord,
+};
 use serde_json::{json, Value};
 
 /// The policy of a binding's side-effecting calls: its own, else the
@@ -21,33 +23,64 @@ pub async fn policy_of(app: &App, b: &BindingRecord) -> Result<Policy, Fail> {
     default_policy(app, &b.tenant).await
 }
 
-/// The tenant's default policy.
-pub async fn default_policy(app: &App, tenant: &TenantId) -> Result<Policy, Fail> {
-    Ok(app
-        .tool_calls
-        .default_policy(tenant)
-        .await?
-        .as_deref()
-        .and_then(Policy::parse)
-        .unwrap_or(Policy::DEFAULT))
+/// A tenant's governance settings, with their defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    pub default_policy: Policy,
+    /// How long an approval waits for a decision.
+    pub approval_ttl_seconds: u32,
 }
 
-/// Sets the tenant's default policy (`settings.updated`).
-pub async fn set_default_policy(
+/// The longest an approval may wait (a week).
+pub const APPROVAL_TTL_MAX: u32 = 7 * 24 * 3600;
+
+/// The tenant's settings (defaults when never set).
+pub async fn settings(app: &App, tenant: &TenantId) -> Result<Settings, Fail> {
+    let stored = app.tool_calls.settings(tenant).await?;
+    Ok(Settings {
+        default_policy: stored
+            .as_ref()
+            .and_then(|s| Policy::parse(&s.default_policy))
+            .unwrap_or(Policy::DEFAULT),
+        approval_ttl_seconds: stored
+            .map(|s| s.approval_ttl_seconds)
+            .unwrap_or((APPROVAL_TTL_MS / 1000) as u32),
+    })
+}
+
+/// The tenant's default policy.
+pub async fn default_policy(app: &App, tenant: &TenantId) -> Result<Policy, Fail> {
+    Ok(settings(app, tenant).await?.default_policy)
+}
+
+/// Changes the tenant's settings (`settings.updated`); `None` keeps a field.
+pub async fn update_settings(
     app: &App,
     tenant: &TenantId,
     by: &str,
-    policy: Policy,
-) -> Result<(), Fail> {
+    policy: Option<Policy>,
+    ttl: Option<u32>,
+) -> Result<Settings, Fail> {
+    let mut next = settings(app, tenant).await?;
+    if let Some(p) = policy {
+        next.default_policy = p;
+    }
+    if let Some(t) = ttl {
+        next.approval_ttl_seconds = t;
+    }
     let e = app.event(
         tenant,
         "settings.updated",
-        json!({"default_policy": policy.as_str(), "by": by}),
+        json!({"default_policy": next.default_policy.as_str(), "approval_ttl_seconds": next.approval_ttl_seconds, "by": by}),
     );
-    Ok(app
-        .tool_calls
-        .set_default_policy(tenant, policy.as_str(), &app.now.rfc3339(), &e)
-        .await?)
+    let record = SettingsRecord {
+        default_policy: next.default_policy.as_str().to_string(),
+        approval_ttl_seconds: next.approval_ttl_seconds,
+    };
+    app.tool_calls
+        .put_settings(tenant, &record, &app.now.rfc3339(), &e)
+        .await?;
+    settings(app, tenant).await
 }
 
 /// An `approve` call: stores the approval (the exact arguments and their
@@ -60,6 +93,7 @@ pub async fn request(app: &App, plan: &CallPlan) -> Result<ToolCallRecord, Fail>
     receipt.status = "pending_approval".into();
     receipt.approval_id = Some(id.clone());
     let c = plan.connector();
+    let ttl = settings(app, &c.tenant).await?.approval_ttl_seconds;
     let a = ApprovalRecord {
         id: id.clone(),
         tenant: c.tenant.clone(),
@@ -75,7 +109,7 @@ pub async fn request(app: &App, plan: &CallPlan) -> Result<ToolCallRecord, Fail>
         status: "pending".into(),
         decided_by: None,
         reason: None,
-        expires_at: approval_expiry(app.now).rfc3339(),
+        expires_at: Millis(app.now.0 + i64::from(ttl) * 1000).rfc3339(),
         created_at: app.now.rfc3339(),
         decided_at: None,
     };

@@ -1,7 +1,6 @@
 //! Governed side effects (API §15): what a binding's policy lets one call of
 //! a tool do, rate limits as a sliding window, and approvals' lifetime. Pure.
 
-use super::time::Millis;
 use super::Error;
 
 /// What a binding lets its side-effecting tools do (read tools always run).
@@ -67,13 +66,9 @@ pub fn action(policy: Policy, side_effect: bool, dry_run_asked: bool, has_dry_ru
     }
 }
 
-/// How long an approval waits for a decision.
+/// How long an approval waits for a decision unless the tenant says
+/// otherwise (`approval_ttl_seconds`).
 pub const APPROVAL_TTL_MS: i64 = 24 * 3600 * 1000;
-
-/// When an approval requested at `now` expires.
-pub fn approval_expiry(now: Millis) -> Millis {
-    Millis(now.0 + APPROVAL_TTL_MS)
-}
 
 /// The most calls a binding's `rate_limit.per_minute` may allow.
 pub const RATE_MAX: u32 = 100_000;

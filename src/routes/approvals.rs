@@ -101,33 +101,54 @@ pub async fn decide_approval(
     Ok(HttpResponse::json(200, &v))
 }
 
-fn settings_json(policy: Policy) -> Value {
-    json!({"object": "settings", "default_policy": policy.as_str()})
+fn settings_json(s: &uc::Settings) -> Value {
+    json!({"object": "settings", "default_policy": s.default_policy.as_str(), "approval_ttl_seconds": s.approval_ttl_seconds})
 }
 
-/// `GET /v1/settings` (viewer) and `PATCH /v1/settings {default_policy}` (admin).
+/// `GET /v1/settings` (viewer) and `PATCH /v1/settings {default_policy?,
+/// approval_ttl_seconds?}` (admin).
 pub async fn settings(app: &App, req: &HttpRequest, patch: bool) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     if !patch {
         let (tenant, _) = principal.require(Role::Viewer)?;
         return Ok(HttpResponse::json(
             200,
-            &settings_json(uc::default_policy(app, tenant).await?),
+            &settings_json(&uc::settings(app, tenant).await?),
         ));
     }
     let (tenant, by) = principal.require(Role::Admin)?;
     let body = JsonBody::parse(&req.body)?;
-    body.only(&["default_policy"])?;
-    let raw = body.req_str("default_policy", 20)?;
-    let policy = Policy::parse(&raw).ok_or_else(|| {
-        Error::invalid(
-            "default_policy",
-            "Invalid default_policy: expected allow, approve, dry_run or deny.",
-        )
-    })?;
-    uc::set_default_policy(app, tenant, by.as_str(), policy).await?;
-    Ok(HttpResponse::json(
-        200,
-        &settings_json(uc::default_policy(app, tenant).await?),
-    ))
+    body.only(&["default_policy", "approval_ttl_seconds"])?;
+    let policy = match body.opt_str("default_policy", 20)? {
+        None => None,
+        Some(raw) => Some(Policy::parse(&raw).ok_or_else(|| {
+            Error::invalid(
+                "default_policy",
+                "Invalid default_policy: expected allow, approve, dry_run or deny.",
+            )
+        })?),
+    };
+    let ttl = match body.get("approval_ttl_seconds") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) if (1..=u64::from(uc::APPROVAL_TTL_MAX)).contains(&n) => Some(n as u32),
+            _ => {
+                return Err(Error::invalid(
+                    "approval_ttl_seconds",
+                    format!(
+                        "Invalid approval_ttl_seconds: expected an integer from 1 to {}.",
+                        uc::APPROVAL_TTL_MAX
+                    ),
+                )
+                .into())
+            }
+        },
+    };
+    if policy.is_none() && ttl.is_none() {
+        return Err(Error::missing("default_policy")
+            .reworded("Nothing to change: send default_policy or approval_ttl_seconds.")
+            .into());
+    }
+    let now = uc::update_settings(app, tenant, by.as_str(), policy, ttl).await?;
+    Ok(HttpResponse::json(200, &settings_json(&now)))
 }

@@ -53,7 +53,7 @@ pub use objects::TenantObjects;
 pub use sweep::SweepStore;
 pub use tenants::{KeyRecord, TenantRecord, TenantStore};
 pub use tool_calls::{
-    ApprovalFilter, ApprovalRecord, ToolCallFilter, ToolCallRecord, ToolCallStore,
+    ApprovalFilter, ApprovalRecord, SettingsRecord, ToolCallFilter, ToolCallRecord, ToolCallStore,
 };
 
 /// A platform or storage failure. Its text is for the log only; callers see

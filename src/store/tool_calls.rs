@@ -62,6 +62,13 @@ pub struct ApprovalRecord {
     pub decided_at: Option<String>,
 }
 
+/// A tenant's governance settings (API §15).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsRecord {
+    pub default_policy: String,
+    pub approval_ttl_seconds: u32,
+}
+
 /// `GET /v1/approvals` filters.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApprovalFilter {
@@ -134,12 +141,12 @@ pub trait ToolCallStore {
     ) -> StoreResult<bool>;
     /// Pending approvals past their expiry (any tenant), oldest first.
     async fn due_approvals(&self, now: &str, limit: usize) -> StoreResult<Vec<ApprovalRecord>>;
-    /// The tenant's default policy (`None`: never set).
-    async fn default_policy(&self, tenant: &TenantId) -> StoreResult<Option<String>>;
-    async fn set_default_policy(
+    /// The tenant's governance settings (`None`: never set).
+    async fn settings(&self, tenant: &TenantId) -> StoreResult<Option<SettingsRecord>>;
+    async fn put_settings(
         &self,
         tenant: &TenantId,
-        policy: &str,
+        s: &SettingsRecord,
         now: &str,
         e: &super::EventRecord,
     ) -> StoreResult<()>;

@@ -24,7 +24,7 @@ const CLIENTS: &[(&str, &str, &str)] = &[
 ];
 
 /// Runs one SDK client with `steps`; answers its output line.
-fn client(s: &Server, script: &str, runner: &str, agent: &str, steps: &Value) -> Value {
+pub fn client(s: &Server, script: &str, runner: &str, agent: &str, steps: &Value) -> Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let program = match runner {
         "python" => root.join(".state/venv/bin/python"),
@@ -56,7 +56,7 @@ fn names(list_step: &Value) -> Vec<String> {
         .collect()
 }
 
-fn post(s: &Server, auth: &str, path: &str, body: Value) -> Value {
+pub fn post(s: &Server, auth: &str, path: &str, body: Value) -> Value {
     let a = call("POST", &s.url(path)).auth(auth).json(&body);
     assert!(
         a.status < 300,
@@ -66,7 +66,7 @@ fn post(s: &Server, auth: &str, path: &str, body: Value) -> Value {
     a.json()
 }
 
-fn agent(s: &Server, admin: &str, consumer: &str) -> String {
+pub fn agent(s: &Server, admin: &str, consumer: &str) -> String {
     post(
         s,
         admin,

@@ -315,6 +315,34 @@ fn policies_and_the_tenant_default_decide_side_effects_only() {
         (s, v["error"]["param"].as_str()),
         (400, Some("default_policy"))
     );
+    let (s, v) = t.w.call(
+        Method::Patch,
+        "/v1/settings",
+        Some(&t.admin),
+        Some(json!({"approval_ttl_seconds": 0})),
+    );
+    assert_eq!(
+        (s, v["error"]["param"].as_str()),
+        (400, Some("approval_ttl_seconds"))
+    );
+    let (s, v) = t.w.call(
+        Method::Patch,
+        "/v1/settings",
+        Some(&t.admin),
+        Some(json!({"approval_ttl_seconds": 60})),
+    );
+    assert_eq!(
+        (
+            s,
+            v["approval_ttl_seconds"].as_u64(),
+            v["default_policy"].as_str()
+        ),
+        (200, Some(60), Some("deny")),
+        "the other field is kept"
+    );
+    let (_, v) =
+        t.w.call(Method::Get, "/v1/settings", Some(&t.manager), None);
+    assert_eq!(v["approval_ttl_seconds"], 60);
     // Read tools always run, whatever the policy.
     let (s, _) = t.w.call(
         Method::Post,

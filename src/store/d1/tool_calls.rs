@@ -353,32 +353,42 @@ impl<S: Sql> ToolCallStore for SqlStore<S> {
         .collect()
     }
 
-    async fn default_policy(&self, tenant: &TenantId) -> StoreResult<Option<String>> {
+    async fn settings(&self, tenant: &TenantId) -> StoreResult<Option<SettingsRecord>> {
         #[derive(Deserialize)]
-        struct P {
+        struct Row {
             default_policy: String,
+            approval_ttl_seconds: f64,
         }
         Ok(self
             .stmt(
-                "SELECT default_policy FROM tenant_settings WHERE tenant_id = ?1",
+                "SELECT default_policy, approval_ttl_seconds FROM tenant_settings WHERE tenant_id = ?1",
                 &[tenant.as_str().into()],
             )?
-            .first::<P>(&self.db)
+            .first::<Row>(&self.db)
             .await?
-            .map(|p| p.default_policy))
+            .map(|r| SettingsRecord {
+                default_policy: r.default_policy,
+                approval_ttl_seconds: r.approval_ttl_seconds as u32,
+            }))
     }
 
-    async fn set_default_policy(
+    async fn put_settings(
         &self,
         tenant: &TenantId,
-        policy: &str,
+        st: &SettingsRecord,
         now: &str,
         e: &EventRecord,
     ) -> StoreResult<()> {
         let put = self.stmt(
-            "INSERT INTO tenant_settings (tenant_id, default_policy, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (tenant_id) DO UPDATE SET default_policy = excluded.default_policy, updated_at = excluded.updated_at",
-            &[tenant.as_str().into(), policy.into(), now.into()],
+            "INSERT INTO tenant_settings (tenant_id, default_policy, approval_ttl_seconds, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tenant_id) DO UPDATE SET default_policy = excluded.default_policy,
+               approval_ttl_seconds = excluded.approval_ttl_seconds, updated_at = excluded.updated_at",
+            &[
+                tenant.as_str().into(),
+                st.default_policy.as_str().into(),
+                (st.approval_ttl_seconds as usize).into(),
+                now.into(),
+            ],
         )?;
         self.db.batch(vec![put, self.event_stmt(e)?]).await?;
         Ok(())
