@@ -14,6 +14,7 @@ mod sweep;
 mod tool_calls;
 mod upgrade;
 mod verdicts;
+mod webhooks;
 mod world;
 
 use super::http::HttpResponse;
