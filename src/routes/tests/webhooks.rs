@@ -336,3 +336,27 @@ fn writes_poke_the_tenant_object_and_the_body_is_the_listed_event() {
     assert_eq!(list["data"][0]["event_id"], body["id"]);
     assert_eq!(list["data"][0]["status"], "succeeded");
 }
+
+#[test]
+fn every_documented_event_type_can_be_subscribed_to() {
+    let doc: Value = serde_json::from_str(crate::routes::service::OPENAPI).unwrap();
+    let s = &doc["components"]["schemas"];
+    let mut documented: Vec<&str> = s["EventType"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    documented.extend(
+        s["WebhookEventType"]["anyOf"][1]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap()),
+    );
+    let mut subscribable = crate::domain::webhook::EVENT_TYPES.to_vec();
+    documented.sort();
+    documented.dedup();
+    subscribable.sort();
+    assert_eq!(documented, subscribable);
+}
