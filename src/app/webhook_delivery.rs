@@ -109,7 +109,8 @@ pub async fn run_once(app: &App, tenant: &TenantId) -> Result<HooksReport, Fail>
         .webhooks
         .record(tenant, &attempts, &disable, &lease)
         .await?;
-    let more = plan.more || due.len() >= MAX_SENDS_PER_RUN;
+    // A disabled endpoint wrote an event: fan it out next.
+    let more = plan.more || due.len() >= MAX_SENDS_PER_RUN || !disable.is_empty();
     Ok(HooksReport {
         created: plan.new.len(),
         sent: due.len(),

@@ -150,12 +150,11 @@ pub fn signing_key(secret: &str) -> Option<Vec<u8>> {
 
 /// `webhook-signature`: `v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`.
 pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &str) -> String {
-    use hmac::Mac;
-    let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
-        .expect("HMAC takes a key of any length");
-    m.update(format!("{id}.{timestamp}.").as_bytes());
-    m.update(body.as_bytes());
-    format!("v1,{}", STANDARD.encode(m.finalize().into_bytes()))
+    let signed = format!("{id}.{timestamp}.{body}");
+    format!(
+        "v1,{}",
+        STANDARD.encode(super::vault::hmac(key, signed.as_bytes()))
+    )
 }
 
 /// What one attempt's answer means.

@@ -66,12 +66,15 @@ impl DurableObject for TenantObject {
         let hooks_due = self.hooks().await?.due(now);
         let turn = protocol::turn(sweep_active, hooks_due, self.turn.get());
         match turn {
-            Some(Turn::Sweep) => {
-                if let Err(e) = self.sweep_step().await {
+            Some(Turn::Sweep) => match self.sweep_step().await {
+                // Its `connector.health_changed` events are for the webhooks.
+                Ok(changed) if changed > 0 => self.wake_hooks(now).await?,
+                Ok(_) => {}
+                Err(e) => {
                     console_error!("sweep step failed: {e}");
                     self.sweep_pause_until.set(now + 30_000);
                 }
-            }
+            },
             Some(Turn::Hooks) => self.hooks_step(now).await?,
             None => {}
         }
@@ -150,14 +153,14 @@ impl TenantObject {
         Ok(Answer::Done)
     }
 
-    /// One sweep run from the alarm; schedules the next run until done.
-    async fn sweep_step(&self) -> Result<()> {
+    /// One sweep run from the alarm; answers how many instances changed.
+    async fn sweep_step(&self) -> Result<usize> {
         let storage = self.state.storage();
         let Some(mut st) = storage.get::<SweepState>(protocol::SWEEP_STATE).await? else {
-            return Ok(());
+            return Ok(0);
         };
         if !st.active {
-            return Ok(());
+            return Ok(0);
         }
         let app = crate::edge::build_app(
             &self.env,
@@ -183,6 +186,18 @@ impl TenantObject {
             report.outbound_budget,
             report.done
         );
+        Ok(report.changed)
+    }
+
+    /// Events written by the object itself (the sweep's) are due for the
+    /// webhooks, as a poke would make them (a tenant without endpoints:
+    /// nothing).
+    async fn wake_hooks(&self, now: i64) -> Result<()> {
+        let mut h = self.hooks().await?;
+        let tenant = h.tenant.clone();
+        if h.poke(&tenant, false, now) {
+            self.save_hooks(h).await?;
+        }
         Ok(())
     }
 

@@ -276,7 +276,12 @@ fn gone_disables_the_endpoint_and_cancels_what_is_pending() {
     s.answers(&[500, 410]);
     s.w.provider.sent.borrow_mut().clear();
     s.key_event();
-    s.run();
+    let r = s.run();
+    assert_eq!(
+        r.next_ms,
+        Some(s.w.now.get()),
+        "its event is fanned out next"
+    );
     let got: Vec<String> = s.received().iter().map(|g| g.url.clone()).collect();
     assert_eq!(got.len(), 2);
     let ep = block_on(get(&s.w.app(), &s.tenant, e.endpoint.id.as_str())).unwrap();
