@@ -108,8 +108,9 @@ pub struct Outbox {
     pub events: Vec<OutboxEvent>,
 }
 
+/// Endpoints: each with its sealed secret and where in the outbox it starts.
 #[async_trait(?Send)]
-pub trait WebhookStore {
+pub trait WebhookEndpoints {
     /// Inserts the endpoint (starting after the latest event) and its event,
     /// unless the tenant has `max` endpoints already (`false`).
     async fn insert_endpoint(
@@ -139,6 +140,14 @@ pub trait WebhookStore {
         id: &WebhookEndpointId,
         event: &EventRecord,
     ) -> StoreResult<bool>;
+    /// Tenants with an enabled endpoint: the cron's backstop. Not scoped by
+    /// a tenant, because finding the tenants is its purpose.
+    async fn tenants_with_webhooks(&self) -> StoreResult<Vec<TenantId>>;
+}
+
+/// Deliveries: the outbox scan, the fan-out, leases and attempts.
+#[async_trait(?Send)]
+pub trait WebhookDeliveries {
     /// An endpoint's deliveries, newest first, after the `(created_at, id)` cursor.
     async fn list_deliveries(
         &self,
@@ -183,7 +192,9 @@ pub trait WebhookStore {
         disable: &[Disable],
         lease: &Lease,
     ) -> StoreResult<Option<i64>>;
-    /// Tenants with an enabled endpoint: the cron's backstop. Not scoped by
-    /// a tenant, because finding the tenants is its purpose.
-    async fn tenants_with_webhooks(&self) -> StoreResult<Vec<TenantId>>;
 }
+
+/// Both, as `App` holds them.
+pub trait WebhookStore: WebhookEndpoints + WebhookDeliveries {}
+
+impl<T: WebhookEndpoints + WebhookDeliveries> WebhookStore for T {}

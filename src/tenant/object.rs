@@ -4,7 +4,8 @@
 //! waits here (briefly) for the first to finish, so concurrent retries of one
 //! request all get its answer.
 
-use super::protocol::{self, Answer, Book, Command, HooksState, Idem, Turn, BINDING};
+use super::alarm::{self, HooksState, Turn};
+use super::protocol::{self, Answer, Book, Command, Idem, BINDING};
 use crate::app::sweep::SweepState;
 use crate::domain::idempotency::{Record, Stored, RETAIN_MS};
 use crate::domain::ids::TenantId;
@@ -15,6 +16,8 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use worker::*;
+
+mod hooks;
 
 /// How long a repeated key waits for the first request before `409`.
 const WAIT_MS: i64 = 15_000;
@@ -64,7 +67,7 @@ impl DurableObject for TenantObject {
         let now = now_ms();
         let sweep_active = self.sweep_active().await?;
         let hooks_due = self.hooks().await?.due(now);
-        let turn = protocol::turn(sweep_active, hooks_due, self.turn.get());
+        let turn = alarm::turn(sweep_active, hooks_due, self.turn.get());
         match turn {
             Some(Turn::Sweep) => match self.sweep_step().await {
                 // Its `connector.health_changed` events are for the webhooks.
@@ -189,18 +192,6 @@ impl TenantObject {
         Ok(report.changed)
     }
 
-    /// Events written by the object itself (the sweep's) are due for the
-    /// webhooks, as a poke would make them (a tenant without endpoints:
-    /// nothing).
-    async fn wake_hooks(&self, now: i64) -> Result<()> {
-        let mut h = self.hooks().await?;
-        let tenant = h.tenant.clone();
-        if h.poke(&tenant, false, now) {
-            self.save_hooks(h).await?;
-        }
-        Ok(())
-    }
-
     /// A sweep is running and may take its next step now.
     async fn sweep_active(&self) -> Result<bool> {
         if now_ms() < self.sweep_pause_until.get() {
@@ -252,85 +243,13 @@ impl TenantObject {
         let sweep_active = self.sweep_active().await?;
         let hooks = self.hooks().await?;
         let hooks_next = if hooks.on { hooks.next_ms } else { None };
-        if let Some(at) = protocol::next_alarm(now, sweep_active, hooks_next, self.purge_at.get()) {
+        if let Some(at) = alarm::next_alarm(now, sweep_active, hooks_next, self.purge_at.get()) {
             self.state
                 .storage()
                 .set_alarm(Duration::from_millis((at - now).max(0) as u64))
                 .await?;
         }
         Ok(())
-    }
-
-    /// The webhooks' state (storage once, then memory).
-    async fn hooks(&self) -> Result<HooksState> {
-        if let Some(h) = self.hooks.borrow().clone() {
-            return Ok(h);
-        }
-        let h: HooksState = self
-            .state
-            .storage()
-            .get(protocol::HOOKS_STATE)
-            .await?
-            .unwrap_or_default();
-        *self.hooks.borrow_mut() = Some(h.clone());
-        Ok(h)
-    }
-
-    async fn save_hooks(&self, h: HooksState) -> Result<()> {
-        self.state.storage().put(protocol::HOOKS_STATE, &h).await?;
-        *self.hooks.borrow_mut() = Some(h);
-        Ok(())
-    }
-
-    /// Events may be waiting: wake the alarm soon (at once for a known
-    /// tenant with endpoints; a tenant without any is left alone).
-    async fn poke(&self, tenant: String, armed: bool) -> Result<Answer> {
-        let now = now_ms();
-        let mut h = self.hooks().await?;
-        if h.poke(&tenant, armed, now) {
-            self.save_hooks(h.clone()).await?;
-        }
-        if h.due(now) {
-            let storage = self.state.storage();
-            if storage.get_alarm().await?.is_none_or(|at| at > now) {
-                storage.set_alarm(Duration::ZERO).await?;
-            }
-        }
-        Ok(Answer::Done)
-    }
-
-    /// One webhook run from the alarm: fan out, send what is due (at most
-    /// 50 requests), and note when the next run is due.
-    async fn hooks_step(&self, now: i64) -> Result<()> {
-        let mut h = self.hooks().await?;
-        // Not due while it runs: a poke meanwhile makes it due again.
-        h.next_ms = None;
-        self.save_hooks(h.clone()).await?;
-        let app = crate::edge::build_app(
-            &self.env,
-            std::rc::Rc::new(wasm_bindgen_futures::spawn_local),
-        )?;
-        let tenant = TenantId::from_trusted(h.tenant.clone());
-        let (next, idle) = match crate::app::webhook_delivery::run_once(&app, &tenant).await {
-            Ok(r) => {
-                console_log!(
-                    "webhooks {tenant}: created {}, sent {}, delivered {}, next {:?}",
-                    r.created,
-                    r.sent,
-                    r.delivered,
-                    r.next_ms.map(|n| n - now)
-                );
-                (r.next_ms, r.idle)
-            }
-            Err(e) => {
-                // D1 failed: try again in 30 s rather than wait for a poke.
-                console_error!("webhooks {tenant}: {}", crate::app::sweep::fail_text(&e));
-                (Some(now + 30_000), false)
-            }
-        };
-        let mut h = self.hooks().await?;
-        h.after_step(next, idle);
-        self.save_hooks(h).await
     }
 
     async fn begin(&self, idem: Option<Idem>, locks: Vec<String>, now_ms: i64) -> Result<Answer> {

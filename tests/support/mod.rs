@@ -323,6 +323,7 @@ pub fn run(scenarios: &[(&str, &dyn Fn())]) -> bool {
     failed.is_empty()
 }
 pub mod fake;
+pub mod receiver;
 
 /// POSTs `body` chunked (`Transfer-Encoding: chunked`, no Content-Length) in
 /// 4 KiB pieces over a raw connection. The worker may answer before the
