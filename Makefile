@@ -31,6 +31,7 @@ unit: tools
 # starts its own wrangler on a free port with a fresh state folder.
 e2e: build
 	@scripts/mcp-clients.sh
+	@scripts/webhook-tools.sh
 	@source scripts/env.sh && cargo test --test e2e -- --ignored --test-threads=1
 
 # Property-based run of src/openapi.json (schemathesis) against its own

@@ -15,6 +15,7 @@
 #   ENABLE_TEST_ROUTES true turns on /v1/_test/panic (the e2e suite's panic probe)
 #   VAULT_KEY          base64 of 32 bytes sealing stored credentials (default: one
 #                      generated once into $PERSIST_DIR/vault.key and kept there)
+#   WEBHOOK_RETRY_SCALE  tests only: multiplies the webhook retry schedule (unset: 1)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -41,6 +42,8 @@ fi
 printf 'OPERATOR_TOKEN=%s\nPROBE_ALLOW_HOSTS=%s\nENABLE_TEST_ROUTES=%s\nVAULT_KEY=%s\nENVIRONMENT=%s\nRETURN_URL_ORIGINS=%s\n' \
   "$OPERATOR_TOKEN" "$PROBE_ALLOW_HOSTS" "${ENABLE_TEST_ROUTES:-false}" "$VAULT_KEY" \
   "$ENVIRONMENT" "$RETURN_URL_ORIGINS" > "$envfile"
+# Tests only: shrinks the webhook retry schedule (README, configuration).
+[ -z "${WEBHOOK_RETRY_SCALE:-}" ] || printf 'WEBHOOK_RETRY_SCALE=%s\n' "$WEBHOOK_RETRY_SCALE" >> "$envfile"
 
 wrangler d1 migrations apply DB --local --persist-to "$PERSIST_DIR" >&2
 

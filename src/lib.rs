@@ -84,6 +84,11 @@ pub(crate) mod edge {
                 "MCP_ALLOWED_ORIGINS",
             )),
             development: setting(env, "ENVIRONMENT") == "development",
+            // Through serde_json's number parser: `str::parse::<f64>` would
+            // link core's float parser and its tables (~13 KB gzip of Wasm)
+            // for one test setting.
+            webhook_retry_scale: serde_json::from_str(setting(env, "WEBHOOK_RETRY_SCALE").trim())
+                .unwrap_or(1.0),
         };
         let d1 = Rc::new(D1Store::new(env.d1("DB")?));
         Ok(App {
@@ -92,7 +97,8 @@ pub(crate) mod edge {
             connectors: d1.clone(),
             oauth: d1.clone(),
             sweep: d1.clone(),
-            tool_calls: d1,
+            tool_calls: d1.clone(),
+            webhooks: d1,
             transport: Rc::new(FetchTransport),
             clock: Rc::new(|| Date::now().as_millis() as i64),
             cache: Rc::new(KvCache::new(env.kv("MANIFESTS")?)),
@@ -104,6 +110,7 @@ pub(crate) mod edge {
             now: Millis(Date::now().as_millis() as i64),
             log: Rc::new(|line| console_error!("{line}")),
             background,
+            poke: Default::default(),
         })
     }
 
@@ -236,5 +243,18 @@ pub(crate) mod edge {
             event.cron(),
             tenants.len()
         );
+        // The webhooks' backstop: every tenant with an endpoint is poked, so
+        // a lost poke (or a restart) delays a delivery by one cron at most.
+        match app.webhooks.tenants_with_webhooks().await {
+            Ok(hooked) => {
+                for t in &hooked {
+                    if let Err(e) = app.objects.poke(t, true, app.now.0).await {
+                        console_error!("scheduled: webhooks of {t}: {}", e.0);
+                    }
+                }
+                console_log!("scheduled: webhooks poked for {} tenants", hooked.len());
+            }
+            Err(e) => console_error!("scheduled: cannot list webhook tenants: {}", e.0),
+        }
     }
 }

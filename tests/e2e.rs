@@ -18,6 +18,8 @@ mod support;
 mod sweep;
 #[path = "scenarios/tools.rs"]
 mod tools;
+#[path = "scenarios/webhooks.rs"]
+mod webhooks;
 
 /// A port on 127.0.0.1 that nothing listens on, allow-listed like the fake.
 static DOWN_PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
@@ -500,14 +502,18 @@ fn main() {
         .unwrap()
         .port();
     DOWN_PORT.set(down).unwrap();
+    // The webhooks scenario's receiver, allow-listed like the fakes.
+    let receiver = webhooks::Receiver::start();
     let allow = format!(
-        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down}",
-        provider.port, provider_b.port
+        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{}",
+        provider.port, provider_b.port, receiver.port
     );
     let mut server = Server::start(&[
         ("ENABLE_TEST_ROUTES", "true"),
         ("PROBE_ALLOW_HOSTS", &allow),
+        ("WEBHOOK_RETRY_SCALE", webhooks::RETRY_SCALE),
     ]);
+    let r = &receiver;
     let s = &server;
     let p = &provider;
     let seen = connectors::Seen::default();
@@ -550,6 +556,10 @@ fn main() {
             governance::governance(s, p, seen)
         }),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
+        ("webhooks", &|| webhooks::webhooks(s, r)),
+        ("webhooks:before_restart", &|| {
+            webhooks::before_restart(s, r)
+        }),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);
@@ -582,8 +592,10 @@ fn main() {
         );
         marketplace::after_restart(s, &admin);
     })]);
+    ok &= support::run(&[("webhooks:after_restart", &|| webhooks::after_restart(s, r))]);
     let log = server.log_text();
     drop(server);
+    drop(receiver);
     if !ok {
         eprintln!("--- wrangler log ---\n{log}");
         std::process::exit(1);

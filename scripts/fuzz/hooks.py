@@ -1,11 +1,11 @@
 """Schemathesis hooks for scripts/fuzz.sh (loaded through SCHEMATHESIS_HOOKS).
 
 * Credentials: every secured operation gets the seeded tenant's manager key,
-  the API-key routes its admin key, the operator routes the operator token;
+  the API-key and webhook routes its admin key, the operator routes the operator token;
   review routes get the operator token or the admin key at random (public
   submissions are the operator's, private ones the tenant admin's). One
   request in twenty carries an unknown key instead, so 401 paths are reached.
-* Steering: a generated (positive) install, binding or submission body is,
+* Steering: a generated (positive) install, binding, submission or webhook endpoint body is,
   most of the time, pointed at something that exists (the fake GitHub provider, the seeded
   connector, a valid manifest), so the fuzzer reaches the core logic instead
   of the 404 of a random listing id. The operator routes never write the
@@ -34,9 +34,10 @@ FAKE_TOKEN = os.environ["FUZZ_FAKE_TOKEN"]
 SEEDED = os.environ["FUZZ_CONNECTOR"]
 MANIFEST = json.load(open(os.environ["FUZZ_MANIFEST"]))
 
-STEERED = {"createConnector", "createBinding", "createSubmission", "verifyListing"}
+STEERED = {"createConnector", "createBinding", "createSubmission", "verifyListing", "createWebhookEndpoint"}
 OPERATOR_OPS = {"createTenant", "putListing", "delistListing", "relistListing"}
-ADMIN_OPS = {"createApiKey", "listApiKeys", "deleteApiKey"}
+ADMIN_OPS = {"createApiKey", "listApiKeys", "deleteApiKey", "createWebhookEndpoint", "listWebhookEndpoints",
+             "getWebhookEndpoint", "deleteWebhookEndpoint", "testWebhookEndpoint", "listWebhookDeliveries"}
 REVIEW_OPS = {"approveSubmission", "rejectSubmission", "listSubmissions", "getSubmission"}
 ERROR_TYPES = {
     "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
@@ -119,6 +120,10 @@ def after_call(context, case, response):
 
 
 def _steer(op: str, body):
+    if op == "createWebhookEndpoint" and isinstance(body, dict):
+        # Always: the fake provider stands in for a receiver (it answers
+        # 401), so no generated public host is sent deliveries by the run.
+        return {**body, "url": f"{FAKE}/hooks/{rng.randrange(10**6)}"}
     if not isinstance(body, dict) or rng.random() < 0.3:
         return body
     body = dict(body)

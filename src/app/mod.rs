@@ -20,6 +20,8 @@ pub mod sweep;
 pub mod tool_call;
 pub mod tool_test;
 pub mod vault;
+pub mod webhook_delivery;
+pub mod webhooks;
 
 use crate::domain::ids::{Random, RequestId};
 use crate::domain::time::Millis;
@@ -51,6 +53,10 @@ pub struct Config {
     /// `ENVIRONMENT=development`: loopback `return_url`s and a short
     /// operator token are accepted.
     pub development: bool,
+    /// `WEBHOOK_RETRY_SCALE` (tests only): multiplies the webhook retry
+    /// schedule and its 24 h horizon; 1 (or anything not positive) is the
+    /// real schedule.
+    pub webhook_retry_scale: f64,
 }
 
 /// An operator token shorter than this is refused outside development.
@@ -76,6 +82,7 @@ pub struct App {
     pub oauth: Rc<dyn crate::store::OAuthStore>,
     pub sweep: Rc<dyn crate::store::SweepStore>,
     pub tool_calls: Rc<dyn crate::store::ToolCallStore>,
+    pub webhooks: Rc<dyn crate::store::WebhookStore>,
     /// The outbound transport under the guarded client.
     pub transport: Rc<dyn crate::probe::client::Transport>,
     /// Milliseconds since the epoch, read again for latencies.
@@ -91,6 +98,9 @@ pub struct App {
     /// Runs work after the answer is sent (`waitUntil` at the edge): the
     /// tenant object's bookkeeping after a write.
     pub background: Rc<dyn Fn(Deferred)>,
+    /// The tenant whose events this request wrote: its object is poked once
+    /// the answer is ready, so webhooks go out soon (`webhooks::send_poke`).
+    pub poke: webhooks::Poke,
 }
 
 impl App {
@@ -111,6 +121,7 @@ impl App {
         kind: &str,
         data: serde_json::Value,
     ) -> crate::store::EventRecord {
+        self.poke.note(tenant);
         crate::store::EventRecord {
             id: crate::domain::ids::EventId::generate(self.rng.as_ref()).to_string(),
             tenant: tenant.clone(),

@@ -38,6 +38,10 @@ pub enum Error {
     /// The outbound target is refused by the guard (API §10).
     #[error("{0}")]
     TargetRefused(String),
+    /// A URL the caller gave is refused by the outbound guard (API §10),
+    /// named by its parameter (a webhook endpoint's `url`).
+    #[error("{message}")]
+    TargetNotAllowed { param: String, message: String },
     /// A check this listing cannot have here (OAuth by probe, database probes…).
     #[error("{0}")]
     VerificationUnsupported(String),

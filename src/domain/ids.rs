@@ -109,6 +109,15 @@ prefixed_id!(
     SubmissionId, "sub_", 20, "submission"
 );
 
+prefixed_id!(
+    /// A webhook endpoint (API §16).
+    WebhookEndpointId, "we_", 20, "webhook_endpoint"
+);
+prefixed_id!(
+    /// One event's delivery to one webhook endpoint, with its attempts.
+    WebhookDeliveryId, "whd_", 20, "webhook_delivery"
+);
+
 /// Where a listing is stored: a public listing under its slug (`github`), a
 /// private one in its tenant's own namespace (`ten_…/acme-crm`), so a private
 /// listing can never take, shadow or block a public id (API §8). Callers name

@@ -1,7 +1,8 @@
 //! Pure domain logic: ids, tenants and keys, manifests, the catalog query,
 //! pagination, connectors (install checks, hints, refusals), health, OAuth
 //! (state, PKCE, tokens), the sweep's plan, the vault, idempotency, errors,
-//! manifest templates and executable tool requests (rendering, argument checks).
+//! manifest templates and executable tool requests (rendering, argument checks),
+//! webhooks (subscriptions, Standard Webhooks signatures, the retry schedule).
 //! Nothing here touches `worker`, `wasm_bindgen`, `js_sys` or `web_sys`
 //! (`src/layering.rs` checks), so all of it compiles and is tested natively.
 
@@ -22,5 +23,6 @@ pub mod template;
 pub mod time;
 pub mod tool;
 pub mod vault;
+pub mod webhook;
 
 pub use error::Error;

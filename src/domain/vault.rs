@@ -21,7 +21,8 @@ const FINGERPRINT_LABEL: &[u8] = b"idempotency-fingerprint";
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+/// HMAC-SHA256, the one instance in the worker (webhook signatures too).
+pub(crate) fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     use hmac::Mac;
     let mut m = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
     m.update(data);

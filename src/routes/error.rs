@@ -181,6 +181,10 @@ impl From<Error> for ApiError {
                 ApiError::new(400, "invalid_request_error", "target_not_allowed", message)
                     .param("config")
             }
+            Error::TargetNotAllowed { param, .. } => {
+                ApiError::new(400, "invalid_request_error", "target_not_allowed", message)
+                    .param(param)
+            }
             Error::VerificationUnsupported(_) => ApiError::new(
                 422,
                 "invalid_request_error",

@@ -25,6 +25,7 @@ pub mod submissions;
 pub mod tenants;
 pub mod test_tools;
 pub mod tool_calls;
+pub mod webhooks;
 pub mod write;
 
 use crate::domain::auth::Principal;
@@ -94,6 +95,10 @@ pub enum Route {
     /// `(approval, approve?)`.
     Decide(String, bool),
     Settings,
+    WebhookEndpoints,
+    WebhookEndpoint(String),
+    WebhookTest(String),
+    WebhookDeliveries(String),
 }
 
 /// Every routed path with its methods: the OpenAPI document must name each.
@@ -142,6 +147,10 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/approvals/{id}/approve", &[Method::Post]),
     ("/v1/approvals/{id}/deny", &[Method::Post]),
     ("/v1/settings", &[Method::Get, Method::Patch]),
+    ("/v1/webhook-endpoints", &[Method::Get, Method::Post]),
+    ("/v1/webhook-endpoints/{id}", &[Method::Get, Method::Delete]),
+    ("/v1/webhook-endpoints/{id}/test", &[Method::Post]),
+    ("/v1/webhook-endpoints/{id}/deliveries", &[Method::Get]),
 ];
 
 /// Resolves a path to a route and the methods it allows.
@@ -243,6 +252,19 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
             Route::ConsumerTools(c.to_string()),
             "/v1/consumers/{consumer}/tools",
         ),
+        ["v1", "webhook-endpoints"] => (Route::WebhookEndpoints, "/v1/webhook-endpoints"),
+        ["v1", "webhook-endpoints", id] if !id.is_empty() => (
+            Route::WebhookEndpoint(id.to_string()),
+            "/v1/webhook-endpoints/{id}",
+        ),
+        ["v1", "webhook-endpoints", id, "test"] if !id.is_empty() => (
+            Route::WebhookTest(id.to_string()),
+            "/v1/webhook-endpoints/{id}/test",
+        ),
+        ["v1", "webhook-endpoints", id, "deliveries"] if !id.is_empty() => (
+            Route::WebhookDeliveries(id.to_string()),
+            "/v1/webhook-endpoints/{id}/deliveries",
+        ),
         _ => return None,
     };
     let methods = ROUTES
@@ -276,6 +298,8 @@ pub async fn handle(app: &App, req: HttpRequest) -> HttpResponse {
             e.into_response(request_id.as_str())
         }
     };
+    // Events this request wrote go to the tenant's webhooks (API §16).
+    crate::app::webhooks::send_poke(app);
     resp.headers
         .push(("request-id".into(), request_id.to_string()));
     if resp.get_header("cache-control").is_none() {
@@ -350,6 +374,14 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::ConsumerTools(c), _) => bindings::consumer_tools(app, req, &c).await,
         (Route::Health(id), _) => health::connector_health(app, req, &id).await,
         (Route::Test(id), _) => test_tools::test_connector(app, req, &id).await,
+        (Route::WebhookEndpoints, Method::Post) => webhooks::create_endpoint(app, req).await,
+        (Route::WebhookEndpoints, _) => webhooks::list_endpoints(app, req).await,
+        (Route::WebhookEndpoint(id), Method::Delete) => {
+            webhooks::delete_endpoint(app, req, &id).await
+        }
+        (Route::WebhookEndpoint(id), _) => webhooks::get_endpoint(app, req, &id).await,
+        (Route::WebhookTest(id), _) => webhooks::test_endpoint(app, req, &id).await,
+        (Route::WebhookDeliveries(id), _) => webhooks::list_deliveries(app, req, &id).await,
     }
 }
 

@@ -106,6 +106,8 @@ where
         }
     }
     let result = work().await;
+    // Events of a write reach the tenant's webhooks through its object.
+    app.poke.note(tenant);
     let stored = match &result {
         Ok(r) if r.status < 500 => Some(Stored {
             status: r.status,

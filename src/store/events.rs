@@ -21,3 +21,18 @@ pub struct EventFilter {
     pub kind: Option<String>,
     pub connector_id: Option<String>,
 }
+
+impl EventRecord {
+    /// The event as `GET /v1/events` renders it, which is also a webhook's
+    /// body (API §16).
+    pub fn view(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "object": "event",
+            "type": self.kind,
+            "connector_id": self.connector_id,
+            "data": self.data,
+            "created_at": self.created_at,
+        })
+    }
+}

@@ -35,6 +35,8 @@ pub struct MemoryObjects {
     pub books: RefCell<std::collections::HashMap<TenantId, crate::tenant::protocol::Book>>,
     /// Tenants asked to sweep.
     pub sweeps: RefCell<Vec<TenantId>>,
+    /// Webhook pokes: (tenant, armed).
+    pub pokes: RefCell<Vec<(TenantId, bool)>>,
 }
 
 #[async_trait(?Send)]
@@ -77,6 +79,11 @@ impl TenantObjects for MemoryObjects {
 
     async fn sweep(&self, tenant: &TenantId, _now_ms: i64) -> StoreResult<()> {
         self.sweeps.borrow_mut().push(tenant.clone());
+        Ok(())
+    }
+
+    async fn poke(&self, tenant: &TenantId, armed: bool, _now_ms: i64) -> StoreResult<()> {
+        self.pokes.borrow_mut().push((tenant.clone(), armed));
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! Storage ports: one trait per aggregate, one file each (tenants, events,
-//! catalog, connectors, oauth, sweep; the KV cache and the tenant objects).
+//! catalog, connectors, oauth, sweep, tool calls, webhooks; the KV cache and the
+//! tenant objects).
 //! Every tenant-owned read or write takes `&TenantId` first, so a query can
 //! never cross tenants by accident. `d1/` holds all SQL (over the `sql.rs`
 //! port: D1 at the edge, SQLite in native tests, `sqlite.rs`), `kv.rs` the
@@ -38,6 +39,7 @@ mod objects;
 mod sweep;
 mod tenants;
 mod tool_calls;
+pub mod webhooks;
 
 pub use cache::Cache;
 pub use catalog::{
@@ -55,6 +57,7 @@ pub use tenants::{KeyRecord, TenantRecord, TenantStore};
 pub use tool_calls::{
     ApprovalFilter, ApprovalRecord, SettingsRecord, ToolCallFilter, ToolCallRecord, ToolCallStore,
 };
+pub use webhooks::WebhookStore;
 
 /// A platform or storage failure. Its text is for the log only; callers see
 /// a generic `api_error`.

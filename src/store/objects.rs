@@ -1,5 +1,5 @@
 //! The tenant Durable Objects as the stateless worker sees them: the
-//! idempotency book, locks, the sweep and its check details.
+//! idempotency book, locks, the sweep and its check details, the webhooks' poke.
 
 use super::StoreResult;
 use crate::domain::ids::TenantId;
@@ -35,6 +35,9 @@ pub trait TenantObjects {
         per_minute: u32,
         now_ms: i64,
     ) -> StoreResult<Option<i64>>;
+    /// Tells the tenant's object that events may wait for its webhook
+    /// endpoints (`armed`: it has endpoints now); its alarm fans them out.
+    async fn poke(&self, tenant: &TenantId, armed: bool, now_ms: i64) -> StoreResult<()>;
     /// Stores the answer (or forgets the key) and releases the locks.
     async fn finish(
         &self,

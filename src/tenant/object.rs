@@ -4,6 +4,7 @@
 //! waits here (briefly) for the first to finish, so concurrent retries of one
 //! request all get its answer.
 
+use super::alarm::{self, HooksState, Turn};
 use super::protocol::{self, Answer, Book, Command, Idem, BINDING};
 use crate::app::sweep::SweepState;
 use crate::domain::idempotency::{Record, Stored, RETAIN_MS};
@@ -16,6 +17,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use worker::*;
 
+mod hooks;
+
 /// How long a repeated key waits for the first request before `409`.
 const WAIT_MS: i64 = 15_000;
 const POLL_MS: u64 = 50;
@@ -25,6 +28,18 @@ pub struct TenantObject {
     state: State,
     env: Env,
     book: RefCell<Book>,
+    /// The webhooks' state, read from storage once.
+    hooks: RefCell<Option<HooksState>>,
+    /// Whose turn the last alarm run was (`protocol::turn`).
+    turn: std::cell::Cell<Turn>,
+    /// When idempotency records next expire (`Some(0)`: not known yet).
+    purge_at: std::cell::Cell<Option<i64>>,
+    /// A sweep step that failed waits until then (or the next cron).
+    sweep_pause_until: std::cell::Cell<i64>,
+}
+
+fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
 }
 
 impl DurableObject for TenantObject {
@@ -33,6 +48,10 @@ impl DurableObject for TenantObject {
             state,
             env,
             book: RefCell::new(Book::default()),
+            hooks: RefCell::new(None),
+            turn: Default::default(),
+            purge_at: std::cell::Cell::new(Some(0)),
+            sweep_pause_until: std::cell::Cell::new(0),
         }
     }
 
@@ -41,37 +60,35 @@ impl DurableObject for TenantObject {
         Response::error("tenant object commands arrive by RPC", 404)
     }
 
+    /// One alarm run: a sweep step or a webhook step (they take turns when
+    /// both have work), the idempotency purge when due, then the alarm set
+    /// for the earliest of what is due next.
     async fn alarm(&self) -> Result<Response> {
-        let swept = self.sweep_step().await;
-        if let Err(e) = &swept {
-            console_error!("sweep step failed: {e}");
+        let now = now_ms();
+        let sweep_active = self.sweep_active().await?;
+        let hooks_due = self.hooks().await?.due(now);
+        let turn = alarm::turn(sweep_active, hooks_due, self.turn.get());
+        match turn {
+            Some(Turn::Sweep) => match self.sweep_step().await {
+                // Its `connector.health_changed` events are for the webhooks.
+                Ok(changed) if changed > 0 => self.wake_hooks(now).await?,
+                Ok(_) => {}
+                Err(e) => {
+                    console_error!("sweep step failed: {e}");
+                    self.sweep_pause_until.set(now + 30_000);
+                }
+            },
+            Some(Turn::Hooks) => self.hooks_step(now).await?,
+            None => {}
         }
-        // Purge idempotency records past their retention.
-        let now = Date::now().as_millis() as i64;
-        let all = self
-            .state
-            .storage()
-            .list_with_options(ListOptions::new().prefix("idem:"))
-            .await?;
-        let mut expired = vec![];
-        for entry in all.entries() {
-            let pair: js_sys::Array = entry?.into();
-            let key = pair.get(0).as_string().unwrap_or_default();
-            let record: Option<Record> = serde_wasm_bindgen::from_value(pair.get(1)).ok();
-            if record.is_none_or(|r| now - r.created_ms >= RETAIN_MS) {
-                expired.push(key);
-            }
+        if let Some(t) = turn {
+            self.turn.set(t);
         }
-        for key in &expired {
-            self.book
-                .borrow_mut()
-                .records
-                .remove(key.trim_start_matches("idem:"));
+        if self.purge_at.get().is_some_and(|at| at <= now) {
+            self.purge(now).await?;
         }
-        if !expired.is_empty() {
-            self.state.storage().delete_multiple(expired).await?;
-        }
-        Response::ok("purged")
+        self.rearm().await?;
+        Response::ok("done")
     }
 }
 
@@ -105,6 +122,7 @@ impl TenantObject {
                 per_minute,
                 now_ms,
             }) => self.rate(key, per_minute, now_ms).await?,
+            Ok(Command::Poke { tenant, armed, .. }) => self.poke(tenant, armed).await?,
             Ok(Command::Details { ids }) => {
                 let storage = self.state.storage();
                 let mut details = std::collections::HashMap::new();
@@ -137,19 +155,20 @@ impl TenantObject {
             st.started_ms = now_ms;
             storage.put(protocol::SWEEP_STATE, &st).await?;
         }
+        self.sweep_pause_until.set(0);
         // `set_alarm` takes an offset from now.
         storage.set_alarm(Duration::ZERO).await?;
         Ok(Answer::Done)
     }
 
-    /// One sweep run from the alarm; schedules the next run until done.
-    async fn sweep_step(&self) -> Result<()> {
+    /// One sweep run from the alarm; answers how many instances changed.
+    async fn sweep_step(&self) -> Result<usize> {
         let storage = self.state.storage();
         let Some(mut st) = storage.get::<SweepState>(protocol::SWEEP_STATE).await? else {
-            return Ok(());
+            return Ok(0);
         };
         if !st.active {
-            return Ok(());
+            return Ok(0);
         }
         let app = crate::edge::build_app(
             &self.env,
@@ -175,13 +194,66 @@ impl TenantObject {
             report.outbound_budget,
             report.done
         );
-        let next_ms = if report.done {
-            // Back to the idempotency purge schedule.
-            RETAIN_MS as u64
-        } else {
-            10
-        };
-        storage.set_alarm(Duration::from_millis(next_ms)).await?;
+        Ok(report.changed)
+    }
+
+    /// A sweep is running and may take its next step now.
+    async fn sweep_active(&self) -> Result<bool> {
+        if now_ms() < self.sweep_pause_until.get() {
+            return Ok(false);
+        }
+        let st: Option<SweepState> = self.state.storage().get(protocol::SWEEP_STATE).await?;
+        Ok(st.is_some_and(|s| s.active))
+    }
+
+    /// Deletes idempotency records past their retention; notes when the
+    /// next one expires.
+    async fn purge(&self, now: i64) -> Result<()> {
+        let all = self
+            .state
+            .storage()
+            .list_with_options(ListOptions::new().prefix("idem:"))
+            .await?;
+        let mut expired = vec![];
+        let mut next: Option<i64> = None;
+        for entry in all.entries() {
+            let pair: js_sys::Array = entry?.into();
+            let key = pair.get(0).as_string().unwrap_or_default();
+            let record: Option<Record> = serde_wasm_bindgen::from_value(pair.get(1)).ok();
+            match record {
+                Some(r) if now - r.created_ms < RETAIN_MS => {
+                    let at = r.created_ms + RETAIN_MS;
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                }
+                _ => expired.push(key),
+            }
+        }
+        for key in &expired {
+            self.book
+                .borrow_mut()
+                .records
+                .remove(key.trim_start_matches("idem:"));
+        }
+        if !expired.is_empty() {
+            self.state.storage().delete_multiple(expired).await?;
+        }
+        self.purge_at.set(next);
+        Ok(())
+    }
+
+    /// Sets the alarm for the earliest of what is due (read afresh: a
+    /// command during the run may have started a sweep or poked).
+    async fn rearm(&self) -> Result<()> {
+        let now = now_ms();
+        let sweep_active = self.sweep_active().await?;
+        let hooks = self.hooks().await?;
+        let hooks_next = if hooks.on { hooks.next_ms } else { None };
+        if let Some(at) = alarm::next_alarm(now, sweep_active, hooks_next, self.purge_at.get()) {
+            self.state
+                .storage()
+                .set_alarm(Duration::from_millis((at - now).max(0) as u64))
+                .await?;
+        }
         Ok(())
     }
 
@@ -224,6 +296,10 @@ impl TenantObject {
         let storage = self.state.storage();
         match record {
             Some(r) => {
+                let expires = r.created_ms + RETAIN_MS;
+                if self.purge_at.get().is_none_or(|at| at > expires) {
+                    self.purge_at.set(Some(expires));
+                }
                 storage.put(&protocol::record_key(key), &r).await?;
                 if storage.get_alarm().await?.is_none() {
                     storage
@@ -343,6 +419,16 @@ impl TenantObjects for DoClient {
             },
         )
         .await
+    }
+
+    async fn poke(&self, tenant: &TenantId, armed: bool, now_ms: i64) -> StoreResult<()> {
+        let cmd = Command::Poke {
+            tenant: tenant.to_string(),
+            armed,
+            now_ms,
+        };
+        self.send(tenant.as_str(), &cmd).await?;
+        Ok(())
     }
 
     async fn sweep(&self, tenant: &TenantId, now_ms: i64) -> StoreResult<()> {

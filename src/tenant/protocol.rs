@@ -57,6 +57,14 @@ pub enum Command {
         per_minute: u32,
         now_ms: i64,
     },
+    /// Events may be waiting for the tenant's webhook endpoints (API §16):
+    /// fan them out soon. `armed`: the tenant has endpoints now (a poke
+    /// without it is ignored by a tenant known to have none).
+    Poke {
+        tenant: String,
+        armed: bool,
+        now_ms: i64,
+    },
 }
 
 /// Answers, the JSON body of the object's response (externally tagged too).

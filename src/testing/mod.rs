@@ -6,7 +6,7 @@
 
 mod provider;
 
-pub(crate) use provider::{FakeProvider, GOOD_TOKEN};
+pub(crate) use provider::{FakeProvider, GOOD_TOKEN, HOOKS};
 
 use crate::app::{App, Config};
 use crate::domain::ids::testing::SeqRandom;
@@ -78,6 +78,7 @@ impl World {
             oauth: self.store.clone(),
             sweep: self.store.clone(),
             tool_calls: self.store.clone(),
+            webhooks: self.store.clone(),
             transport: self.provider.clone(),
             clock: Rc::new(|| 0),
             shared: self.shared.clone(),
@@ -94,6 +95,7 @@ impl World {
                 return_url_origins: vec!["https://app.example.com".into()],
                 mcp_origins: vec!["https://agents.example.com".into()],
                 development: self.development.get(),
+                webhook_retry_scale: 1.0,
             }),
             request_id: crate::domain::ids::RequestId::generate(&SeqRandom(Cell::new(
                 self.seed.get() ^ 0xABCD,
@@ -102,6 +104,7 @@ impl World {
             now: crate::domain::time::Millis(self.now.get()),
             log: Rc::new(move |l| logs.borrow_mut().push(l.to_string())),
             background: Rc::new(pollster::block_on),
+            poke: Default::default(),
         }
     }
 

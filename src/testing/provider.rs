@@ -14,7 +14,13 @@ pub(crate) struct FakeProvider {
     pub redirects: RefCell<Vec<(String, u16, String)>>,
     /// The fake MCP server now describes `get_me` differently.
     pub mcp_changed: std::cell::Cell<bool>,
+    /// A webhook receiver at `https://hooks.example.com/…`: the statuses it
+    /// answers in turn (`0`: no answer), `204` once they run out.
+    pub hook_answers: RefCell<std::collections::VecDeque<u16>>,
 }
+
+/// Where the fake webhook receiver listens.
+pub(crate) const HOOKS: &str = "https://hooks.example.com/";
 
 /// What the fake MCP server offers: github-mcp's tools but one.
 pub(crate) const MCP_OFFERED: &[&str] = &[
@@ -48,6 +54,12 @@ impl Transport for FakeProvider {
                 truncated: false,
             })
         };
+        if req.url.starts_with(HOOKS) {
+            return match self.hook_answers.borrow_mut().pop_front().unwrap_or(204) {
+                0 => Err(TransportError::Unreachable("connection refused".into())),
+                status => answer(status, "ok"),
+            };
+        }
         if let Some((_, status, location)) = self
             .redirects
             .borrow()

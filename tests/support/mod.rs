@@ -289,14 +289,15 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// Runs named scenarios, each isolated against panics, and reports like libtest.
 pub fn run(scenarios: &[(&str, &dyn Fn())]) -> bool {
     let mut failed = vec![];
-    // A developer's shortcut: E2E_ONLY=a,b runs only those scenarios.
+    // A developer's shortcut: E2E_ONLY=a,b runs only those scenarios (and
+    // their parts, named `a:…`).
     let only = std::env::var("E2E_ONLY").ok();
     let mut ran = 0;
     for (name, f) in scenarios {
-        if only
-            .as_deref()
-            .is_some_and(|o| !o.split(',').any(|n| n == *name))
-        {
+        if only.as_deref().is_some_and(|o| {
+            !o.split(',')
+                .any(|n| n == *name || name.strip_prefix(n).is_some_and(|r| r.starts_with(':')))
+        }) {
             continue;
         }
         ran += 1;
@@ -322,6 +323,7 @@ pub fn run(scenarios: &[(&str, &dyn Fn())]) -> bool {
     failed.is_empty()
 }
 pub mod fake;
+pub mod receiver;
 
 /// POSTs `body` chunked (`Transfer-Encoding: chunked`, no Content-Length) in
 /// 4 KiB pieces over a raw connection. The worker may answer before the

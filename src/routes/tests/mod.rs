@@ -15,6 +15,7 @@ mod sweep;
 mod tool_calls;
 mod upgrade;
 mod verdicts;
+mod webhooks;
 mod world;
 
 use super::http::HttpResponse;

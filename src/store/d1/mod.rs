@@ -8,6 +8,8 @@ mod binding;
 mod connectors;
 mod oauth;
 mod tool_calls;
+mod webhook_deliveries;
+mod webhooks;
 
 use super::sql::{first_changes, Param, Sql, Statement};
 use super::*;
