@@ -553,7 +553,7 @@ fn main() {
         ("mcp_tool_pins", &|| tools::mcp_pins(s, p, seen)),
         ("mcp_gateway", &|| gateway::gateway(s, p, seen)),
         ("governed_side_effects", &|| {
-            governance::governance(s, p, seen)
+            governance::governance(s, p, seen, r)
         }),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
         ("webhooks", &|| webhooks::webhooks(s, r)),

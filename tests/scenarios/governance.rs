@@ -4,17 +4,31 @@
 //! manager approves, then exactly one call, and the agent's retry with the
 //! same key collects the result. Deny, expiry, a second approval, racing
 //! managers, the `dry_run` and `deny` policies, and a rate limit under 200
-//! concurrent calls.
+//! concurrent calls. `approval.requested` reaches a webhook receiver that
+//! verifies it with the Standard Webhooks library.
 
 use crate::connectors::{Seen, GOOD};
 use crate::gateway::{agent, client, post};
 use crate::support::fake::Provider;
+use crate::support::receiver::Receiver;
 use crate::support::{call, Answer, Server};
 use crate::tenant;
 use serde_json::{json, Value};
 
 const KEY: &str = "dev.connector-marketplace/idempotency_key";
 const RECEIPT: &str = "dev.connector-marketplace/tool_call_id";
+
+/// Polls `f` for up to 20 s.
+fn wait_for<T>(f: impl Fn() -> Option<T>) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(started.elapsed().as_secs() < 20, "not within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
 
 fn holds(p: &Provider, order: u64) -> usize {
     let path = format!("/rest/V1/orders/{order}/hold");
@@ -43,7 +57,7 @@ fn hold(s: &Server, bot: &str, mg: &str, order: u64, key: &str) -> Value {
     a.json()
 }
 
-pub fn governance(s: &Server, p: &Provider, seen: &Seen) {
+pub fn governance(s: &Server, p: &Provider, seen: &Seen, r: &Receiver) {
     let (_, admin, _) = tenant(s, "governed");
     let m = post(s, &admin, "/v1/api-keys", json!({"role": "manager"}))["secret"]
         .as_str()
@@ -66,6 +80,17 @@ pub fn governance(s: &Server, p: &Provider, seen: &Seen) {
         "the tenant's default applies"
     );
     let b_hold = b_hold["id"].as_str().unwrap().to_string();
+    // A person is told: approval.requested reaches a webhook receiver that
+    // verifies it with the Standard Webhooks library.
+    let a = call("POST", &s.url("/v1/webhook-endpoints"))
+        .auth(&admin)
+        .json(&json!({"url": r.url("/approvals"), "events": ["approval.requested", "approval.approved"]}));
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    r.set(
+        "/approvals",
+        Some(a.json()["secret"].as_str().unwrap()),
+        Some(204),
+    );
     // 1. Under approve, through the official client: nothing is sent.
     p.clear();
     let call42 = json!([{"op": "call", "name": "magento_hold_order", "arguments": {"order_id": 42}, "meta": {KEY: "hold-42"}}]);
@@ -87,6 +112,18 @@ pub fn governance(s: &Server, p: &Provider, seen: &Seen) {
         0,
         "nothing reaches the provider before a decision"
     );
+    let told = wait_for(|| {
+        r.received().into_iter().find(|x| {
+            x["path"] == "/approvals"
+                && serde_json::from_str::<Value>(x["body"].as_str().unwrap_or("null")).is_ok_and(
+                    |b| {
+                        b["type"] == "approval.requested"
+                            && b["data"]["approval_id"] == approval.as_str()
+                    },
+                )
+        })
+    });
+    assert_eq!(told["verified"], true, "{told}");
     let listed = call("GET", &s.url("/v1/approvals?status=pending"))
         .auth(&m)
         .send()
