@@ -7,6 +7,10 @@ use crate::store::sql::{decode, first_changes, Param, Sql, Statement, StatementR
 use crate::store::*;
 use serde::Deserialize;
 
+/// The instances a consumer's bindings pin (`?1` tenant, `?2` consumer).
+pub(crate) const PINNED_BY_CONSUMER: &str = "WHERE +tenant_id = ?1 AND id IN
+   (SELECT connector_id FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 AND connector_id IS NOT NULL)";
+
 const CONNECTOR_COLUMNS: &str = "id, tenant_id, listing_id, listing_version, name, kind, transport, crew_id, capabilities, tools, config, auth_type, auth_hint, secret, status, health, return_url, created_at, updated_at, last_synced_at";
 
 #[derive(Deserialize)]
@@ -383,11 +387,10 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
             "SELECT id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 ORDER BY created_at, id",
             &params,
         )?;
+        // `+tenant_id`: each pinned instance is found by its primary key; on
+        // `tenant_id` SQLite would scan the tenant's every instance.
         let pinned = self.stmt(
-            &format!(
-                "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 AND id IN
-                   (SELECT connector_id FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 AND connector_id IS NOT NULL)"
-            ),
+            &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors {PINNED_BY_CONSUMER}"),
             &params,
         )?;
         let mut results = self.run_batch(vec![bindings, pinned]).await?.into_iter();
