@@ -6,6 +6,7 @@
 #[cfg(target_arch = "wasm32")]
 mod binding;
 mod connectors;
+#[cfg(test)]
 pub(crate) use connectors::PINNED_BY_CONSUMER;
 mod oauth;
 mod tool_calls;
