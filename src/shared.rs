@@ -3,7 +3,7 @@
 //! domain). Bounded by short TTLs; writes in this isolate invalidate at once,
 //! other isolates converge within the TTL.
 
-use crate::domain::ids::KeyId;
+use crate::domain::ids::{KeyId, TenantId};
 use crate::domain::manifest::Listing;
 use crate::domain::time::Millis;
 use crate::domain::Error;
@@ -42,7 +42,16 @@ pub struct Shared {
     /// compiled form), ~0.2 ms natively and several times that in Wasm; the
     /// verdict is a pure function of schema and config, so it is memoised.
     verdicts: RefCell<HashMap<String, Verdict>>,
+    /// Whether a tenant has webhook endpoints, as last read (the poke after
+    /// an event-writing request skips tenants without any).
+    hooked: RefCell<HashMap<TenantId, (bool, Millis)>>,
 }
+
+/// How long this isolate trusts what it read about a tenant's endpoints
+/// (one made in another isolate is poked for within this; the cron's poke
+/// is the backstop).
+pub const HOOKED_TTL_MS: i64 = 60_000;
+const MAX_HOOKED: usize = 10_000;
 
 fn fresh(at: Millis, now: Millis, ttl: i64) -> bool {
     now.0 >= at.0 && now.0 - at.0 < ttl
@@ -70,6 +79,26 @@ impl Shared {
 
     pub fn forget_key(&self, id: &KeyId) {
         self.keys.borrow_mut().remove(id);
+    }
+
+    /// Whether `tenant` has webhook endpoints, if this isolate knows.
+    pub fn hooked(&self, tenant: &TenantId, now: Millis) -> Option<bool> {
+        self.hooked
+            .borrow()
+            .get(tenant)
+            .filter(|(_, at)| fresh(*at, now, HOOKED_TTL_MS))
+            .map(|(h, _)| *h)
+    }
+
+    pub fn remember_hooked(&self, tenant: &TenantId, hooked: bool, now: Millis) {
+        let mut m = self.hooked.borrow_mut();
+        if m.len() >= MAX_HOOKED {
+            m.retain(|_, (_, at)| fresh(*at, now, HOOKED_TTL_MS));
+            if m.len() >= MAX_HOOKED {
+                m.clear();
+            }
+        }
+        m.insert(tenant.clone(), (hooked, now));
     }
 
     pub fn cached_index(&self, now: Millis) -> Option<Rc<Vec<CatalogEntry>>> {

@@ -138,16 +138,37 @@ impl Poke {
 }
 
 /// After a request: tells the tenant's object, in the background, that
-/// events may wait for its endpoints. Cheap for a tenant without any (the
-/// object answers at once); the cron pokes every tenant with endpoints too,
-/// so a lost poke only delays a delivery.
+/// events may wait for its endpoints — only a tenant that has some (as this
+/// isolate read within `HOOKED_TTL_MS`; one created in this isolate at
+/// once): an install or a verify of a tenant without endpoints costs no
+/// object call. The cron pokes every tenant with endpoints too, so a lost
+/// or skipped poke only delays a delivery.
 pub fn send_poke(app: &App) {
     let Some((tenant, armed)) = app.poke.take() else {
         return;
     };
-    let (objects, log, now) = (app.objects.clone(), app.log.clone(), app.now.0);
+    if armed {
+        app.shared.remember_hooked(&tenant, true, app.now);
+    } else if app.shared.hooked(&tenant, app.now) == Some(false) {
+        // No endpoints (as read within the last minute): nothing to wake.
+        return;
+    }
+    let known = app.shared.hooked(&tenant, app.now);
+    let (objects, log, now) = (app.objects.clone(), app.log.clone(), app.now);
+    let (store, shared) = (app.webhooks.clone(), app.shared.clone());
     (app.background)(Box::pin(async move {
-        if let Err(e) = objects.poke(&tenant, armed, now).await {
+        if known.is_none() {
+            match store.list_endpoints(&tenant, None, 1).await {
+                Ok(found) => {
+                    shared.remember_hooked(&tenant, !found.is_empty(), now);
+                    if found.is_empty() {
+                        return;
+                    }
+                }
+                Err(e) => log(&format!("webhooks: endpoints of {tenant}: {}", e.0)),
+            }
+        }
+        if let Err(e) = objects.poke(&tenant, armed, now.0).await {
             log(&format!("webhooks: poke of {tenant} failed: {}", e.0));
         }
     }));

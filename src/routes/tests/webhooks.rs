@@ -360,3 +360,26 @@ fn every_documented_event_type_can_be_subscribed_to() {
     subscribable.sort();
     assert_eq!(documented, subscribable);
 }
+
+#[test]
+fn a_tenant_without_endpoints_costs_no_poke() {
+    let w = World::new();
+    let (_, admin) = w.tenant("quiet");
+    let before = w.objects.pokes.borrow().len();
+    w.key(&admin, "viewer");
+    w.key(&admin, "viewer");
+    assert_eq!(
+        w.objects.pokes.borrow().len(),
+        before,
+        "no endpoints: no object call per write"
+    );
+    // One endpoint, and the next write is poked for.
+    let (_, _) = create(
+        &w,
+        &admin,
+        json!({"url": format!("{HOOKS}in"), "events": ["*"]}),
+    );
+    let armed = w.objects.pokes.borrow().len();
+    w.key(&admin, "viewer");
+    assert_eq!(w.objects.pokes.borrow().len(), armed + 1);
+}
