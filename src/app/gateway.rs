@@ -11,6 +11,7 @@ use crate::domain::ids::{slug_of, TenantId};
 use crate::domain::manifest::{Listing, Tool};
 use crate::domain::Error;
 use crate::store::{BindingRecord, ConnectorRecord, ConsumerBindings, Fail};
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -62,14 +63,22 @@ impl Assembled {
 
 /// The instance serving a binding among `all`: the pinned one, or for an
 /// unpinned binding the oldest `connected` instance fulfilling its
-/// capability (API §7).
-pub fn serving<'a>(b: &BindingRecord, all: &'a [ConnectorRecord]) -> Option<&'a ConnectorRecord> {
+/// capability (API §7). `all` holds records or shared records.
+pub fn serving<'a, C: Borrow<ConnectorRecord>>(b: &BindingRecord, all: &'a [C]) -> Option<&'a C> {
     match &b.connector_id {
-        Some(id) => all.iter().find(|c| &c.id == id),
+        Some(id) => all
+            .iter()
+            .find(|c| &Borrow::<ConnectorRecord>::borrow(*c).id == id),
         None => all
             .iter()
-            .filter(|c| c.status == Status::Connected && c.capabilities.contains(&b.capability))
-            .min_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id))),
+            .filter(|c| {
+                let c: &ConnectorRecord = (*c).borrow();
+                c.status == Status::Connected && c.capabilities.contains(&b.capability)
+            })
+            .min_by(|x, y| {
+                let (x, y): (&ConnectorRecord, &ConnectorRecord) = ((*x).borrow(), (*y).borrow());
+                (&x.created_at, &x.id).cmp(&(&y.created_at, &y.id))
+            }),
     }
 }
 
@@ -89,20 +98,6 @@ pub async fn instances(
     Ok(all.into_iter().map(Rc::new).collect())
 }
 
-/// The instance serving a binding among `all` (see [`serving`]).
-fn serving_rc<'a>(
-    b: &BindingRecord,
-    all: &'a [Rc<ConnectorRecord>],
-) -> Option<&'a Rc<ConnectorRecord>> {
-    match &b.connector_id {
-        Some(id) => all.iter().find(|c| &c.id == id),
-        None => all
-            .iter()
-            .filter(|c| c.status == Status::Connected && c.capabilities.contains(&b.capability))
-            .min_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id))),
-    }
-}
-
 /// `consumer`'s tool set. Bindings take precedence by age: when two would
 /// give the same name (possible only when the instance serving an unpinned
 /// binding changes listing), the older binding's tool is shown and the other
@@ -116,7 +111,7 @@ pub async fn assemble(app: &App, tenant: &TenantId, consumer: &str) -> Result<As
     let mut out = Assembled::default();
     let mut named: BTreeMap<String, Granted> = BTreeMap::new();
     for b in &bindings {
-        let Some(c) = serving_rc(b, &all) else {
+        let Some(c) = serving(b, &all) else {
             out.unserved.push(b.clone());
             continue;
         };
@@ -189,7 +184,7 @@ pub async fn find(
     }
     let all = instances(app, tenant, cb, &mine).await?;
     for b in mine {
-        let Some(c) = serving_rc(b, &all) else {
+        let Some(c) = serving(b, &all) else {
             continue;
         };
         if c.status == Status::PendingAuth {
