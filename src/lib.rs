@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod catalog;
+pub mod db;
 pub mod domain;
 #[cfg(test)]
 mod layering;

@@ -1,0 +1,1 @@
+//! The MySQL/MariaDB client protocol (being written).

@@ -1,0 +1,1 @@
+//! PostgreSQL values ↔ JSON (being written).

@@ -1,0 +1,1 @@
+//! What each database tool does over a session (being written).
