@@ -1,0 +1,1 @@
+//! Database sockets at the edge (being written).
