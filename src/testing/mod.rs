@@ -4,6 +4,7 @@
 //! Objects, the outbound provider). `World` holds them across the calls of
 //! one test; `routes/tests` drives it over HTTP, use-case tests call `app()`.
 
+pub(crate) mod db;
 mod provider;
 
 pub(crate) use provider::{FakeProvider, GOOD_TOKEN, HOOKS};
