@@ -101,6 +101,7 @@ pub(crate) mod edge {
             tool_calls: d1.clone(),
             webhooks: d1,
             transport: Rc::new(FetchTransport),
+            databases: Rc::new(crate::db::edge::EdgeDatabases),
             clock: Rc::new(|| Date::now().as_millis() as i64),
             cache: Rc::new(KvCache::new(env.kv("MANIFESTS")?)),
             objects: Rc::new(DoClient { env: env.clone() }),

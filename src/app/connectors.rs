@@ -112,7 +112,10 @@ pub async fn plan_update(
         None => None,
     }
     .filter(|c| Value::Object(c.clone()) != current.config);
-    if config.is_some() && auth.is_none() && !listing.auth_fields.is_empty() {
+    // A database listing's target is in its connection string, not its
+    // config (read_only, timeouts): changing config moves nothing.
+    let moves = listing.transport != "database";
+    if config.is_some() && auth.is_none() && !listing.auth_fields.is_empty() && moves {
         return Err(Error::missing("auth")
             .reworded("Changing config needs the credential again (auth): a stored secret is never sent to a new target unverified.")
             .into());

@@ -85,6 +85,8 @@ pub struct App {
     pub webhooks: Rc<dyn crate::store::WebhookStore>,
     /// The outbound transport under the guarded client.
     pub transport: Rc<dyn crate::probe::client::Transport>,
+    /// Database sockets (TCP from the edge).
+    pub databases: Rc<dyn crate::db::Databases>,
     /// Milliseconds since the epoch, read again for latencies.
     pub clock: Rc<dyn Fn() -> i64>,
     pub shared: Rc<Shared>,
@@ -143,6 +145,7 @@ impl App {
             client: self.outbound(),
             clock: &*self.clock,
             now_ms: self.now.0,
+            db: self.databases.as_ref(),
         }
     }
 

@@ -9,6 +9,8 @@
 
 use super::vault::{open_fields, seal_fields};
 use super::App;
+use crate::db::run::{Failure, Refusal};
+use crate::db::DbError;
 use crate::domain::auth::ToolCaller;
 use crate::domain::connector::Status;
 use crate::domain::governance::{action, Action, Policy};
@@ -19,6 +21,7 @@ use crate::domain::tool::validate_arguments;
 use crate::domain::Error;
 use crate::probe::call::NotSent;
 use crate::probe::credential::Session;
+use crate::probe::database;
 use crate::probe::mcp::Called;
 use crate::probe::run::{redact, snippet};
 use crate::store::{BindingRecord, ConnectorRecord, Fail, ToolCallRecord, Written};
@@ -131,7 +134,7 @@ pub async fn plan_granted(
             ))
             .into());
     }
-    if req.dry_run && tool.side_effect && tool.dry_run.is_none() {
+    if req.dry_run && tool.side_effect && !tool.has_dry_run() {
         return Err(Error::ToolUnsupported(format!(
             "'{}' declares no dry run: it can only be called live.",
             tool.name
@@ -196,7 +199,7 @@ pub fn arguments_sha256(args: &Map<String, Value>) -> String {
 /// sent (a bad argument, a refused target, a changed MCP tool) leaves no
 /// receipt.
 pub async fn call(app: &App, plan: CallPlan) -> Result<ToolCallRecord, Fail> {
-    let has_dry_run = plan.tool.dry_run.is_some();
+    let has_dry_run = plan.tool.has_dry_run();
     match action(
         plan.policy,
         plan.tool.side_effect,
@@ -351,12 +354,12 @@ pub(super) async fn run(
     let mcp = listing.transport == "mcp";
     let mcp_tool = tool.mcp_tool.as_deref().filter(|_| mcp);
     let mcp_method = tool.mcp_method.as_deref().filter(|_| mcp);
-    if request.is_none() && mcp_tool.is_none() && mcp_method.is_none() {
-        return Err(Error::ToolUnsupported(match listing.transport.as_str() {
-            "database" => "Database tools cannot run from the edge yet.".to_string(),
-            _ => format!("'{}' declares no request.", tool.name),
-        })
-        .into());
+    let sql = tool
+        .sql
+        .as_ref()
+        .filter(|_| listing.transport == "database");
+    if request.is_none() && mcp_tool.is_none() && mcp_method.is_none() && sql.is_none() {
+        return Err(Error::ToolUnsupported(format!("'{}' declares no request.", tool.name)).into());
     }
     let config: Map<String, Value> = c.config.as_object().cloned().unwrap_or_default();
     let session = session(app, &c, &listing, &config).await?;
@@ -366,6 +369,10 @@ pub(super) async fn run(
     let shape = tool.result.clone().unwrap_or_default();
     let started = (app.clock)();
     let outcome = match (request, mcp_tool) {
+        _ if sql.is_some() => {
+            let kind = sql.map(|q| q.kind.as_str()).unwrap_or_default();
+            sql_answer(database::tool(&session, &net, kind, &arguments, dry_run).await)?
+        }
         (Some(request), _) => match session.send_tool(&net, request, &arguments).await {
             Err(NotSent::Refused(e)) => return Err(e.into()),
             Err(NotSent::Unreachable { message, .. }) => Said::Nothing(message),
@@ -484,6 +491,22 @@ fn mcp_answer(called: Result<Called, String>, secrets: &[&str]) -> Said {
         }
         Ok(Called::Result(v)) => Said::Yes(v.to_string().into_bytes()),
     }
+}
+
+/// What a database said to a call; a refusal before anything was sent is
+/// the call's error (no receipt).
+fn sql_answer(r: Result<Value, Failure>) -> Result<Said, Fail> {
+    Ok(match r {
+        Ok(v) => Said::Yes(v.to_string().into_bytes()),
+        Err(Failure::Refused(Refusal::Argument { param, message })) => {
+            return Err(Error::invalid(param, message).into())
+        }
+        Err(Failure::Refused(Refusal::Config(m))) => return Err(Error::StateConflict(m).into()),
+        Err(Failure::Refused(Refusal::Unknown(m))) => return Err(Error::ToolUnsupported(m).into()),
+        Err(Failure::Db(DbError::Refused(m))) => return Err(Error::TargetRefused(m).into()),
+        Err(Failure::Db(DbError::Unreachable(m))) => Said::Nothing(m),
+        Err(Failure::Db(DbError::Auth(m) | DbError::Statement(m))) => Said::No(m),
+    })
 }
 
 /// What the provider said to a call.

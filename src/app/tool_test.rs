@@ -13,6 +13,7 @@ use crate::domain::ids::TenantId;
 use crate::domain::Error;
 use crate::probe::call::NotSent;
 use crate::probe::credential::Session;
+use crate::probe::database;
 use crate::probe::run::{redact, snippet};
 use crate::store::Fail;
 use serde_json::{json, Map, Value};
@@ -175,6 +176,22 @@ pub async fn test(
             // live with its test_arguments, a side-effecting one only its
             // dry run. Versions stored before tools were executable keep
             // their `probe`; anything else is dry-run by the health check.
+            let sql = tool
+                .sql
+                .as_ref()
+                .filter(|_| listing.transport == "database");
+            if let (Some(q), Some(args)) = (sql, tool.test_arguments.as_ref()) {
+                let started = (app.clock)();
+                let r = database::tool(&session, &net, &q.kind, args, tool.side_effect).await;
+                results.push(ToolResult {
+                    tool: name.clone(),
+                    mode: if tool.side_effect { "dry_run" } else { "live" },
+                    ok: Some(r.is_ok()),
+                    latency_ms: Some(((app.clock)() - started).max(0) as u64),
+                    error: r.err().map(|f| f.message()),
+                });
+                continue;
+            }
             let (request, mode) = if tool.side_effect {
                 (tool.dry_run.as_ref(), "dry_run")
             } else {

@@ -89,8 +89,12 @@ pub trait Session {
     async fn batch(&mut self, sql: &str) -> Result<(), DbError>;
     /// Runs one statement with its parameters bound (never spliced into the
     /// text as SQL); keeps at most `max_rows` rows.
-    async fn query(&mut self, sql: &str, params: &[Value], max_rows: usize)
-        -> Result<Rows, DbError>;
+    async fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        max_rows: usize,
+    ) -> Result<Rows, DbError>;
     /// Parses and plans one statement without running it (a dry run).
     async fn prepare(&mut self, sql: &str) -> Result<(), DbError>;
     /// Ends the connection politely (PostgreSQL Terminate, MySQL COM_QUIT).

@@ -83,7 +83,10 @@ fn encode(v: &Value, ty: &Type, out: &mut BytesMut) -> Result<(), BoxError> {
             out.put_slice(v.to_string().as_bytes());
             return Ok(());
         }
-        return Err(err(format!("an array or object cannot be sent as {}", ty.name())));
+        return Err(err(format!(
+            "an array or object cannot be sent as {}",
+            ty.name()
+        )));
     }
     let range = |n: i64, lo: i64, hi: i64| {
         (lo..=hi)
@@ -300,11 +303,15 @@ impl<'a> Reader<'a> {
     }
 
     fn i32(&mut self) -> Result<i32, BoxError> {
-        Ok(i32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(i32::from_be_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     fn i16(&mut self) -> Result<i16, BoxError> {
-        Ok(i16::from_be_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(i16::from_be_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
 }
 
@@ -390,7 +397,12 @@ pub fn numeric_encode(s: &str, out: &mut BytesMut) -> Result<(), BoxError> {
     let mut groups: Vec<i16> = all
         .as_bytes()
         .chunks(4)
-        .map(|c| std::str::from_utf8(c).expect("digits").parse().expect("4 digits"))
+        .map(|c| {
+            std::str::from_utf8(c)
+                .expect("digits")
+                .parse()
+                .expect("4 digits")
+        })
         .collect();
     let mut weight = ((ipad + int.len()) / 4) as i32 - 1;
     while groups.first() == Some(&0) {
@@ -403,7 +415,11 @@ pub fn numeric_encode(s: &str, out: &mut BytesMut) -> Result<(), BoxError> {
     if groups.is_empty() {
         weight = 0;
     }
-    let sign: u16 = if neg && !groups.is_empty() { NUMERIC_NEG } else { 0 };
+    let sign: u16 = if neg && !groups.is_empty() {
+        NUMERIC_NEG
+    } else {
+        0
+    };
     out.put_i16(groups.len() as i16);
     out.put_i16(weight as i16);
     out.put_u16(sign);
@@ -466,7 +482,20 @@ fn date_parse(s: &str) -> Result<(i64, &str), BoxError> {
     let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().map_err(|_| bad());
     let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let len = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let len = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&m) || d < 1 || d > len[(m - 1) as usize] {
         return Err(bad());
     }
@@ -496,7 +525,11 @@ fn timestamp_parse(s: &str, tz: bool) -> Result<i64, BoxError> {
     }
     let micros: i64 = format!("{frac:0<6}").parse().map_err(|_| bad())?;
     let offset_s = match zone {
-        "" if tz => return Err(err(format!("'{s}' needs a zone (Z or ±HH:MM) for timestamptz"))),
+        "" if tz => {
+            return Err(err(format!(
+                "'{s}' needs a zone (Z or ±HH:MM) for timestamptz"
+            )))
+        }
         "" => 0,
         _ if !tz => return Err(err(format!("'{s}' has a zone; timestamp takes none"))),
         "Z" | "z" => 0,

@@ -39,6 +39,18 @@ pub enum Failure {
     Db(DbError),
 }
 
+impl Failure {
+    /// The failure in words (safe to show).
+    pub fn message(&self) -> String {
+        match self {
+            Failure::Refused(Refusal::Argument { message, .. })
+            | Failure::Refused(Refusal::Config(message))
+            | Failure::Refused(Refusal::Unknown(message)) => message.clone(),
+            Failure::Db(e) => e.to_string(),
+        }
+    }
+}
+
 impl From<DbError> for Failure {
     fn from(e: DbError) -> Self {
         Failure::Db(e)
@@ -119,7 +131,9 @@ fn first_keyword(sql: &str) -> String {
 /// DDL, which commits the transaction implicitly before it runs).
 fn read_statement(dialect: Dialect, sql: &str) -> Result<(), String> {
     let kw = first_keyword(sql);
-    let reads = ["SELECT", "WITH", "VALUES", "TABLE", "SHOW", "EXPLAIN", "DESCRIBE", "DESC"];
+    let reads = [
+        "SELECT", "WITH", "VALUES", "TABLE", "SHOW", "EXPLAIN", "DESCRIBE", "DESC",
+    ];
     if !reads.contains(&kw.as_str()) {
         return Err(format!(
             "query runs read statements (SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN); '{}' is not one — use execute.",
@@ -190,7 +204,9 @@ pub async fn tool(s: &mut dyn Session, call: &Call<'_>) -> Result<Value, Failure
         "query" => {
             s.batch(begin(d, true)).await?;
             set_timeout(s, d, timeout).await?;
-            let rows = s.query(arg("sql"), &params(call.arguments), MAX_ROWS).await?;
+            let rows = s
+                .query(arg("sql"), &params(call.arguments), MAX_ROWS)
+                .await?;
             s.batch("ROLLBACK").await?;
             Ok(answer(Rows {
                 affected: None,
@@ -211,7 +227,10 @@ pub async fn tool(s: &mut dyn Session, call: &Call<'_>) -> Result<Value, Failure
             s.batch(begin(d, true)).await?;
             let rows = s.query(sql, &p, MAX_ROWS).await?;
             s.batch("ROLLBACK").await?;
-            Ok(answer(Rows { affected: None, ..rows }))
+            Ok(answer(Rows {
+                affected: None,
+                ..rows
+            }))
         }
         "describe_table" => {
             let table = arg("table");
@@ -238,19 +257,26 @@ pub async fn tool(s: &mut dyn Session, call: &Call<'_>) -> Result<Value, Failure
                     "No table '{table}' in {schema} is visible to this connection."
                 ))));
             }
-            Ok(answer(Rows { affected: None, ..rows }))
+            Ok(answer(Rows {
+                affected: None,
+                ..rows
+            }))
         }
         "execute" if call.dry_run => {
             s.batch(begin(d, false)).await?;
             let prepared = s.prepare(arg("sql")).await;
             let _ = s.batch("ROLLBACK").await;
             prepared?;
-            Ok(json!({"columns": [], "rows": [], "row_count": 0, "truncated": false, "prepared": true}))
+            Ok(
+                json!({"columns": [], "rows": [], "row_count": 0, "truncated": false, "prepared": true}),
+            )
         }
         "execute" => {
             s.batch(begin(d, false)).await?;
             set_timeout(s, d, timeout).await?;
-            let rows = s.query(arg("sql"), &params(call.arguments), MAX_ROWS).await?;
+            let rows = s
+                .query(arg("sql"), &params(call.arguments), MAX_ROWS)
+                .await?;
             s.batch("COMMIT").await?;
             Ok(answer(rows))
         }

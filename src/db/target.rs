@@ -91,7 +91,9 @@ pub fn parse(dialect: Dialect, s: &str) -> Result<Target, BadTarget> {
         keyword_pairs(s)?
     } else {
         return bad(match dialect {
-            Dialect::Postgres => "The connection string must be a postgresql:// URI or libpq keyword=value pairs.",
+            Dialect::Postgres => {
+                "The connection string must be a postgresql:// URI or libpq keyword=value pairs."
+            }
             Dialect::Mysql => "The connection string must be a mysql:// URI.",
         });
     };
@@ -138,7 +140,9 @@ pub fn parse(dialect: Dialect, s: &str) -> Result<Target, BadTarget> {
             // Options that change nothing here (application_name, …) are
             // accepted and ignored; one that would move the connection is not.
             "service" | "passfile" | "sslcert" | "sslkey" | "sslrootcert" | "options" => {
-                return bad(format!("The connection option '{k}' is not supported here."))
+                return bad(format!(
+                    "The connection option '{k}' is not supported here."
+                ))
             }
             _ => {}
         }
@@ -161,9 +165,8 @@ pub fn parse(dialect: Dialect, s: &str) -> Result<Target, BadTarget> {
 fn uri_pairs(dialect: Dialect, s: &str) -> Result<Vec<(String, String)>, BadTarget> {
     let u = url::Url::parse(s)
         .map_err(|_| BadTarget(format!("The {} URI is not valid.", dialect.name())))?;
-    let dec = |x: &str| {
-        percent_decode(x).ok_or_else(|| BadTarget("The URI has a bad %-escape.".into()))
-    };
+    let dec =
+        |x: &str| percent_decode(x).ok_or_else(|| BadTarget("The URI has a bad %-escape.".into()));
     let mut out = vec![];
     if let Some(h) = u.host_str() {
         out.push((

@@ -181,6 +181,14 @@ pub struct Tool {
     pub probe: Option<Value>,
 }
 
+impl Tool {
+    /// Whether a dry run exists: a declared `dry_run` request, or a `sql`
+    /// statement (prepared in a transaction that is rolled back).
+    pub fn has_dry_run(&self) -> bool {
+        self.dry_run.is_some() || self.sql.is_some()
+    }
+}
+
 fn any_object() -> Value {
     serde_json::json!({"type": "object"})
 }

@@ -30,6 +30,8 @@ pub struct Net<'a> {
     pub client: Guarded<'a>,
     pub clock: Clock<'a>,
     pub now_ms: i64,
+    /// Database sockets (`transport: database` listings).
+    pub db: &'a dyn crate::db::Databases,
 }
 
 /// The listing version's `allowed_hosts` for this config: `{{config.x}}`
@@ -307,6 +309,9 @@ impl<'a> Session<'a> {
     /// header itself (the manifest convention). A listing with a
     /// `token_exchange` gets its access token first, and sends it the same way.
     pub async fn probe(&self, net: &Net<'_>, probe: &Value, bearer: bool) -> Outcome {
+        if probe["kind"] == "database" {
+            return super::database::verify(self, net).await;
+        }
         let mut probe = probe.clone();
         let (exchanged, add) = match self.bearer(net, bearer).await {
             Ok(b) => b,

@@ -12,6 +12,7 @@
 pub mod call;
 pub mod client;
 pub mod credential;
+pub mod database;
 pub mod exchange;
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;

@@ -28,6 +28,8 @@ pub(crate) struct World {
     cache: Rc<MemoryCache>,
     pub(crate) objects: Rc<MemoryObjects>,
     pub(crate) provider: Rc<FakeProvider>,
+    /// The database server `transport: database` listings reach.
+    pub(crate) databases: Rc<db::FakeDb>,
     shared: Rc<Shared>,
     seed: Cell<u64>,
     pub(crate) now: Cell<i64>,
@@ -42,6 +44,7 @@ impl World {
             store: Rc::new(SqlStore::new(SqliteDb::migrated())),
             objects: Rc::default(),
             provider: Rc::default(),
+            databases: Rc::default(),
             cache: Rc::default(),
             shared: Rc::default(),
             seed: Cell::new(0x9E37_79B9_7F4A_7C15),
@@ -81,6 +84,7 @@ impl World {
             tool_calls: self.store.clone(),
             webhooks: self.store.clone(),
             transport: self.provider.clone(),
+            databases: Rc::new(self.databases.clone()),
             clock: Rc::new(|| 0),
             shared: self.shared.clone(),
             config: Rc::new(Config {

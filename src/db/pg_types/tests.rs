@@ -12,7 +12,13 @@ fn enc(v: Value, ty: &Type) -> Result<Vec<u8>, String> {
 #[test]
 fn numerics_round_trip_exactly() {
     for s in [
-        "0", "12.3400", "-0.5", "123456789.000001", "0.0001", "10000", "-98765432109876543210.5",
+        "0",
+        "12.3400",
+        "-0.5",
+        "123456789.000001",
+        "0.0001",
+        "10000",
+        "-98765432109876543210.5",
         "1.10",
     ] {
         let mut b = BytesMut::new();
@@ -60,14 +66,22 @@ fn params_take_the_placeholders_type() {
     assert_eq!(enc(json!("7"), &Type::INT8).unwrap(), 7i64.to_be_bytes());
     assert_eq!(enc(json!(7), &Type::TEXT).unwrap(), b"7");
     assert_eq!(enc(json!(true), &Type::BOOL).unwrap(), [1]);
-    assert_eq!(enc(json!(1.5), &Type::FLOAT8).unwrap(), 1.5f64.to_be_bytes());
+    assert_eq!(
+        enc(json!(1.5), &Type::FLOAT8).unwrap(),
+        1.5f64.to_be_bytes()
+    );
     assert_eq!(enc(json!(null), &Type::INT4).unwrap(), Vec::<u8>::new());
-    assert_eq!(enc(json!({"a": 1}), &Type::JSONB).unwrap(), b"\x01{\"a\":1}");
+    assert_eq!(
+        enc(json!({"a": 1}), &Type::JSONB).unwrap(),
+        b"\x01{\"a\":1}"
+    );
     assert_eq!(enc(json!("\\x00ff"), &Type::BYTEA).unwrap(), [0, 255]);
     // A quote or a statement in a value is only ever bytes of the value.
     let evil = "x'); DROP TABLE products; --";
     assert_eq!(enc(json!(evil), &Type::TEXT).unwrap(), evil.as_bytes());
-    assert!(enc(json!(70000), &Type::INT2).unwrap_err().contains("out of range"));
+    assert!(enc(json!(70000), &Type::INT2)
+        .unwrap_err()
+        .contains("out of range"));
     assert!(enc(json!("seven"), &Type::INT4).is_err());
     assert!(enc(json!([1]), &Type::INT4).is_err());
     let e = enc(json!("10.0.0.1"), &Type::INET).unwrap_err();
@@ -76,16 +90,28 @@ fn params_take_the_placeholders_type() {
 
 #[test]
 fn cells_read_back_as_json() {
-    assert_eq!(decode(&Type::INT8, &42i64.to_be_bytes()).unwrap(), json!(42));
-    assert_eq!(decode(&Type::FLOAT8, &f64::NAN.to_be_bytes()).unwrap(), json!("NaN"));
-    assert_eq!(decode(&Type::JSONB, b"\x01[1,\"a\"]").unwrap(), json!([1, "a"]));
+    assert_eq!(
+        decode(&Type::INT8, &42i64.to_be_bytes()).unwrap(),
+        json!(42)
+    );
+    assert_eq!(
+        decode(&Type::FLOAT8, &f64::NAN.to_be_bytes()).unwrap(),
+        json!("NaN")
+    );
+    assert_eq!(
+        decode(&Type::JSONB, b"\x01[1,\"a\"]").unwrap(),
+        json!([1, "a"])
+    );
     let uuid = hex::decode("0b3c5d2e1a2b4c3d8e9f0a1b2c3d4e5f").unwrap();
     assert_eq!(
         decode(&Type::UUID, &uuid).unwrap(),
         json!("0b3c5d2e-1a2b-4c3d-8e9f-0a1b2c3d4e5f")
     );
     assert_eq!(decode(&Type::BYTEA, &[0, 255]).unwrap(), json!("\\x00ff"));
-    assert_eq!(decode(&Type::TIME, &3_723_000_000i64.to_be_bytes()).unwrap(), json!("01:02:03"));
+    assert_eq!(
+        decode(&Type::TIME, &3_723_000_000i64.to_be_bytes()).unwrap(),
+        json!("01:02:03")
+    );
     // text[] {a,NULL,b}: ndim 1, has_null 1, oid 25, dim 3 lower 1.
     let mut raw = vec![];
     for n in [1i32, 1, 25, 3, 1] {
@@ -96,7 +122,13 @@ fn cells_read_back_as_json() {
     raw.extend((-1i32).to_be_bytes());
     raw.extend(1i32.to_be_bytes());
     raw.push(b'b');
-    assert_eq!(decode(&Type::TEXT_ARRAY, &raw).unwrap(), json!(["a", null, "b"]));
+    assert_eq!(
+        decode(&Type::TEXT_ARRAY, &raw).unwrap(),
+        json!(["a", null, "b"])
+    );
     assert!(decode(&Type::TEXT_ARRAY, &raw[..raw.len() - 1]).is_err());
-    assert_eq!(decode(&Type::INET, &[4, 32, 0, 4, 10, 0, 0, 1]).unwrap(), Value::Null);
+    assert_eq!(
+        decode(&Type::INET, &[4, 32, 0, 4, 10, 0, 0, 1]).unwrap(),
+        Value::Null
+    );
 }

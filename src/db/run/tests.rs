@@ -37,7 +37,11 @@ fn call(
 #[test]
 fn a_query_runs_read_only_with_its_timeout_and_bound_parameters() {
     let db = Rc::new(FakeDb::default());
-    db.script("SELECT name", &["name"], vec![vec![json!("a")], vec![json!("b")]]);
+    db.script(
+        "SELECT name",
+        &["name"],
+        vec![vec![json!("a")], vec![json!("b")]],
+    );
     let r = call(
         &db,
         Dialect::Postgres,
@@ -70,7 +74,15 @@ fn rows_past_the_cap_are_cut_and_said_so() {
     let db = Rc::new(FakeDb::default());
     let many: Vec<Vec<Value>> = (0..MAX_ROWS + 5).map(|i| vec![json!(i)]).collect();
     db.script("SELECT n", &["n"], many);
-    let r = call(&db, Dialect::Postgres, "query", json!({"sql": "SELECT n FROM t"}), json!({}), false).unwrap();
+    let r = call(
+        &db,
+        Dialect::Postgres,
+        "query",
+        json!({"sql": "SELECT n FROM t"}),
+        json!({}),
+        false,
+    )
+    .unwrap();
     assert_eq!(r["rows"].as_array().unwrap().len(), MAX_ROWS);
     assert_eq!(r["truncated"], true);
 }
@@ -78,14 +90,30 @@ fn rows_past_the_cap_are_cut_and_said_so() {
 #[test]
 fn a_query_refuses_what_is_not_a_read_and_the_server_is_the_fence() {
     let db = Rc::new(FakeDb::default());
-    for sql in ["DELETE FROM products", "  /* hi */ -- x\n DROP TABLE t", "", "COPY t TO '/tmp/x'"] {
-        let e = call(&db, Dialect::Postgres, "query", json!({"sql": sql}), json!({}), false).unwrap_err();
+    for sql in [
+        "DELETE FROM products",
+        "  /* hi */ -- x\n DROP TABLE t",
+        "",
+        "COPY t TO '/tmp/x'",
+    ] {
+        let e = call(
+            &db,
+            Dialect::Postgres,
+            "query",
+            json!({"sql": sql}),
+            json!({}),
+            false,
+        )
+        .unwrap_err();
         assert!(
             matches!(&e, Failure::Refused(Refusal::Argument { param, .. }) if param == "arguments.sql"),
             "{sql}: {e:?}"
         );
     }
-    assert!(db.statements().is_empty(), "nothing is sent for a refused query");
+    assert!(
+        db.statements().is_empty(),
+        "nothing is sent for a refused query"
+    );
     // A write hidden in a CTE gets past the keyword check; the read-only
     // transaction refuses it.
     let e = call(
@@ -114,12 +142,28 @@ fn execute_is_refused_while_read_only_and_dry_runs_roll_back() {
     let db = Rc::new(FakeDb::default());
     let sql = json!({"sql": "INSERT INTO t VALUES ($1)", "params": [1]});
     for config in [json!({}), json!({"read_only": true})] {
-        let e = call(&db, Dialect::Postgres, "execute", sql.clone(), config, false).unwrap_err();
+        let e = call(
+            &db,
+            Dialect::Postgres,
+            "execute",
+            sql.clone(),
+            config,
+            false,
+        )
+        .unwrap_err();
         assert!(matches!(e, Failure::Refused(Refusal::Config(_))), "{e:?}");
     }
     assert!(db.statements().is_empty());
     // A dry run prepares inside a transaction that is rolled back, even read only.
-    let r = call(&db, Dialect::Postgres, "execute", sql.clone(), json!({}), true).unwrap();
+    let r = call(
+        &db,
+        Dialect::Postgres,
+        "execute",
+        sql.clone(),
+        json!({}),
+        true,
+    )
+    .unwrap();
     assert_eq!(r["prepared"], true);
     assert_eq!(
         db.statements(),
@@ -137,7 +181,15 @@ fn execute_is_refused_while_read_only_and_dry_runs_roll_back() {
     assert!(matches!(e, Failure::Db(DbError::Statement(m)) if m.contains("nosuchtable")));
     assert_eq!(db.statements().last().unwrap(), "ROLLBACK");
     db.log.borrow_mut().clear();
-    let r = call(&db, Dialect::Mysql, "execute", sql, json!({"read_only": false, "max_execution_time_ms": 900}), false).unwrap();
+    let r = call(
+        &db,
+        Dialect::Mysql,
+        "execute",
+        sql,
+        json!({"read_only": false, "max_execution_time_ms": 900}),
+        false,
+    )
+    .unwrap();
     assert_eq!(r["row_count"], 1);
     assert_eq!(
         db.statements(),
@@ -155,7 +207,15 @@ fn mariadb_gets_its_own_timeout_variable() {
     let db = Rc::new(FakeDb::default());
     db.mariadb.set(true);
     db.script("SELECT 2", &["x"], vec![vec![json!(2)]]);
-    call(&db, Dialect::Mysql, "query", json!({"sql": "SELECT 2"}), json!({"max_execution_time_ms": 1500}), false).unwrap();
+    call(
+        &db,
+        Dialect::Mysql,
+        "query",
+        json!({"sql": "SELECT 2"}),
+        json!({"max_execution_time_ms": 1500}),
+        false,
+    )
+    .unwrap();
     assert_eq!(db.statements()[1], "SET SESSION max_statement_time = 1.5");
     assert_eq!(db.statements()[0], "START TRANSACTION READ ONLY");
 }
@@ -163,22 +223,69 @@ fn mariadb_gets_its_own_timeout_variable() {
 #[test]
 fn schema_tools_read_information_schema_with_the_schema_bound() {
     let db = Rc::new(FakeDb::default());
-    db.script("SELECT table_name", &["name", "type"], vec![vec![json!("products"), json!("BASE TABLE")]]);
-    let r = call(&db, Dialect::Postgres, "list_tables", json!({}), json!({"default_schema": "shop"}), false).unwrap();
+    db.script(
+        "SELECT table_name",
+        &["name", "type"],
+        vec![vec![json!("products"), json!("BASE TABLE")]],
+    );
+    let r = call(
+        &db,
+        Dialect::Postgres,
+        "list_tables",
+        json!({}),
+        json!({"default_schema": "shop"}),
+        false,
+    )
+    .unwrap();
     assert_eq!(r["rows"], json!([["products", "BASE TABLE"]]));
     assert_eq!(db.log.borrow()[1].1, vec![json!("shop")]);
-    let r = call(&db, Dialect::Mysql, "list_tables", json!({}), json!({}), false).unwrap();
+    let r = call(
+        &db,
+        Dialect::Mysql,
+        "list_tables",
+        json!({}),
+        json!({}),
+        false,
+    )
+    .unwrap();
     assert_eq!(r["row_count"], 1);
     assert_eq!(db.log.borrow().last().unwrap().1, Vec::<Value>::new());
     let last = db.log.borrow().iter().rev().nth(1).unwrap().1.clone();
     assert_eq!(last, vec![Value::Null], "MySQL: the connection's database");
     // No such table: said so, not an empty answer.
     db.script("SELECT column_name", &["name"], vec![]);
-    let e = call(&db, Dialect::Postgres, "describe_table", json!({"table": "nope"}), json!({}), false).unwrap_err();
-    assert!(matches!(e, Failure::Db(DbError::Statement(m)) if m.contains("'nope'") && m.contains("'public'")));
+    let e = call(
+        &db,
+        Dialect::Postgres,
+        "describe_table",
+        json!({"table": "nope"}),
+        json!({}),
+        false,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, Failure::Db(DbError::Statement(m)) if m.contains("'nope'") && m.contains("'public'"))
+    );
     db.scripted.borrow_mut().clear();
-    db.script("SELECT column_name", &["name", "type", "nullable", "default"], vec![vec![json!("id"), json!("integer"), json!(false), Value::Null]]);
-    let r = call(&db, Dialect::Postgres, "describe_table", json!({"table": "products"}), json!({}), false).unwrap();
+    db.script(
+        "SELECT column_name",
+        &["name", "type", "nullable", "default"],
+        vec![vec![
+            json!("id"),
+            json!("integer"),
+            json!(false),
+            Value::Null,
+        ]],
+    );
+    let r = call(
+        &db,
+        Dialect::Postgres,
+        "describe_table",
+        json!({"table": "products"}),
+        json!({}),
+        false,
+    )
+    .unwrap();
     assert_eq!(r["rows"][0][0], "id");
 }
 

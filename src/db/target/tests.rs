@@ -44,10 +44,16 @@ fn refuses_what_cannot_be_reached_and_never_quotes_the_string() {
         (Dialect::Postgres, "postgresql://u:hunter22@a,b/db"),
         (Dialect::Postgres, "postgresql://:hunter22@h/db"),
         (Dialect::Postgres, "host=h user=u password='hunter22"),
-        (Dialect::Postgres, "postgresql://u:hunter22@h/db?sslmode=sometimes"),
+        (
+            Dialect::Postgres,
+            "postgresql://u:hunter22@h/db?sslmode=sometimes",
+        ),
         (Dialect::Postgres, "postgresql://u:hunter22@h:0/db"),
         (Dialect::Mysql, "host=h user=u password=hunter22"),
-        (Dialect::Postgres, "host=h user=u password=hunter22 service=x"),
+        (
+            Dialect::Postgres,
+            "host=h user=u password=hunter22 service=x",
+        ),
     ] {
         let e = parse(d, s).unwrap_err();
         assert!(!e.0.contains("hunter22"), "{s}: {e}");
@@ -58,13 +64,21 @@ fn refuses_what_cannot_be_reached_and_never_quotes_the_string() {
 fn plain_tcp_only_to_listed_pairs_and_tls_only_to_public_hosts() {
     let allow = AllowList::parse("127.0.0.1:5432");
     let t = |s: &str| parse(Dialect::Postgres, s).unwrap();
-    assert!(check(&t("postgresql://u@127.0.0.1:5432/d?sslmode=disable"), &allow).is_ok());
+    assert!(check(
+        &t("postgresql://u@127.0.0.1:5432/d?sslmode=disable"),
+        &allow
+    )
+    .is_ok());
     assert!(check(&t("postgresql://u@127.0.0.1:5432/d"), &allow).is_ok());
     assert!(check(&t("postgresql://u@127.0.0.1:5433/d"), &allow).is_err());
     assert!(check(&t("postgresql://u@10.0.0.5/d"), &allow).is_err());
     assert!(check(&t("postgresql://u@169.254.169.254/d"), &allow).is_err());
     assert!(check(&t("host=2130706433 user=u"), &allow).is_err());
     assert!(check(&t("postgresql://u@db.example.com/d"), &allow).is_ok());
-    let plain = check(&t("postgresql://u@db.example.com/d?sslmode=disable"), &allow).unwrap_err();
+    let plain = check(
+        &t("postgresql://u@db.example.com/d?sslmode=disable"),
+        &allow,
+    )
+    .unwrap_err();
     assert!(plain.0.contains("TLS"), "{plain}");
 }

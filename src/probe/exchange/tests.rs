@@ -60,6 +60,7 @@ fn run(fake: &Fake) -> Outcome {
         client: Guarded::new(fake, &allow),
         clock: &|| 1_000,
         now_ms: 1_000,
+        db: &crate::db::NoDatabases,
     };
     let Value::Object(config) = json!({"base_url": "https://cloud.mongodb.com"}) else {
         unreachable!()
@@ -177,6 +178,7 @@ fn a_tool_request_carries_the_exchanged_token() {
         client: Guarded::new(&fake, &allow),
         clock: &|| 1_000,
         now_ms: 1_000,
+        db: &crate::db::NoDatabases,
     };
     let Value::Object(config) =
         json!({"base_url": "https://cloud.mongodb.com", "project_id": "0123456789abcdef01234567"})

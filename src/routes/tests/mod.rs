@@ -4,6 +4,7 @@
 mod catalog;
 mod connectors;
 mod credentials;
+mod databases;
 mod gateway;
 mod governance;
 mod keys;

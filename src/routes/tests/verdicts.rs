@@ -3,45 +3,80 @@
 
 use super::*;
 use crate::routes::http::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[test]
-fn a_test_that_could_not_run_is_not_a_pass() {
+fn a_database_listing_is_verified_over_its_own_protocol() {
+    use crate::testing::db::DB_PASSWORD;
     let w = World::new();
     w.load_catalog();
     let (_, admin) = w.tenant("acme");
-    // Database probes cannot run here yet: the install is stored unverified.
-    let (s, c) = w.call(
-        Method::Post,
-        "/v1/connectors",
-        Some(&admin),
-        Some(json!({"listing": "postgresql", "auth": {"type": "conn_string", "value": "postgresql://u:p@db.example.com:5432/app"}})),
+    let install = |password: &str| {
+        w.call(
+            Method::Post,
+            "/v1/connectors",
+            Some(&admin),
+            Some(json!({"listing": "postgresql", "name": format!("pg-{}", password.len()), "auth": {"type": "conn_string",
+                "value": format!("postgresql://app:{password}@db.example.com:5432/shop?sslmode=require")}})),
+        )
+    };
+    // The server's refusal is the answer: nothing is stored.
+    let (s, e) = install("wrong-password");
+    assert_eq!((s, err_code(&e)), (422, "auth_failed"), "{e}");
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("password authentication failed"),
+        "{message}"
     );
+    assert!(!message.contains("wrong-password"), "{message}");
+    let (_, list) = w.call(Method::Get, "/v1/connectors", Some(&admin), None);
+    assert_eq!(list["data"], json!([]), "{list}");
+    // The right password: connected over TLS to the host of the string, checked.
+    let (s, c) = install(DB_PASSWORD);
     assert_eq!(
         (s, c["health"]["healthy"].clone()),
-        (201, Value::Null),
+        (201, json!(true)),
         "{c}"
     );
+    assert_eq!(
+        w.databases.connects.borrow().last().unwrap(),
+        &("db.example.com".to_string(), 5432, true)
+    );
     let id = c["id"].as_str().unwrap();
+    // Its test runs the read tools live (query with its test arguments).
+    w.databases
+        .script("SELECT table_name", &["name", "type"], vec![]);
     let (s, t) = w.call(
         Method::Post,
         &format!("/v1/connectors/{id}/test"),
         Some(&admin),
         None,
     );
-    assert_eq!((s, t["status"].as_str()), (200, Some("unverified")), "{t}");
-    for r in t["results"].as_array().unwrap() {
-        assert_eq!(r["ok"], Value::Null, "{r}");
-        assert!(r["error"].as_str().is_some_and(|e| !e.is_empty()), "{r}");
-    }
-    // The recorded event says so too.
-    let (_, ev) = w.call(
-        Method::Get,
-        "/v1/events?type=connector.tested",
+    assert_eq!((s, t["status"].as_str()), (200, Some("passed")), "{t}");
+    let modes: Vec<(String, String)> = t["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["tool"].as_str().unwrap().into(),
+                r["mode"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(modes.contains(&("query".into(), "live".into())), "{t}");
+    assert!(w.databases.statements().contains(&"SELECT 1".to_string()));
+    // A host the guard refuses is never dialled.
+    let before = w.databases.connects.borrow().len();
+    let (s, e) = w.call(
+        Method::Post,
+        "/v1/catalog/postgresql/verify",
         Some(&admin),
-        None,
+        Some(json!({"auth": {"type": "conn_string", "value": format!("postgresql://app:{DB_PASSWORD}@10.0.0.7/shop")}})),
     );
-    assert_eq!(ev["data"][0]["data"]["status"], "unverified", "{ev}");
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(w.databases.connects.borrow().len(), before);
+    assert!(!e.to_string().contains(DB_PASSWORD), "{e}");
 }
 
 #[test]
