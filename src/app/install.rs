@@ -88,6 +88,14 @@ pub async fn verify(
     let outcome = probe(app, &listing, &auth, &config).await;
     let verdict = outcome.verdict(listing.mode(), &listing.name);
     let (ok, message) = match outcome {
+        // Status 0: not HTTP (a database login).
+        Outcome::Accepted {
+            status: 0,
+            latency_ms,
+        } => (
+            true,
+            format!("{} accepted the credentials ({latency_ms} ms).", listing.name),
+        ),
         Outcome::Accepted { status, latency_ms } => (
             true,
             format!(

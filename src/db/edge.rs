@@ -160,7 +160,7 @@ impl Session for PgSession {
             .iter()
             .map(|c| Column {
                 name: c.name().to_string(),
-                type_name: c.type_().name().to_string(),
+                type_name: type_name(c.type_()),
             })
             .collect();
         let bound: Vec<Param> = params.iter().map(Param).collect();
@@ -205,5 +205,13 @@ impl Session for PgSession {
         // Dropping the client ends the connection future, which sends
         // Terminate and closes the socket.
         drop(self);
+    }
+}
+
+/// A type's name as SQL spells it: `text[]` for the array type `_text`.
+fn type_name(t: &tokio_postgres::types::Type) -> String {
+    match t.kind() {
+        tokio_postgres::types::Kind::Array(inner) => format!("{}[]", inner.name()),
+        _ => t.name().to_string(),
     }
 }

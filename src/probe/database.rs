@@ -62,8 +62,9 @@ pub async fn verify(session: &Session<'_>, net: &Net<'_>) -> Outcome {
     let latency_ms = ((net.clock)() - started).max(0) as u64;
     let said = |e: &DbError| redact(&e.to_string(), &secrets(session, Some(&t)));
     match r {
+        // Status 0: the answer was not HTTP.
         Ok(()) => Outcome::Accepted {
-            status: 200,
+            status: 0,
             latency_ms,
         },
         Err(e @ (DbError::Auth(_) | DbError::Statement(_))) => Outcome::Rejected {
