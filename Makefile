@@ -28,10 +28,12 @@ unit: tools
 	@scripts/check-openapi.sh
 
 # End-to-end against the built worker under `wrangler dev`; each test binary
-# starts its own wrangler on a free port with a fresh state folder.
+# starts its own wrangler on a free port with a fresh state folder, and its
+# own PostgreSQL and MariaDB (scripts/db-servers.sh installs them).
 e2e: build
 	@scripts/mcp-clients.sh
 	@scripts/webhook-tools.sh
+	@scripts/db-servers.sh
 	@source scripts/env.sh && cargo test --test e2e -- --ignored --test-threads=1
 
 # Property-based run of src/openapi.json (schemathesis) against its own

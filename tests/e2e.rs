@@ -5,6 +5,8 @@
 
 #[path = "scenarios/connectors.rs"]
 mod connectors;
+#[path = "scenarios/databases.rs"]
+mod databases;
 #[path = "scenarios/gateway.rs"]
 mod gateway;
 #[path = "scenarios/governance.rs"]
@@ -504,15 +506,22 @@ fn main() {
     DOWN_PORT.set(down).unwrap();
     // The webhooks scenario's receiver, allow-listed like the fakes.
     let receiver = webhooks::Receiver::start();
+    // Real PostgreSQL and MariaDB, with TLS from a test CA the worker trusts.
+    let dbs = support::db::Databases::start();
     let allow = format!(
-        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{}",
-        provider.port, provider_b.port, receiver.port
+        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{},{}",
+        provider.port,
+        provider_b.port,
+        receiver.port,
+        dbs.allow_hosts()
     );
     let mut server = Server::start(&[
         ("ENABLE_TEST_ROUTES", "true"),
         ("PROBE_ALLOW_HOSTS", &allow),
         ("WEBHOOK_RETRY_SCALE", webhooks::RETRY_SCALE),
+        dbs.wrangler_env(),
     ]);
+    let d = &dbs;
     let r = &receiver;
     let s = &server;
     let p = &provider;
@@ -540,6 +549,7 @@ fn main() {
         ("refused_targets", &|| {
             connectors::refused_targets(s, p, seen)
         }),
+        ("database_servers", &|| databases::servers(d)),
         ("oauth_consent", &|| oauth::consent(s, p, seen)),
         ("mcp_oauth_consent", &|| oauth::mcp_consent(s, p, seen)),
         ("marketplace", &|| marketplace::marketplace(s, p, seen)),
@@ -596,6 +606,7 @@ fn main() {
     let log = server.log_text();
     drop(server);
     drop(receiver);
+    drop(dbs);
     if !ok {
         eprintln!("--- wrangler log ---\n{log}");
         std::process::exit(1);

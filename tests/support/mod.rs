@@ -322,6 +322,7 @@ pub fn run(scenarios: &[(&str, &dyn Fn())]) -> bool {
     );
     failed.is_empty()
 }
+pub mod db;
 pub mod fake;
 pub mod receiver;
 
