@@ -341,3 +341,88 @@ pub fn parse_err(p: &[u8]) -> Result<ServerError, DbError> {
         message: String::from_utf8_lossy(rest).trim().to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_split_at_16_mib_and_end_an_exact_multiple_with_an_empty_packet() {
+        let mut seq = 7;
+        assert_eq!(frame(b"ab", &mut seq), [2, 0, 0, 7, b'a', b'b']);
+        assert_eq!(seq, 8);
+        assert_eq!(frame(b"", &mut seq), [0, 0, 0, 8]);
+        let exact = vec![1u8; MAX_CHUNK];
+        let mut seq = 255;
+        let f = frame(&exact, &mut seq);
+        assert_eq!(f.len(), 4 + MAX_CHUNK + 4);
+        assert_eq!(f[..4], [0xff, 0xff, 0xff, 255]);
+        assert_eq!(
+            f[4 + MAX_CHUNK..],
+            [0, 0, 0, 0],
+            "an empty last chunk, id wrapped"
+        );
+        assert_eq!(seq, 1);
+        let over = vec![1u8; MAX_CHUNK + 3];
+        let f = frame(&over, &mut 0);
+        assert_eq!(f[4 + MAX_CHUNK..4 + MAX_CHUNK + 4], [3, 0, 0, 1]);
+    }
+
+    #[test]
+    fn length_encoded_integers_round_trip() {
+        for n in [
+            0,
+            250,
+            251,
+            0xFFFF,
+            0x1_0000,
+            0xFF_FFFF,
+            0x100_0000,
+            u64::MAX,
+        ] {
+            let mut b = vec![];
+            put_lenenc(&mut b, n);
+            let mut r = Reader::new(&b);
+            assert_eq!(r.lenenc().unwrap(), Some(n));
+            assert!(r.is_empty());
+        }
+        assert_eq!(Reader::new(&[0xFB]).lenenc().unwrap(), None);
+        assert!(Reader::new(&[0xFF]).lenenc().is_err());
+        assert!(Reader::new(&[0xFC, 1]).lenenc().is_err());
+        assert_eq!(
+            Reader::new(&[3, b'a', b'b']).lenenc_bytes(),
+            Err(malformed())
+        );
+    }
+
+    #[test]
+    fn generic_packets() {
+        let ok = parse_ok(&[0x00, 0xFC, 0x10, 0x27, 5, 0x02, 0x02, 0, 0]).unwrap();
+        assert_eq!(
+            ok,
+            OkPacket {
+                affected: 10_000,
+                status: 0x0202
+            }
+        );
+        assert_eq!(parse_eof(&[0xFE, 0, 0, 0x0A, 0]).unwrap(), 0x0A);
+        let e = parse_err(b"\xff\x7a\x04#42S02Table 'a.b' doesn't exist").unwrap();
+        assert_eq!((e.code, e.state.as_deref()), (1146, Some("42S02")));
+        assert_eq!(e.message, "Table 'a.b' doesn't exist");
+        let pre41 = parse_err(b"\xff\x10\x04Too many connections").unwrap();
+        assert_eq!(
+            (pre41.code, pre41.state, pre41.message.as_str()),
+            (1040, None, "Too many connections")
+        );
+        assert!(is_terminator(&[0xFE, 0, 0, 2, 0], false));
+        assert!(
+            !is_terminator(&[0xFE, 0, 0, 0, 0, 0, 0, 0, 0], false),
+            "a row with an 8-byte length"
+        );
+        assert!(is_terminator(
+            &[0xFE, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0],
+            true
+        ));
+        assert!(!is_terminator(&[0x00, 0, 0, 2, 0], true));
+    }
+}
