@@ -15,6 +15,8 @@ mod governance;
 mod marketplace;
 #[path = "scenarios/oauth.rs"]
 mod oauth;
+#[path = "scenarios/sql.rs"]
+mod sql;
 mod support;
 #[path = "scenarios/sweep.rs"]
 mod sweep;
@@ -550,6 +552,8 @@ fn main() {
             connectors::refused_targets(s, p, seen)
         }),
         ("database_servers", &|| databases::servers(d)),
+        ("postgresql_tools", &|| sql::sql_tools(s, &d.pg, seen)),
+        ("mysql_tools", &|| sql::sql_tools(s, &d.maria, seen)),
         ("oauth_consent", &|| oauth::consent(s, p, seen)),
         ("mcp_oauth_consent", &|| oauth::mcp_consent(s, p, seen)),
         ("marketplace", &|| marketplace::marketplace(s, p, seen)),

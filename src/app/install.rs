@@ -94,7 +94,10 @@ pub async fn verify(
             latency_ms,
         } => (
             true,
-            format!("{} accepted the credentials ({latency_ms} ms).", listing.name),
+            format!(
+                "{} accepted the credentials ({latency_ms} ms).",
+                listing.name
+            ),
         ),
         Outcome::Accepted { status, latency_ms } => (
             true,

@@ -7,7 +7,7 @@
 //! target's connect timeout.
 
 use super::pg_types::{Cell, Param};
-use super::{Column, Databases, DbError, Rows, ServerInfo, Session, Target};
+use super::{mysql, Column, Databases, DbError, Rows, ServerInfo, Session, Target};
 use async_trait::async_trait;
 use futures_util::{future, pin_mut, StreamExt};
 use serde_json::Value;
@@ -31,12 +31,9 @@ impl Databases for EdgeDatabases {
         let open = async {
             match t.dialect {
                 super::Dialect::Postgres => pg_connect(socket, t).await,
-                super::Dialect::Mysql => {
-                    drop(socket);
-                    Err(DbError::Unreachable(
-                        "MySQL connections are not built yet.".into(),
-                    ))
-                }
+                super::Dialect::Mysql => mysql::connect(socket, t)
+                    .await
+                    .map(|s| Box::new(s) as Box<dyn Session>),
             }
         };
         let delay = worker::Delay::from(Duration::from_millis(t.connect_timeout_ms));

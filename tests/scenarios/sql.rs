@@ -36,7 +36,10 @@ impl Ctx<'_> {
     }
 
     fn get(&mut self, path: &str) -> Answer {
-        let a = keep(self.seen, call("GET", &self.s.url(path)).auth(&self.key).send());
+        let a = keep(
+            self.seen,
+            call("GET", &self.s.url(path)).auth(&self.key).send(),
+        );
         self.answers.push(a.body.clone());
         a
     }
@@ -58,15 +61,34 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
         seen,
         answers: vec![],
     };
-    let conn = |login: &Login, tls: bool| json!({"type": "conn_string", "value": db.url_for(login, tls)});
+    let conn =
+        |login: &Login, tls: bool| json!({"type": "conn_string", "value": db.url_for(login, tls)});
 
     // Verify: the login itself, over TLS, with the server's own words on a refusal.
-    let v = c.post(&format!("/v1/catalog/{listing}/verify"), json!({"auth": conn(&db.app(), true)}), None);
-    assert_eq!((v.status, v.json()["ok"].clone()), (200, json!(true)), "{}", v.text());
+    let v = c.post(
+        &format!("/v1/catalog/{listing}/verify"),
+        json!({"auth": conn(&db.app(), true)}),
+        None,
+    );
+    assert_eq!(
+        (v.status, v.json()["ok"].clone()),
+        (200, json!(true)),
+        "{}",
+        v.text()
+    );
     let wrong = Login::new(&db.user, "not-the-password-91f2");
-    let v = c.post(&format!("/v1/catalog/{listing}/verify"), json!({"auth": conn(&wrong, true)}), None);
+    let v = c.post(
+        &format!("/v1/catalog/{listing}/verify"),
+        json!({"auth": conn(&wrong, true)}),
+        None,
+    );
     let said = v.json()["message"].as_str().unwrap_or_default().to_string();
-    assert_eq!((v.status, v.json()["ok"].clone()), (200, json!(false)), "{}", v.text());
+    assert_eq!(
+        (v.status, v.json()["ok"].clone()),
+        (200, json!(false)),
+        "{}",
+        v.text()
+    );
     let words = match db.engine {
         Engine::Postgres => "password authentication failed",
         Engine::MariaDb => "Access denied",
@@ -74,7 +96,11 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
     assert!(said.contains(words), "{said}");
     assert!(!said.contains("not-the-password-91f2"), "{said}");
     // Plain TCP only because this host:port is a development pair.
-    let v = c.post(&format!("/v1/catalog/{listing}/verify"), json!({"auth": conn(&db.app(), false)}), None);
+    let v = c.post(
+        &format!("/v1/catalog/{listing}/verify"),
+        json!({"auth": conn(&db.app(), false)}),
+        None,
+    );
     assert_eq!(v.json()["ok"], json!(true), "{}", v.text());
     let elsewhere = db.url(true).replace(&format!(":{}/", db.port), ":1/");
     let v = c.post(
@@ -84,7 +110,11 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
     );
     assert_eq!(v.status, 400, "{}", v.text());
     if let Some(md5) = &db.md5 {
-        let v = c.post(&format!("/v1/catalog/{listing}/verify"), json!({"auth": conn(md5, true)}), None);
+        let v = c.post(
+            &format!("/v1/catalog/{listing}/verify"),
+            json!({"auth": conn(md5, true)}),
+            None,
+        );
         assert_eq!(v.json()["ok"], json!(true), "md5: {}", v.text());
     }
 
@@ -111,7 +141,11 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
     assert_eq!(live, ["query", "list_tables"], "{}", tst.text());
 
     let tool = |c: &mut Ctx, name: &str, args: Value| {
-        c.post(&format!("/v1/connectors/{id}/tools/{name}/call"), json!({"arguments": args}), None)
+        c.post(
+            &format!("/v1/connectors/{id}/tools/{name}/call"),
+            json!({"arguments": args}),
+            None,
+        )
     };
     // query: parameters bound, rows as the server has them.
     let q = tool(
@@ -120,26 +154,50 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
         json!({"sql": format!("SELECT id, name FROM products WHERE id <= {p1} ORDER BY id"), "params": [3]}),
     );
     assert_eq!(q.json()["status"], "succeeded", "{}", q.text());
-    let want: Vec<Value> = PRODUCTS.iter().filter(|p| p.id <= 3).map(|p| json!([p.id, p.name])).collect();
+    let want: Vec<Value> = PRODUCTS
+        .iter()
+        .filter(|p| p.id <= 3)
+        .map(|p| json!([p.id, p.name]))
+        .collect();
     assert_eq!(q.json()["result"]["rows"], json!(want), "{}", q.text());
     assert_eq!(q.json()["result"]["columns"][0]["name"], "id");
     // An injection attempt is a value: it matches no name and drops nothing.
-    for evil in ["x' OR '1'='1", "'; DROP TABLE products; --", "\\'; DELETE FROM products; #"] {
+    for evil in [
+        "x' OR '1'='1",
+        "'; DROP TABLE products; --",
+        "\\'; DELETE FROM products; #",
+    ] {
         let q = tool(
             &mut c,
             "query",
             json!({"sql": format!("SELECT count(*) AS n FROM products WHERE name = {p1}"), "params": [evil]}),
         );
-        assert_eq!(q.json()["result"]["rows"], json!([[0]]), "{evil}: {}", q.text());
+        assert_eq!(
+            q.json()["result"]["rows"],
+            json!([[0]]),
+            "{evil}: {}",
+            q.text()
+        );
     }
-    let quoted = PRODUCTS.iter().find(|p| p.name.contains('\'')).expect("a seeded name with a quote");
+    let quoted = PRODUCTS
+        .iter()
+        .find(|p| p.name.contains('\''))
+        .expect("a seeded name with a quote");
     let q = tool(
         &mut c,
         "query",
         json!({"sql": format!("SELECT id FROM products WHERE name = {p1}"), "params": [quoted.name]}),
     );
-    assert_eq!(q.json()["result"]["rows"], json!([[quoted.id]]), "{}", q.text());
-    assert_eq!(db.admin_sql("SELECT count(*) FROM products").trim(), PRODUCTS.len().to_string());
+    assert_eq!(
+        q.json()["result"]["rows"],
+        json!([[quoted.id]]),
+        "{}",
+        q.text()
+    );
+    assert_eq!(
+        db.admin_sql("SELECT count(*) FROM products").trim(),
+        PRODUCTS.len().to_string()
+    );
     // The row cap.
     let many = match db.engine {
         Engine::Postgres => "SELECT g FROM generate_series(1, 1500) g",
@@ -147,13 +205,16 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
     };
     let q = tool(&mut c, "query", json!({"sql": many}));
     assert_eq!(q.json()["result"]["truncated"], true, "{}", q.text());
-    assert_eq!(q.json()["result"]["rows"].as_array().map(Vec::len), Some(1000));
+    assert_eq!(
+        q.json()["result"]["rows"].as_array().map(Vec::len),
+        Some(1000)
+    );
     // Schema tools.
     let l = tool(&mut c, "list_tables", json!({}));
     assert!(l.text().contains("\"products\""), "{}", l.text());
     let d = tool(&mut c, "describe_table", json!({"table": "products"}));
-    let cols: Vec<&str> = d.json()["result"]["rows"].as_array().unwrap().iter().map(|r| r[0].as_str().unwrap_or("")).collect::<Vec<_>>().into_iter().map(|_| "").collect();
-    assert!(cols.len() >= 3, "{}", d.text());
+    let cols = d.json()["result"]["rows"].as_array().map_or(0, Vec::len);
+    assert!(cols >= 3, "{}", d.text());
     assert_eq!(d.json()["result"]["rows"][0][0], "id", "{}", d.text());
 
     // A write is not a query, and read only refuses execute; the dry run writes nothing.
@@ -161,21 +222,33 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
     assert_eq!(w.status, 400, "{}", w.text());
     let before = db.admin_sql("SELECT price FROM products WHERE id = 1");
     let bump = json!({"sql": format!("UPDATE products SET price = price + 1 WHERE id = {p1}"), "params": [1]});
-    let e = c.post(&format!("/v1/connectors/{id}/tools/execute/call"), json!({"arguments": bump}), Some("bump-1"));
+    let e = c.post(
+        &format!("/v1/connectors/{id}/tools/execute/call"),
+        json!({"arguments": bump}),
+        Some("bump-1"),
+    );
     assert_eq!(e.status, 409, "{}", e.text());
     let dry = c.post(
         &format!("/v1/connectors/{id}/tools/execute/call"),
         json!({"arguments": bump, "dry_run": true}),
         None,
     );
-    assert_eq!((dry.json()["status"].clone(), dry.json()["mode"].clone()), (json!("succeeded"), json!("dry_run")), "{}", dry.text());
+    assert_eq!(
+        (dry.json()["status"].clone(), dry.json()["mode"].clone()),
+        (json!("succeeded"), json!("dry_run")),
+        "{}",
+        dry.text()
+    );
     let bad = c.post(
         &format!("/v1/connectors/{id}/tools/execute/call"),
         json!({"arguments": {"sql": "UPDATE no_such_table SET x = 1"}, "dry_run": true}),
         None,
     );
     assert_eq!(bad.json()["status"], "failed", "{}", bad.text());
-    assert_eq!(db.admin_sql("SELECT price FROM products WHERE id = 1"), before);
+    assert_eq!(
+        db.admin_sql("SELECT price FROM products WHERE id = 1"),
+        before
+    );
     // Read only off: the statement runs once for a retried key.
     let p = keep(
         seen,
@@ -184,26 +257,56 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
             .json(&json!({"config": {"read_only": false}})),
     );
     assert_eq!(p.status, 200, "{}", p.text());
-    let r1 = c.post(&format!("/v1/connectors/{id}/tools/execute/call"), json!({"arguments": bump}), Some("bump-2"));
-    assert_eq!((r1.json()["status"].clone(), r1.json()["result"]["row_count"].clone()), (json!("succeeded"), json!(1)), "{}", r1.text());
-    let r2 = c.post(&format!("/v1/connectors/{id}/tools/execute/call"), json!({"arguments": bump}), Some("bump-2"));
+    let r1 = c.post(
+        &format!("/v1/connectors/{id}/tools/execute/call"),
+        json!({"arguments": bump}),
+        Some("bump-2"),
+    );
+    assert_eq!(
+        (
+            r1.json()["status"].clone(),
+            r1.json()["result"]["row_count"].clone()
+        ),
+        (json!("succeeded"), json!(1)),
+        "{}",
+        r1.text()
+    );
+    let r2 = c.post(
+        &format!("/v1/connectors/{id}/tools/execute/call"),
+        json!({"arguments": bump}),
+        Some("bump-2"),
+    );
     assert_eq!(r2.json()["id"], r1.json()["id"]);
-    let after: f64 = db.admin_sql("SELECT price FROM products WHERE id = 1").trim().parse().unwrap();
+    let after: f64 = db
+        .admin_sql("SELECT price FROM products WHERE id = 1")
+        .trim()
+        .parse()
+        .unwrap();
     let was: f64 = before.trim().parse().unwrap();
-    assert!((after - was - 1.0).abs() < 1e-9, "{was} → {after}: the statement ran once");
+    assert!(
+        (after - was - 1.0).abs() < 1e-9,
+        "{was} → {after}: the statement ran once"
+    );
     let two = c.post(
         &format!("/v1/connectors/{id}/tools/execute/call"),
         json!({"arguments": {"sql": format!("UPDATE products SET price = {p1} WHERE id = {p2}"), "params": [was, 1]}}),
         Some("restore"),
     );
     assert_eq!(two.json()["status"], "succeeded", "{}", two.text());
-    assert_eq!(db.admin_sql("SELECT price FROM products WHERE id = 1"), before);
+    assert_eq!(
+        db.admin_sql("SELECT price FROM products WHERE id = 1"),
+        before
+    );
 
     // The password is nowhere: not in an answer, the log, or stored state.
-    let secrets = [db.password.as_str(), db.url(true).as_str()];
+    let url = db.url(true);
+    let secrets = [db.password.as_str(), url.as_str()];
     for body in &c.answers {
         for x in secrets {
-            assert!(!String::from_utf8_lossy(body).contains(x), "an answer carried the database password");
+            assert!(
+                !String::from_utf8_lossy(body).contains(x),
+                "an answer carried the database password"
+            );
         }
     }
     let log = s.log_text();
@@ -214,7 +317,11 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
         let bytes = std::fs::read(&f).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
         for x in secrets {
-            assert!(!text.contains(x), "{} carried the database password", f.display());
+            assert!(
+                !text.contains(x),
+                "{} carried the database password",
+                f.display()
+            );
         }
     }
 }
