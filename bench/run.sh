@@ -6,6 +6,8 @@
 #   search     GET /v1/catalog?q=…&limit=20
 #   install    POST /v1/connectors (static credentials verified against a fake
 #              provider on 127.0.0.1), one tenant, and spread over 20 tenants
+#   pg         PostgreSQL verify (TLS + SCRAM login, SELECT 1) and the query
+#              tool (a 10-row SELECT) against a real PostgreSQL (bench/pg.sh)
 # each as requests/s, p50, p99 and a ratio to the floor's requests/s, and the
 # release wasm size raw and gzip. Goals: by-id ≥ 0.8×, search ≥ 0.6×,
 # install ≥ 0.3×, the whole upload (Wasm, JS bundle, bundled documents, as
@@ -43,16 +45,25 @@ provider=$!
 for _ in $(seq 1 100); do [ -s "$state/provider.port" ] && break; sleep 0.05; done
 provider_base="http://127.0.0.1:$(cat "$state/provider.port")"
 
-PORT=$port PERSIST_DIR="$state/persist" OPERATOR_TOKEN="$token" WRANGLER_LOG_LEVEL="${WRANGLER_LOG_LEVEL:-log}" \
-  PROBE_ALLOW_HOSTS="127.0.0.1:$(cat "$state/provider.port")" \
-  setsid bash scripts/serve.sh > "$state/stdout" 2> "$state/serve.log" &
-serve=$!
+# A real PostgreSQL with TLS from a CA made for this run (bench/pg.sh), in a
+# folder the postgres user can enter.
+scripts/db-servers.sh
+pgdir=$(mktemp -d /tmp/cm-bench-pg.XXXXXX)
+serve=""
 cleanup() {
-  kill -TERM -- "-$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true
+  [ -z "$serve" ] || { kill -TERM -- "-$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true; }
   kill "$provider" 2>/dev/null || true; wait "$provider" 2>/dev/null || true
-  rm -rf "$state"
+  bench/pg.sh stop "$pgdir"
+  rm -rf "$state" "$pgdir"
 }
 trap cleanup EXIT
+pg_port=$(bench/pg.sh "$pgdir")
+pg_url="postgresql://bench:$(cat "$pgdir/password")@127.0.0.1:$pg_port/shop?sslmode=require"
+
+NODE_EXTRA_CA_CERTS="$pgdir/ca-bundle.pem" PORT=$port PERSIST_DIR="$state/persist" OPERATOR_TOKEN="$token" WRANGLER_LOG_LEVEL="${WRANGLER_LOG_LEVEL:-log}" \
+  PROBE_ALLOW_HOSTS="127.0.0.1:$(cat "$state/provider.port"),127.0.0.1:$pg_port" \
+  setsid bash scripts/serve.sh > "$state/stdout" 2> "$state/serve.log" &
+serve=$!
 for _ in $(seq 1 600); do grep -q READY "$state/stdout" 2>/dev/null && break; sleep 0.2; done
 grep -q READY "$state/stdout" || { cat "$state/serve.log" >&2; echo "[bench] server did not start" >&2; exit 1; }
 
@@ -81,6 +92,7 @@ run() {
     @*) script=(-s bench/install.lua) ;;
     %*|!*) script=(-s bench/tool_call.lua) ;;
     \&*) script=(-s bench/mcp.lua) ;;
+    ^*) script=(-s bench/post.lua) ;;
     *) auth=(-H "Authorization: Bearer $3") ;;
   esac
   local args=()
@@ -90,6 +102,7 @@ run() {
     %*) args=(-- "${3#%}"); warm=(-- "${3#%}") ;;
     !*) args=(-- "${3#!}" "$1-run"); warm=(-- "${3#!}" "$1-warm") ;;
     \&*) local spec=${3#&}; args=(-- "${spec%%|*}" "${spec#*|}"); warm=("${args[@]}") ;;
+    ^*) local spec=${3#^}; args=(-- "${spec%%|*}" "${spec#*|}"); warm=("${args[@]}") ;;
   esac
   wrk -t1 -c4 -d2s "${auth[@]}" "${script[@]}" "$base$path" "${warm[@]}" >/dev/null
   local out
@@ -137,6 +150,16 @@ listed=$(curl -fsS -X POST "$base/v1/mcp" -H "authorization: Bearer $gw_agent" -
   -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).result.tools.length))')
 [ "$listed" = 30 ] || { echo "[bench] tools/list of wide-bot has $listed tools, expected 30" >&2; exit 1; }
 
+# PostgreSQL: verify (a fresh TLS connection, SCRAM login, SELECT 1) and the
+# query tool on an installed instance (connect, BEGIN READ ONLY, timeout, a
+# 10-row SELECT, ROLLBACK), each call its own connection.
+pg_verify_body="{\"auth\":{\"type\":\"conn_string\",\"value\":\"$pg_url\"}}"
+pg_cn=$(curl -fsS -X POST "$base/v1/connectors" -H "authorization: Bearer $mkey" \
+  -d "{\"listing\":\"postgresql\",\"name\":\"bench-pg\",\"auth\":{\"type\":\"conn_string\",\"value\":\"$pg_url\"}}" | json_field id)
+pg_query_body='{"arguments":{"sql":"SELECT id, name, price FROM products WHERE id > $1 ORDER BY id LIMIT 10","params":[100]}}'
+probe=$(curl -fsS -X POST "$base/v1/connectors/$pg_cn/tools/query/call" -H "authorization: Bearer $mkey" -d "$pg_query_body")
+grep -q '"row_count":10' <<<"$probe" || { echo "[bench] the PostgreSQL query failed: $probe" >&2; exit 1; }
+
 # ROUNDS rounds of every route in turn; each route's ratio is the median over
 # rounds of its req/s over the floor's in the same round (this shared 2-core
 # VM drifts by ±20 % between minutes), and its figures are from that round.
@@ -152,6 +175,8 @@ for r in $(seq 1 "$ROUNDS"); do
   read -r a b c < <(run "tool-write-r$r" "$write_call" "!$mkey"); echo "tool-write $r $a $b $c" >> "$results"
   read -r a b c < <(run mcp-call /v1/mcp "&$agent_key|$mcp_tool"); echo "mcp-call $r $a $b $c" >> "$results"
   read -r a b c < <(run mcp-list /v1/mcp "&$gw_agent|list"); echo "mcp-list $r $a $b $c" >> "$results"
+  read -r a b c < <(run pg-verify /v1/catalog/postgresql/verify "^$mkey|$pg_verify_body"); echo "pg-verify $r $a $b $c" >> "$results"
+  read -r a b c < <(run pg-query "/v1/connectors/$pg_cn/tools/query/call" "^$mkey|$pg_query_body"); echo "pg-query $r $a $b $c" >> "$results"
   # Unloaded (one connection): the service's own added time per call, with no
   # queue in front of it (under load p50 ≈ connections ÷ req/s, so the loaded
   # p50 difference is the req/s ratio again, multiplied by the queue depth).
@@ -205,6 +230,8 @@ print(f"{ratios[len(ratios)//2]:.2f} {added[len(added)//2]:.2f} {mid[0]:.2f} {by
 PY
 )
 read -r l_rps l_p50 l_p99 rl < <(median mcp-list)
+read -r pv_rps pv_p50 pv_p99 rpv < <(median pg-verify)
+read -r pq_rps pq_p50 pq_p99 rpq < <(median pg-query)
 read -r mc_rps mc_p50 mc_p99 _ < <(median mcp-call)
 # MCP tools/call against the REST tool call, per round (same tool, same instance).
 mr_ratio=$(python3 - "$results" <<'PY'
@@ -250,6 +277,8 @@ printf '%-34s %10s %9s %9s %7s %s\n' "POST …/tools/{read}/call" "$t_rps" "$t_p
 printf '%-34s %10s %9s %9s %7s %s\n' "POST …/tools/{write}/call + key" "$w_rps" "$w_p50" "$w_p99" "$(ratio "$w_rps" "$f_rps")" "(diagnostic)"
 printf '%-34s %10s %9s %9s %7s %s\n' "MCP tools/call (read)" "$mc_rps" "$mc_p50" "$mc_p99" "$(ratio "$mc_rps" "$f_rps")" ""
 printf '%-34s %10s %9s %9s %7s %s\n' "MCP tools/list (20 bindings)" "$l_rps" "$l_p50" "$l_p99" "$rl" "(reported)"
+printf '%-34s %10s %9s %9s %7s %s\n' "POST …/postgresql/verify (TLS)" "$pv_rps" "$pv_p50" "$pv_p99" "$rpv" "(reported)"
+printf '%-34s %10s %9s %9s %7s %s\n' "PostgreSQL query, 10 rows" "$pq_rps" "$pq_p50" "$pq_p99" "$rpq" "(reported)"
 echo "MCP tools/call vs REST tool call (same round, median): req/s ×$mr_ratio (goal ≥0.90 $(verdict "$mr_ratio" 0.9))"
 echo "tool call vs verify (same round, median): req/s ×$tv_ratio (goal ≥0.80 $(verdict "$tv_ratio" 0.8)), p50 added ${tv_added} ms at $CONNECTIONS connections (queueing)"
 echo "  one connection (no queue): verify p50 $v1_p50, tool call p50 $t1_p50, added ${tv_added1} ms (goal ≤2 $(awk -v a="$tv_added1" 'BEGIN { print (a <= 2) ? "ok" : "MISSED" }'))"
