@@ -4,8 +4,10 @@
 //! Objects, the outbound provider). `World` holds them across the calls of
 //! one test; `routes/tests` drives it over HTTP, use-case tests call `app()`.
 
+mod langgraph;
 mod provider;
 
+pub(crate) use langgraph::{LG_ASSISTANT, LG_KEY, LG_OPEN, LG_SECURED};
 pub(crate) use provider::{FakeProvider, GOOD_TOKEN, HOOKS};
 
 use crate::app::{App, Config};

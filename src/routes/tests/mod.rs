@@ -7,6 +7,7 @@ mod credentials;
 mod gateway;
 mod governance;
 mod keys;
+mod langgraph;
 mod marketplace;
 mod oauth;
 mod ownership;
