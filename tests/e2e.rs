@@ -9,6 +9,8 @@ mod connectors;
 mod gateway;
 #[path = "scenarios/governance.rs"]
 mod governance;
+#[path = "scenarios/langgraph.rs"]
+mod langgraph;
 #[path = "scenarios/marketplace.rs"]
 mod marketplace;
 #[path = "scenarios/oauth.rs"]
@@ -447,6 +449,8 @@ fn no_secret_anywhere(s: &Server, seen: &connectors::Seen) {
         connectors::BAD,
         connectors::ROTATED,
         "xoxb-e2e-client-secret",
+        langgraph::API_KEY,
+        langgraph::HEADER_VALUE,
     ];
     for body in seen.lock().unwrap().iter() {
         for x in secrets {
@@ -504,9 +508,11 @@ fn main() {
     DOWN_PORT.set(down).unwrap();
     // The webhooks scenario's receiver, allow-listed like the fakes.
     let receiver = webhooks::Receiver::start();
+    // A real `langgraph dev` for the langgraph listing.
+    let lg = langgraph::LangGraph::start();
     let allow = format!(
-        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{}",
-        provider.port, provider_b.port, receiver.port
+        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{},127.0.0.1:{}",
+        provider.port, provider_b.port, receiver.port, lg.port
     );
     let mut server = Server::start(&[
         ("ENABLE_TEST_ROUTES", "true"),
@@ -556,6 +562,7 @@ fn main() {
             governance::governance(s, p, seen, r)
         }),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
+        ("langgraph", &|| langgraph::langgraph(s, &lg, seen)),
         ("webhooks", &|| webhooks::webhooks(s, r)),
         ("webhooks:before_restart", &|| {
             webhooks::before_restart(s, r)
@@ -596,6 +603,7 @@ fn main() {
     let log = server.log_text();
     drop(server);
     drop(receiver);
+    drop(lg);
     if !ok {
         eprintln!("--- wrangler log ---\n{log}");
         std::process::exit(1);
