@@ -11,6 +11,8 @@ mod databases;
 mod gateway;
 #[path = "scenarios/governance.rs"]
 mod governance;
+#[path = "scenarios/langgraph.rs"]
+mod langgraph;
 #[path = "scenarios/marketplace.rs"]
 mod marketplace;
 #[path = "scenarios/oauth.rs"]
@@ -451,6 +453,8 @@ fn no_secret_anywhere(s: &Server, seen: &connectors::Seen) {
         connectors::BAD,
         connectors::ROTATED,
         "xoxb-e2e-client-secret",
+        langgraph::API_KEY,
+        langgraph::HEADER_VALUE,
     ];
     for body in seen.lock().unwrap().iter() {
         for x in secrets {
@@ -510,11 +514,14 @@ fn main() {
     let receiver = webhooks::Receiver::start();
     // Real PostgreSQL and MariaDB, with TLS from a test CA the worker trusts.
     let dbs = support::db::Databases::start();
+    // A real `langgraph dev` for the langgraph listing.
+    let lg = langgraph::LangGraph::start();
     let allow = format!(
-        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{},{}",
+        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{},127.0.0.1:{},{}",
         provider.port,
         provider_b.port,
         receiver.port,
+        lg.port,
         dbs.allow_hosts()
     );
     let mut server = Server::start(&[
@@ -570,6 +577,7 @@ fn main() {
             governance::governance(s, p, seen, r)
         }),
         ("cron_sweep", &|| sweep::sweep(s, p, &provider_b)),
+        ("langgraph", &|| langgraph::langgraph(s, &lg, seen)),
         ("webhooks", &|| webhooks::webhooks(s, r)),
         ("webhooks:before_restart", &|| {
             webhooks::before_restart(s, r)
@@ -611,6 +619,7 @@ fn main() {
     drop(server);
     drop(receiver);
     drop(dbs);
+    drop(lg);
     if !ok {
         eprintln!("--- wrangler log ---\n{log}");
         std::process::exit(1);

@@ -44,6 +44,7 @@ pub async fn check(app: &App, c: &ConnectorRecord, listing: &Listing) -> Result<
                     status: 0,
                     snippet: message,
                     latency_ms: 0,
+                    reason: None,
                 };
             }
         }

@@ -28,6 +28,9 @@ pub struct ToolResult {
     pub ok: Option<bool>,
     pub latency_ms: Option<u64>,
     pub error: Option<String>,
+    /// A short, redacted quote of a live read tool's answer text, where its
+    /// manifest says (`test_output`): an agent's reply to "hello".
+    pub output: Option<String>,
 }
 
 /// The test's answer: `passed`, `failed`, or `unverified` when a check could
@@ -116,6 +119,7 @@ pub async fn test(
             ok,
             latency_ms,
             error,
+            output: None,
         };
     let mut results = vec![];
     if listing.transport == "mcp" {
@@ -189,6 +193,7 @@ pub async fn test(
                     ok: Some(r.is_ok()),
                     latency_ms: Some(((app.clock)() - started).max(0) as u64),
                     error: r.err().map(|f| f.message()),
+                    output: None,
                 });
                 continue;
             }
@@ -198,8 +203,18 @@ pub async fn test(
                 (tool.request.as_ref(), "live")
             };
             if let (Some(request), Some(args)) = (request, tool.test_arguments.as_ref()) {
+                let mut output = None;
                 let (ok, latency_ms, error) = match session.send_tool(&net, request, args).await {
-                    Ok(a) if a.succeeded => (Some(true), Some(a.latency_ms), None),
+                    Ok(a) if a.succeeded => {
+                        // Only a live read: a dry run's answer is not the tool's.
+                        output = tool
+                            .test_output
+                            .as_ref()
+                            .filter(|_| !tool.side_effect)
+                            .and_then(|o| o.excerpt(&a.body))
+                            .map(|text| snippet(text.as_bytes(), &secrets));
+                        (Some(true), Some(a.latency_ms), None)
+                    }
                     Ok(a) => (
                         Some(false),
                         Some(a.latency_ms),
@@ -220,6 +235,7 @@ pub async fn test(
                     ok,
                     latency_ms,
                     error,
+                    output,
                 });
                 continue;
             }
@@ -235,6 +251,7 @@ pub async fn test(
                         ok: v.ok,
                         latency_ms: v.latency_ms,
                         error: (v.ok != Some(true)).then_some(v.message),
+                        output: None,
                     });
                 }
                 // The dry run is the health check: `null` when it could not run.

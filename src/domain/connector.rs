@@ -11,6 +11,11 @@ use std::collections::BTreeMap;
 mod state;
 pub use state::{AuthMode, Status};
 
+/// The auth field that holds a header block: extra request headers, one
+/// `Name: value` per line, that the listing's requests add through
+/// `header_lines` (seed 001's custom headers).
+pub const HEADERS_FIELD: &str = "headers";
+
 /// The credential an install or rotation submits: `auth` of API §4.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthInput {
@@ -60,12 +65,16 @@ impl AuthInput {
                 ),
             ));
         }
+        // A header block (custom headers) is a field of the modes that send
+        // a static credential over HTTP, for the listings that declare it.
+        let block = matches!(parsed, AuthMode::Pat | AuthMode::ApiKey | AuthMode::Basic)
+            && listing.auth_fields.iter().any(|f| f.key == HEADERS_FIELD);
         let mut fields = BTreeMap::new();
         for (k, v) in obj {
             if k == "type" {
                 continue;
             }
-            if !allowed.contains(&k.as_str()) {
+            if !(allowed.contains(&k.as_str()) || (block && k == HEADERS_FIELD)) {
                 return Err(Error::invalid(
                     format!("auth.{k}"),
                     format!("Unknown parameter auth.{k} for auth.type '{mode}'."),
@@ -89,6 +98,14 @@ impl AuthInput {
         for f in &listing.auth_fields {
             match fields.get(&f.key) {
                 None if f.required => return Err(Error::missing(format!("auth.{}", f.key))),
+                Some(value) if f.key == HEADERS_FIELD => {
+                    if let Err(m) = super::template::parse_header_lines(value) {
+                        return Err(Error::invalid(
+                            "auth.headers",
+                            format!("Invalid auth.headers (one 'Name: value' per line): {m}"),
+                        ));
+                    }
+                }
                 Some(value) => {
                     if let Some(p) = &f.pattern {
                         if !matches_pattern(p, value) {

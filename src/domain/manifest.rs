@@ -174,6 +174,9 @@ pub struct Tool {
     /// What `POST …/test` runs a read tool with.
     #[serde(default, skip_serializing)]
     pub test_arguments: Option<Map<String, Value>>,
+    /// Where the text of a read tool's answer is: `POST …/test` quotes it.
+    #[serde(default, skip_serializing)]
+    pub test_output: Option<tool::TestOutput>,
     /// The live check of versions stored before tools were executable:
     /// `POST …/test` runs it for a read tool without `request` +
     /// `test_arguments` (which it runs on the tool call's own path).

@@ -14,7 +14,9 @@
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+mod lines;
 mod target;
+pub use lines::{absent_credential, header_lines_in, parse_header_lines};
 pub use target::{render_url, url_in, url_places, Place};
 
 /// The values a probe may use: the instance's non-secret config (JSON object; only

@@ -21,7 +21,7 @@ mod args;
 mod result;
 
 pub use args::{args_of, validate_arguments, ArgPlace, ArgUse};
-pub use result::{ResultSpec, Shaped, DEFAULT_MAX_BYTES};
+pub use result::{ResultSpec, Shaped, TestOutput, DEFAULT_MAX_BYTES};
 
 /// A tool's `request` (or `dry_run`) as the manifest states it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -51,6 +51,14 @@ pub struct Request {
     /// 200 with `{"ok": false}`).
     #[serde(default)]
     pub expect_json: Option<Map<String, Value>>,
+    /// JSON pointers that must not be in the answer for success (a
+    /// LangGraph run answers 200 with `{"__error__": …}` when it failed).
+    #[serde(default)]
+    pub expect_absent: Option<Vec<String>>,
+    /// A credential's header block, exactly `{{auth.<field>}}`: one more
+    /// header per `Name: value` line (`template::header_lines_in`).
+    #[serde(default)]
+    pub header_lines: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -102,6 +110,8 @@ pub struct Rendered {
     pub success: Vec<u16>,
     /// Pointer → value the JSON answer must also carry for success.
     pub expect_json: Map<String, Value>,
+    /// Pointers the JSON answer must not carry for success.
+    pub expect_absent: Vec<String>,
 }
 
 /// Names the method and host only: the rest may hold a credential.
@@ -128,11 +138,15 @@ impl Rendered {
             self.success.contains(&status)
         };
         status_ok
-            && (self.expect_json.is_empty()
+            && ((self.expect_json.is_empty() && self.expect_absent.is_empty())
                 || serde_json::from_slice::<Value>(body).is_ok_and(|b| {
                     self.expect_json
                         .iter()
                         .all(|(ptr, want)| b.pointer(ptr) == Some(want))
+                        && self
+                            .expect_absent
+                            .iter()
+                            .all(|ptr| b.pointer(ptr).is_none())
                 }))
     }
 }
@@ -158,6 +172,10 @@ pub fn render(req: &Request, scope: &Scope) -> Result<Rendered, Error> {
     let mut headers = vec![];
     let mut credential_headers = vec![];
     for (name, t) in &req.headers {
+        // An optional credential that was not given sends no header.
+        if template::absent_credential(t, scope.auth) {
+            continue;
+        }
         let Some(value) = optional(t, scope, template::header_in)? else {
             continue;
         };
@@ -172,6 +190,13 @@ pub fn render(req: &Request, scope: &Scope) -> Result<Rendered, Error> {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
         headers.push(("Authorization".into(), format!("Basic {token}")));
         credential_headers.push("authorization".into());
+    }
+    // A credential's header block (custom headers): every header counts.
+    if let Some(t) = &req.header_lines {
+        for (name, value) in template::header_lines_in(t, scope, &headers).map_err(to_error)? {
+            credential_headers.push(name.to_ascii_lowercase());
+            headers.push((name, value));
+        }
     }
     let mut content_type = None;
     let body = match (&req.body, &req.form) {
@@ -226,6 +251,7 @@ pub fn render(req: &Request, scope: &Scope) -> Result<Rendered, Error> {
         signing,
         success: req.success.clone().unwrap_or_default(),
         expect_json: req.expect_json.clone().unwrap_or_default(),
+        expect_absent: req.expect_absent.clone().unwrap_or_default(),
     })
 }
 

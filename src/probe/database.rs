@@ -71,6 +71,7 @@ pub async fn verify(session: &Session<'_>, net: &Net<'_>) -> Outcome {
             status: 0,
             snippet: format!("{} refused the login: {}", d.name(), said(&e)),
             latency_ms,
+            reason: None,
         },
         Err(e @ DbError::Refused(_)) => Outcome::Refused { message: said(&e) },
         Err(e @ DbError::Unreachable(_)) => Outcome::Unreachable { message: said(&e) },

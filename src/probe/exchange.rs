@@ -63,6 +63,7 @@ pub async fn access_token(
                 status: resp.status,
                 snippet: run::snippet(&resp.body, &secrets),
                 latency_ms: ((net.clock)() - started).max(0) as u64,
+                reason: None,
             })
         }
     }

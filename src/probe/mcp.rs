@@ -112,6 +112,7 @@ pub async fn handshake(
             status: s,
             snippet: format!("The MCP server refused the credentials (HTTP {s})."),
             latency_ms,
+            reason: None,
         },
         s => match result_of(&resp, 1, "initialize") {
             Ok(_) => Outcome::Accepted {

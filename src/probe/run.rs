@@ -9,6 +9,7 @@
 use super::client::{Guarded, OutboundRequest, ProbeError};
 use super::template::{render_body, render_header, render_url, TemplateError, Values};
 use crate::domain::connector::{refusal, AuthMode};
+use crate::domain::template::{absent_credential, header_lines_in, Scope};
 use crate::domain::Error;
 use base64::Engine;
 use serde_json::Value;
@@ -27,6 +28,9 @@ pub enum Outcome {
         status: u16,
         snippet: String,
         latency_ms: u64,
+        /// What the probe's `status_messages` say this status means
+        /// (a missing assistant, not a refused credential).
+        reason: Option<String>,
     },
     /// The provider failed (down, slow, 5xx, not HTTP): retry later.
     Unreachable {
@@ -86,10 +90,14 @@ impl Outcome {
                 status,
                 snippet,
                 latency_ms,
+                reason,
             } => (
                 Some(false),
                 Some(*latency_ms),
-                refusal(mode, who, *status, snippet),
+                match reason {
+                    Some(r) => format!("{who} answered HTTP {status}: {r} It said: {snippet}"),
+                    None => refusal(mode, who, *status, snippet),
+                },
             ),
             Outcome::Unreachable { message }
             | Outcome::Refused { message }
@@ -235,6 +243,9 @@ pub async fn run(
             status: resp.status,
             snippet: snippet(&resp.body, &secrets),
             latency_ms,
+            reason: probe["status_messages"][resp.status.to_string()]
+                .as_str()
+                .map(str::to_string),
         };
     }
     if wants_json && resp.status != 204 && parsed.is_none() {
@@ -256,6 +267,7 @@ pub async fn run(
                 status: resp.status,
                 snippet: snippet(&resp.body, &secrets),
                 latency_ms,
+                reason: None,
             };
         }
     }
@@ -278,6 +290,10 @@ pub(crate) fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, Templa
     if let Some(h) = probe["headers"].as_object() {
         for (k, t) in h {
             let t = t.as_str().unwrap_or_default();
+            // An optional credential that was not given sends no header.
+            if absent_credential(t, v.auth) {
+                continue;
+            }
             if t.contains("{{") {
                 credential_headers.push(k.to_ascii_lowercase());
             }
@@ -299,6 +315,13 @@ pub(crate) fn build(probe: &Value, v: &Values) -> Result<OutboundRequest, Templa
         )?;
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
         headers.push(("Authorization".into(), format!("Basic {token}")));
+    }
+    // A credential's header block (custom headers): every header counts.
+    if let Some(t) = probe["header_lines"].as_str() {
+        for (k, value) in header_lines_in(t, &Scope::from(v), &headers)? {
+            credential_headers.push(k.to_ascii_lowercase());
+            headers.push((k, value));
+        }
     }
     let body = match probe["body"].as_str() {
         Some(t) => {
@@ -383,8 +406,22 @@ fn expects_json(probe: &Value, req: &OutboundRequest) -> bool {
 /// Basic's `user:pass` for each pair), URL-encoded and JSON-escaped.
 fn secret_forms(secrets: &[&str]) -> Vec<String> {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    // A header block (custom headers) is one field, but a provider may echo
+    // any one of its values.
+    let values: Vec<String> = secrets
+        .iter()
+        .filter(|s| s.contains(':'))
+        .filter_map(|s| crate::domain::template::parse_header_lines(s).ok())
+        .flatten()
+        .map(|(_, v)| v)
+        .collect();
     let mut out = vec![];
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
+    for s in secrets
+        .iter()
+        .copied()
+        .chain(values.iter().map(String::as_str))
+        .filter(|s| s.len() >= 4)
+    {
         out.push(s.to_string());
         let encoded = b64(s);
         out.push(encoded.trim_end_matches('=').to_string());

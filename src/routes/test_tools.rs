@@ -29,6 +29,9 @@ pub async fn test_connector(
             if let Some(e) = &r.error {
                 v["error"] = json!(e);
             }
+            if let Some(o) = &r.output {
+                v["output"] = json!(o);
+            }
             v
         })
         .collect();

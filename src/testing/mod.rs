@@ -5,8 +5,10 @@
 //! one test; `routes/tests` drives it over HTTP, use-case tests call `app()`.
 
 pub(crate) mod db;
+mod langgraph;
 mod provider;
 
+pub(crate) use langgraph::{LG_ASSISTANT, LG_KEY, LG_OPEN, LG_SECURED};
 pub(crate) use provider::{FakeProvider, GOOD_TOKEN, HOOKS};
 
 use crate::app::{App, Config};

@@ -54,6 +54,9 @@ impl Transport for FakeProvider {
                 truncated: false,
             })
         };
+        if let Some(a) = super::langgraph::answer(req) {
+            return Ok(a);
+        }
         if req.url.starts_with(HOOKS) {
             return match self.hook_answers.borrow_mut().pop_front().unwrap_or(204) {
                 0 => Err(TransportError::Unreachable("connection refused".into())),

@@ -384,3 +384,30 @@ fn tool_requests_carry_credentials_only_to_allowed_hosts() {
     m["tools"][0]["request"]["url"] = json!("https://mirror.example.com/v0/topstories.json");
     assert!(validate(&m.to_string(), None).is_ok());
 }
+
+/// The langgraph listing's extensions: a header block only through
+/// `{{auth.headers}}` and only of the modes that send a static credential,
+/// `test_output` only on a read tool the test runs live, credential-bearing
+/// runs bound to the base URL's host.
+#[test]
+fn header_blocks_and_test_outputs_are_checked_at_publish() {
+    assert!(validate(&catalog("langgraph").to_string(), Some("langgraph")).is_ok());
+    let mut m = catalog("langgraph");
+    m["verify"]["header_lines"] = json!("{{auth.key}}");
+    assert_eq!(refusal(&m).0, "/verify/header_lines");
+    let mut m = catalog("langgraph");
+    m["auth"]["fields"][1]["secret"] = json!(false);
+    assert_eq!(refusal(&m).0, "/auth/fields/1/secret");
+    let mut m = catalog("open-meteo");
+    m["auth"]["fields"] =
+        json!([{"key": "headers", "label": "Headers", "secret": true, "required": false}]);
+    assert!(refusal(&m).0.starts_with("/auth/fields"));
+    let mut m = catalog("langgraph");
+    m["tools"][2]["test_output"] = json!({"pointer": "/messages"});
+    let (path, message) = refusal(&m);
+    assert_eq!(path, "/tools/2/test_output", "{message}");
+    let mut m = catalog("langgraph");
+    m["allowed_hosts"] = json!(["api.smith.langchain.com"]);
+    m["tools"][1]["request"]["url"] = json!("https://evil.example.com/runs/wait");
+    assert_eq!(refusal(&m).0, "/tools/1/request/url");
+}

@@ -86,6 +86,15 @@ pub(super) fn check_tools(
                     .into(),
             );
         }
+        if !t["test_output"].is_null()
+            && (side_effect || t["request"].is_null() || t["test_arguments"].is_null())
+        {
+            fault(
+                "test_output",
+                "test_output says where the answer's text is for a read tool that the test runs live: it needs request and test_arguments, and no side effect."
+                    .into(),
+            );
+        }
         let schema = &t["input_schema"];
         let compiled = jsonschema_valid::Config::from_schema(
             schema,

@@ -8,6 +8,7 @@ mod databases;
 mod gateway;
 mod governance;
 mod keys;
+mod langgraph;
 mod marketplace;
 mod oauth;
 mod ownership;
