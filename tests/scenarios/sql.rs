@@ -108,7 +108,33 @@ pub fn sql_tools(s: &Server, db: &DbServer, seen: &Seen) {
         json!({"auth": {"type": "conn_string", "value": elsewhere}}),
         None,
     );
-    assert_eq!(v.status, 400, "{}", v.text());
+    assert_eq!(
+        (v.status, v.json()["error"]["code"].as_str()),
+        (400, Some("target_not_allowed")),
+        "{}",
+        v.text()
+    );
+    // Nothing listens on the down port (allow-listed): unreachable, said so.
+    let down = crate::DOWN_PORT.get().unwrap();
+    let gone = db
+        .url(true)
+        .replace(&format!(":{}/", db.port), &format!(":{down}/"));
+    let v = c.post(
+        &format!("/v1/catalog/{listing}/verify"),
+        json!({"auth": {"type": "conn_string", "value": gone}}),
+        None,
+    );
+    assert_eq!(
+        (v.status, v.json()["error"]["code"].as_str()),
+        (502, Some("connector_upstream_error")),
+        "{}",
+        v.text()
+    );
+    assert!(
+        v.text().contains(&format!("127.0.0.1:{down}")),
+        "{}",
+        v.text()
+    );
     if let Some(md5) = &db.md5 {
         let v = c.post(
             &format!("/v1/catalog/{listing}/verify"),
