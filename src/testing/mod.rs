@@ -4,8 +4,10 @@
 //! Objects, the outbound provider). `World` holds them across the calls of
 //! one test; `routes/tests` drives it over HTTP, use-case tests call `app()`.
 
+mod aws;
 mod provider;
 
+pub(crate) use aws::{AWS_KEY_ID, AWS_SECRET, INSTANCE as AWS_INSTANCE};
 pub(crate) use provider::{FakeProvider, GOOD_TOKEN, HOOKS};
 
 use crate::app::{App, Config};

@@ -11,6 +11,7 @@ mod marketplace;
 mod oauth;
 mod ownership;
 mod service;
+mod signed;
 mod sweep;
 mod tool_calls;
 mod upgrade;
