@@ -32,6 +32,7 @@ unit: tools
 e2e: build
 	@scripts/mcp-clients.sh
 	@scripts/webhook-tools.sh
+	@scripts/aws-tools.sh
 	@source scripts/env.sh && cargo test --test e2e -- --ignored --test-threads=1
 
 # Property-based run of src/openapi.json (schemathesis) against its own

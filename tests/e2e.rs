@@ -3,6 +3,8 @@
 //! Run by `make test` (it builds first); plain `cargo test` skips it unless
 //! `--ignored` is passed, like an ignored test.
 
+#[path = "scenarios/aws.rs"]
+mod aws;
 #[path = "scenarios/connectors.rs"]
 mod connectors;
 #[path = "scenarios/gateway.rs"]
@@ -447,6 +449,7 @@ fn no_secret_anywhere(s: &Server, seen: &connectors::Seen) {
         connectors::BAD,
         connectors::ROTATED,
         "xoxb-e2e-client-secret",
+        aws::SECRET,
     ];
     for body in seen.lock().unwrap().iter() {
         for x in secrets {
@@ -504,9 +507,11 @@ fn main() {
     DOWN_PORT.set(down).unwrap();
     // The webhooks scenario's receiver, allow-listed like the fakes.
     let receiver = webhooks::Receiver::start();
+    // The Amazon Connect scenario's fake endpoint (checks SigV4 with botocore).
+    let connect = aws::Connect::start();
     let allow = format!(
-        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{}",
-        provider.port, provider_b.port, receiver.port
+        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{},127.0.0.1:{}",
+        provider.port, provider_b.port, receiver.port, connect.port
     );
     let mut server = Server::start(&[
         ("ENABLE_TEST_ROUTES", "true"),
@@ -560,6 +565,7 @@ fn main() {
         ("webhooks:before_restart", &|| {
             webhooks::before_restart(s, r)
         }),
+        ("amazon_connect", &|| aws::amazon_connect(s, &connect, seen)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);
@@ -596,6 +602,7 @@ fn main() {
     let log = server.log_text();
     drop(server);
     drop(receiver);
+    drop(connect);
     if !ok {
         eprintln!("--- wrangler log ---\n{log}");
         std::process::exit(1);
