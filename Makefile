@@ -35,6 +35,7 @@ e2e: build
 	@scripts/webhook-tools.sh
 	@scripts/db-servers.sh
 	@scripts/langgraph-tools.sh
+	@scripts/aws-tools.sh
 	@source scripts/env.sh && cargo test --test e2e -- --ignored --test-threads=1
 
 # Property-based run of src/openapi.json (schemathesis) against its own

@@ -3,6 +3,8 @@
 //! Run by `make test` (it builds first); plain `cargo test` skips it unless
 //! `--ignored` is passed, like an ignored test.
 
+#[path = "scenarios/aws.rs"]
+mod aws;
 #[path = "scenarios/connectors.rs"]
 mod connectors;
 #[path = "scenarios/databases.rs"]
@@ -455,6 +457,7 @@ fn no_secret_anywhere(s: &Server, seen: &connectors::Seen) {
         "xoxb-e2e-client-secret",
         langgraph::API_KEY,
         langgraph::HEADER_VALUE,
+        aws::SECRET,
     ];
     for body in seen.lock().unwrap().iter() {
         for x in secrets {
@@ -516,12 +519,15 @@ fn main() {
     let dbs = support::db::Databases::start();
     // A real `langgraph dev` for the langgraph listing.
     let lg = langgraph::LangGraph::start();
+    // The Amazon Connect scenario's fake endpoint (checks SigV4 with botocore).
+    let connect = aws::Connect::start();
     let allow = format!(
-        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{},127.0.0.1:{},{}",
+        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{down},127.0.0.1:{},127.0.0.1:{},127.0.0.1:{},{}",
         provider.port,
         provider_b.port,
         receiver.port,
         lg.port,
+        connect.port,
         dbs.allow_hosts()
     );
     let mut server = Server::start(&[
@@ -582,6 +588,7 @@ fn main() {
         ("webhooks:before_restart", &|| {
             webhooks::before_restart(s, r)
         }),
+        ("amazon_connect", &|| aws::amazon_connect(s, &connect, seen)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);
@@ -620,6 +627,7 @@ fn main() {
     drop(receiver);
     drop(dbs);
     drop(lg);
+    drop(connect);
     if !ok {
         eprintln!("--- wrangler log ---\n{log}");
         std::process::exit(1);

@@ -174,7 +174,11 @@ fn matches_pattern(pattern: &str, value: &str) -> bool {
 }
 
 /// Fills top-level defaults from the listing's `config_schema`, then
-/// validates; the message names the failing field (`config.base_url`).
+/// validates; the message names the failing field (`config.base_url`). A
+/// default may be built from other config values
+/// (`https://connect.{{config.region}}.amazonaws.com`): it renders after the
+/// plain defaults are in, each value verbatim, and is validated like a value
+/// the caller gave.
 pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<String, Value>, Error> {
     let mut config = match v {
         None | Some(Value::Null) => Map::new(),
@@ -187,10 +191,32 @@ pub fn validate_config(v: Option<&Value>, listing: &Listing) -> Result<Map<Strin
         }
     };
     if let Some(props) = listing.config_schema["properties"].as_object() {
+        let mut built = vec![];
         for (k, p) in props {
-            if let (false, Some(d)) = (config.contains_key(k), p.get("default")) {
-                config.insert(k.clone(), d.clone());
+            match (config.contains_key(k), p.get("default")) {
+                (false, Some(Value::String(t))) if t.contains("{{") => built.push((k, t)),
+                (false, Some(d)) => {
+                    config.insert(k.clone(), d.clone());
+                }
+                _ => {}
             }
+        }
+        let none = BTreeMap::new();
+        let scope = super::template::Scope {
+            config: &config,
+            auth: &none,
+            args: None,
+        };
+        let built: Vec<(String, String)> = built
+            .into_iter()
+            .map(|(k, t)| match super::template::text_in(t, &scope) {
+                Ok(v) => Ok((k.clone(), v)),
+                Err(super::template::TemplateError::Missing(name)) => Err(Error::missing(name)),
+                Err(e) => Err(Error::invalid(format!("config.{k}"), e.to_string())),
+            })
+            .collect::<Result<_, _>>()?;
+        for (k, v) in built {
+            config.insert(k, Value::String(v));
         }
     }
     let instance = Value::Object(config);

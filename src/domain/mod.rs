@@ -2,7 +2,8 @@
 //! pagination, connectors (install checks, hints, refusals), health, OAuth
 //! (state, PKCE, tokens), the sweep's plan, the vault, idempotency, errors,
 //! manifest templates and executable tool requests (rendering, argument checks),
-//! webhooks (subscriptions, Standard Webhooks signatures, the retry schedule).
+//! webhooks (subscriptions, Standard Webhooks signatures, the retry schedule),
+//! AWS Signature Version 4 (`sigv4`).
 //! Nothing here touches `worker`, `wasm_bindgen`, `js_sys` or `web_sys`
 //! (`src/layering.rs` checks), so all of it compiles and is tested natively.
 
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod manifest;
 pub mod oauth;
 pub mod page;
+pub mod sigv4;
 pub mod sweep;
 pub mod template;
 pub mod time;

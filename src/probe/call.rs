@@ -1,8 +1,9 @@
 //! A tool call on the one credential path (API §10, §13): the tool's
 //! request is rendered with the instance's config, its credential and the
 //! call's arguments (`domain::tool::render`), and sent through the guarded
-//! client bound to the listing version's `allowed_hosts` on every hop. What
-//! comes back is scrubbed of the credential by the caller (`redact`).
+//! client bound to the listing version's `allowed_hosts` on every hop (an
+//! AWS-signed request is signed last, `probe::signing`). What comes back is
+//! scrubbed of the credential by the caller (`redact`).
 
 use super::client::{OutboundRequest, ProbeError};
 use super::credential::{allowed_hosts, Net, Session};
@@ -83,13 +84,14 @@ impl Session<'_> {
             args: Some(args),
         };
         let rendered = tool::render(&request, &scope).map_err(NotSent::Refused)?;
-        if rendered.signing.is_some() {
-            return Err(NotSent::Refused(Error::ToolUnsupported(
-                "Signed requests (AWS SigV4) cannot run yet.".into(),
-            )));
-        }
         let success = rendered.clone();
+        let signing = rendered.signing.clone();
         let mut out = outbound(rendered);
+        // Signed last, as sent: the signature covers the final URL and headers.
+        if let Some((service, region)) = &signing {
+            super::signing::apply(&mut out, service, region, scope.auth, (net.clock)())
+                .map_err(|m| NotSent::Refused(Error::TargetRefused(m)))?;
+        }
         if out.carries_credential() {
             let target = url::Url::parse(&out.url)
                 .ok()
@@ -125,6 +127,7 @@ fn outbound(r: Rendered) -> OutboundRequest {
         credential_headers: r.credential_headers,
         body_has_credential: r.body_has_credential,
         no_redirects: false,
+        signed: false,
         hosts: None,
     }
 }

@@ -5,8 +5,9 @@
 //! redirect to another origin (scheme, host or port) drops those headers,
 //! and one that would re-send a credential-bearing body is refused. A
 //! request may also be bound to hosts (a listing's `allowed_hosts`), checked
-//! on the first URL and every hop, and token requests never follow
-//! redirects. Pure: the transport is a trait, the platform's `fetch` at the
+//! on the first URL and every hop; token requests never follow redirects,
+//! and neither do AWS-signed ones (the signature binds host and path: a hop
+//! elsewhere could only go unsigned). Pure: the transport is a trait, the platform's `fetch` at the
 //! edge and a fake in tests.
 
 use super::guard::{self, AllowList, Refused};
@@ -33,6 +34,8 @@ pub struct OutboundRequest {
     pub body_has_credential: bool,
     /// Token endpoints: a 3xx is a failure, never followed.
     pub no_redirects: bool,
+    /// Signed with AWS SigV4 (`probe::signing`): a 3xx is a failure too.
+    pub signed: bool,
     /// The hosts every hop must target (exact or `*.suffix`; the
     /// development allow-list pairs pass too); `None`: any public host.
     pub hosts: Option<Vec<String>>,
@@ -108,6 +111,8 @@ pub enum ProbeError {
     TooManyRedirects,
     #[error("The token endpoint at {0} answered a redirect (HTTP {1}); token requests never follow redirects.")]
     TokenRedirect(String, u16),
+    #[error("The provider at {0} answered a redirect (HTTP {1}); a signed request is never sent on to another URL.")]
+    SignedRedirect(String, u16),
 }
 
 pub struct Guarded<'a> {
@@ -141,8 +146,13 @@ impl<'a> Guarded<'a> {
                     host: host.clone(),
                     error,
                 })?;
-            if req.no_redirects && (300..400).contains(&resp.status) {
-                return Err(ProbeError::TokenRedirect(host, resp.status));
+            if (300..400).contains(&resp.status) {
+                if req.no_redirects {
+                    return Err(ProbeError::TokenRedirect(host, resp.status));
+                }
+                if req.signed {
+                    return Err(ProbeError::SignedRedirect(host, resp.status));
+                }
             }
             let location = match (resp.status, resp.header("location")) {
                 (301 | 302 | 303 | 307 | 308, Some(l)) => l.to_string(),
@@ -367,6 +377,25 @@ mod tests {
         assert_eq!(e, ProbeError::TokenRedirect("auth.example.com".into(), 307));
         assert!(e.to_string().contains("never follow redirects"));
         assert_eq!(t.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn signed_requests_never_follow_redirects() {
+        let allow = AllowList::parse("");
+        let t = script(vec![(
+            "https://connect.us-east-1.amazonaws.com/instance/x",
+            307,
+            Some("https://connect.us-east-1.amazonaws.com/instance/y"),
+        )]);
+        let g = Guarded::new(&t, &allow);
+        let mut req = get("https://connect.us-east-1.amazonaws.com/instance/x");
+        req.signed = true;
+        let e = pollster::block_on(g.send(req)).unwrap_err();
+        assert_eq!(
+            e,
+            ProbeError::SignedRedirect("connect.us-east-1.amazonaws.com".into(), 307)
+        );
+        assert_eq!(t.sent.borrow().len(), 1, "the hop is never sent");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! guarded client (redirects re-checked, credentials dropped across origins),
 //! `credential` the one path a stored credential takes (refresh, a listing's
 //! token exchange (`exchange`), render, send bound to the listing version's
-//! `allowed_hosts` on every hop; `call` sends a tool's request on it), `run`
+//! `allowed_hosts` on every hop; `call` sends a tool's request on it;
+//! `signing` signs an AWS request last, as it is sent), `run`
 //! and `mcp` read the answers, and `fetch` is the platform transport (wasm32
 //! only). All but `fetch` are pure and tested natively.
 
@@ -19,4 +20,5 @@ pub mod fetch;
 pub mod guard;
 pub mod mcp;
 pub mod run;
+pub mod signing;
 pub mod template;

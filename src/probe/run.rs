@@ -46,7 +46,7 @@ pub enum Outcome {
     Refused {
         message: String,
     },
-    /// A probe kind this worker cannot run yet (database wire protocols, AWS SigV4).
+    /// A probe kind this worker cannot run yet (database wire protocols).
     Unsupported {
         message: String,
     },
@@ -149,15 +149,9 @@ pub async fn run(
     if probe["kind"] == "database" {
         return Outcome::Unsupported {
             message: format!(
-                "Database probes ({}) cannot run from the edge yet; the connection string was not checked.",
+                "A database probe ({}) runs on the connector's connection string (probe::database), not as a request; it was not checked here.",
                 probe["driver"].as_str().unwrap_or("sql")
             ),
-        };
-    }
-    if !probe["signing"].is_null() {
-        return Outcome::Unsupported {
-            message: "Signed probes (AWS SigV4) cannot run yet; the credentials were not checked."
-                .into(),
         };
     }
     // A base URL from config is checked as written: rendering normalises it,
@@ -202,6 +196,23 @@ pub async fn run(
                     host.unwrap_or_default()
                 ),
             };
+        }
+    }
+    // Signed last, as sent (AWS SigV4): the signature covers this URL.
+    if let Some(signing) = probe.get("signing").filter(|s| s.is_object()) {
+        let signed = render_header(signing["region"].as_str().unwrap_or_default(), values)
+            .map_err(|e| e.to_string())
+            .and_then(|region| {
+                super::signing::apply(
+                    &mut req,
+                    signing["service"].as_str().unwrap_or_default(),
+                    &region,
+                    values.auth,
+                    clock(),
+                )
+            });
+        if let Err(message) = signed {
+            return Outcome::Refused { message };
         }
     }
     let target = url::Url::parse(&req.url)

@@ -4,10 +4,12 @@
 //! Objects, the outbound provider). `World` holds them across the calls of
 //! one test; `routes/tests` drives it over HTTP, use-case tests call `app()`.
 
+mod aws;
 pub(crate) mod db;
 mod langgraph;
 mod provider;
 
+pub(crate) use aws::{AWS_KEY_ID, AWS_SECRET, INSTANCE as AWS_INSTANCE};
 pub(crate) use langgraph::{LG_ASSISTANT, LG_KEY, LG_OPEN, LG_SECURED};
 pub(crate) use provider::{FakeProvider, GOOD_TOKEN, HOOKS};
 

@@ -76,6 +76,9 @@ impl Transport for FakeProvider {
                 truncated: false,
             });
         }
+        if req.url.starts_with(super::aws::CONNECT) {
+            return Ok(super::aws::answer(req));
+        }
         // A second MCP server on another host, behind the same authorization server.
         if req.url.starts_with("https://mcp2.example.com/") {
             return match (req.method.as_str(), req.url.as_str()) {

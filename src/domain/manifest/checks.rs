@@ -151,7 +151,25 @@ pub(super) fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error>
             &BTreeSet::new(),
         )?;
     }
+    for (k, p) in m["config_schema"]["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        // A default may be built from other config values (an endpoint
+        // from the region); never from a credential.
+        check_templates(
+            &p["default"],
+            &format!(
+                "/config_schema/properties/{}/default",
+                k.replace('~', "~0").replace('/', "~1")
+            ),
+            &config_keys,
+            &BTreeSet::new(),
+        )?;
+    }
     super::tools::check_tools(m, &config_keys, &auth_keys)?;
+    check_signing_keys(m, &auth_keys)?;
     check_credential_hosts(m, allow)?;
     for field in ["authorize_url", "token_url"] {
         // A template (`{{config.login_url}}/…`) is checked when rendered:
@@ -179,14 +197,16 @@ pub(super) fn check_semantics(m: &Value, allow: &AllowList) -> Result<(), Error>
 
 /// The URL templates of a manifest that can carry a credential, with their
 /// JSON path: probes and tool requests (`request`, `dry_run`) using
-/// `{{auth.*}}` (for OAuth listings and listings with a `token_exchange`,
+/// `{{auth.*}}` or `signing` (for OAuth listings and listings with a `token_exchange`,
 /// verify, health and every tool request always: the access token is added
 /// to them), the MCP endpoint of a listing with credentials, the token
 /// exchange and the OAuth endpoints.
 pub fn credential_urls(m: &Value) -> Vec<(String, String)> {
     let mode = m["auth"]["mode"].as_str().unwrap_or("none");
     let oauth = matches!(mode, "oauth2" | "mcp_oauth") || m["token_exchange"].is_object();
-    let carries = |probe: &Value| probe.to_string().contains("{{auth.");
+    // A signed request (AWS SigV4) carries the key pair without naming it.
+    let carries =
+        |probe: &Value| probe.to_string().contains("{{auth.") || probe["signing"].is_object();
     let mut out = vec![];
     let mut push = |path: String, url: &Value| {
         if let Some(u) = url.as_str() {
@@ -218,6 +238,31 @@ pub fn credential_urls(m: &Value) -> Vec<(String, String)> {
         push(format!("/oauth/{field}"), &m["oauth"][field]);
     }
     out
+}
+
+/// `signing` signs with `auth.username` (the access key id) and
+/// `auth.password` (the secret access key): a listing that signs declares both.
+fn check_signing_keys(m: &Value, auth: &BTreeSet<&str>) -> Result<(), Error> {
+    let mut signed = vec![];
+    for section in ["verify", "health"] {
+        signed.push((format!("/{section}/signing"), &m[section]["signing"]));
+    }
+    for (i, tool) in m["tools"].as_array().into_iter().flatten().enumerate() {
+        for field in ["request", "dry_run", "probe"] {
+            signed.push((
+                format!("/tools/{i}/{field}/signing"),
+                &tool[field]["signing"],
+            ));
+        }
+    }
+    let keys_declared = auth.contains("username") && auth.contains("password");
+    match signed.into_iter().find(|(_, s)| s.is_object()) {
+        Some((path, _)) if !keys_declared => Err(bad(
+            &path,
+            format!("Manifest field {path}: signing uses auth.username (access key id) and auth.password (secret access key), which /auth/fields must declare (auth mode basic)."),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The host part of a URL template (`https://{{config.sub}}.x.com/…` →

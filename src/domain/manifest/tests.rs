@@ -411,3 +411,41 @@ fn header_blocks_and_test_outputs_are_checked_at_publish() {
     m["tools"][1]["request"]["url"] = json!("https://evil.example.com/runs/wait");
     assert_eq!(refusal(&m).0, "/tools/1/request/url");
 }
+
+/// A signed request (AWS SigV4) carries the key pair without naming it: it
+/// is bound to the listing's hosts like any credential, needs the key pair
+/// declared, and a default built from config names config only.
+#[test]
+fn signed_requests_and_built_defaults_are_checked_at_publish() {
+    let m = catalog("amazon-connect");
+    assert!(m["tools"][0]["request"]["signing"].is_object());
+    let mut bad = m.clone();
+    bad["tools"][1]["request"]["url"] = json!("https://evil.example.com/instance/x");
+    assert_eq!(refusal(&bad).0, "/tools/1/request/url");
+    let mut bad = m.clone();
+    bad["auth"] = json!({"mode": "api_key", "fields": [{"key": "key", "label": "Key", "secret": true, "required": true}]});
+    let (path, message) = refusal(&bad);
+    assert_eq!(path, "/verify/signing", "{message}");
+    assert!(message.contains("auth.username"), "{message}");
+    let mut bad = m.clone();
+    bad["config_schema"]["properties"]["endpoint"]["default"] =
+        json!("https://connect.{{auth.password}}.amazonaws.com");
+    let (path, message) = refusal(&bad);
+    assert_eq!(
+        path, "/config_schema/properties/endpoint/default",
+        "{message}"
+    );
+    assert!(validate(&m.to_string(), None).is_ok());
+    let l = Listing::parse(&m.to_string()).unwrap();
+    let config = crate::domain::connector::validate_config(
+        Some(
+            &json!({"instance_id": "0b3c5d2e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", "region": "eu-west-2"}),
+        ),
+        &l,
+    )
+    .unwrap();
+    assert_eq!(
+        config["endpoint"],
+        "https://connect.eu-west-2.amazonaws.com"
+    );
+}

@@ -95,7 +95,7 @@ fn install_validates_before_anything_is_stored() {
             "name",
         ),
         (
-            json!({"listing": "amazon-connect", "auth": {"type": "basic", "username": "AKIAXXXXXXXXXXXXXXXX", "password": "x"}}),
+            json!({"listing": "mongodb-atlas", "auth": {"type": "basic", "username": "mdb_sa_id_x", "password": "x"}}),
             422,
             "listing",
         ),

@@ -13,6 +13,7 @@ mod marketplace;
 mod oauth;
 mod ownership;
 mod service;
+mod signed;
 mod sweep;
 mod tool_calls;
 mod upgrade;
