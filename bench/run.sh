@@ -182,6 +182,8 @@ for r in $(seq 1 "$ROUNDS"); do
   # p50 difference is the req/s ratio again, multiplied by the queue depth).
   read -r a b c < <(THREADS=1 CONNECTIONS=1 run verify /v1/catalog/github/verify "@$one"); echo "verify-1 $r $a $b $c" >> "$results"
   read -r a b c < <(THREADS=1 CONNECTIONS=1 run tool-read "$read_call" "%$mkey"); echo "tool-read-1 $r $a $b $c" >> "$results"
+  read -r a b c < <(THREADS=1 CONNECTIONS=1 run pg-verify /v1/catalog/postgresql/verify "^$mkey|$pg_verify_body"); echo "pg-verify-1 $r $a $b $c" >> "$results"
+  read -r a b c < <(THREADS=1 CONNECTIONS=1 run pg-query "/v1/connectors/$pg_cn/tools/query/call" "^$mkey|$pg_query_body"); echo "pg-query-1 $r $a $b $c" >> "$results"
 done
 # median NAME: "rps p50 p99 ratio" of the round with the median ratio.
 median() {
@@ -232,6 +234,8 @@ PY
 read -r l_rps l_p50 l_p99 rl < <(median mcp-list)
 read -r pv_rps pv_p50 pv_p99 rpv < <(median pg-verify)
 read -r pq_rps pq_p50 pq_p99 rpq < <(median pg-query)
+read -r pv1_rps pv1_p50 _ _ < <(median pg-verify-1)
+read -r pq1_rps pq1_p50 _ _ < <(median pg-query-1)
 read -r mc_rps mc_p50 mc_p99 _ < <(median mcp-call)
 # MCP tools/call against the REST tool call, per round (same tool, same instance).
 mr_ratio=$(python3 - "$results" <<'PY'
@@ -279,6 +283,7 @@ printf '%-34s %10s %9s %9s %7s %s\n' "MCP tools/call (read)" "$mc_rps" "$mc_p50"
 printf '%-34s %10s %9s %9s %7s %s\n' "MCP tools/list (20 bindings)" "$l_rps" "$l_p50" "$l_p99" "$rl" "(reported)"
 printf '%-34s %10s %9s %9s %7s %s\n' "POST …/postgresql/verify (TLS)" "$pv_rps" "$pv_p50" "$pv_p99" "$rpv" "(reported)"
 printf '%-34s %10s %9s %9s %7s %s\n' "PostgreSQL query, 10 rows" "$pq_rps" "$pq_p50" "$pq_p99" "$rpq" "(reported)"
+echo "PostgreSQL on one connection (each call its own TCP + TLS + SCRAM login): verify $pv1_rps req/s, p50 $pv1_p50; query $pq1_rps req/s, p50 $pq1_p50"
 echo "MCP tools/call vs REST tool call (same round, median): req/s ×$mr_ratio (goal ≥0.90 $(verdict "$mr_ratio" 0.9))"
 echo "tool call vs verify (same round, median): req/s ×$tv_ratio (goal ≥0.80 $(verdict "$tv_ratio" 0.8)), p50 added ${tv_added} ms at $CONNECTIONS connections (queueing)"
 echo "  one connection (no queue): verify p50 $v1_p50, tool call p50 $t1_p50, added ${tv_added1} ms (goal ≤2 $(awk -v a="$tv_added1" 'BEGIN { print (a <= 2) ? "ok" : "MISSED" }'))"
