@@ -108,27 +108,19 @@ async fn pg_connect(socket: Socket, t: &Target) -> Result<Box<dyn Session>, DbEr
     wasm_bindgen_futures::spawn_local(async move {
         let _ = connection.await;
     });
-    let version = client
-        .query_one("SHOW server_version", &[])
-        .await
-        .ok()
-        .and_then(|r| r.try_get::<_, String>(0).ok())
-        .unwrap_or_default();
-    Ok(Box::new(PgSession { client, version }))
+    Ok(Box::new(PgSession { client }))
 }
 
 struct PgSession {
     client: tokio_postgres::Client,
-    version: String,
 }
 
 #[async_trait(?Send)]
 impl Session for PgSession {
     fn server(&self) -> ServerInfo {
-        ServerInfo {
-            version: self.version.clone(),
-            mariadb: false,
-        }
+        // Nothing reads a PostgreSQL server's version: asking for it would
+        // cost a round trip on every call.
+        ServerInfo::default()
     }
 
     async fn batch(&mut self, sql: &str) -> Result<(), DbError> {

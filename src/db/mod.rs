@@ -74,7 +74,8 @@ pub enum DbError {
 /// What the server said about itself in the handshake.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServerInfo {
-    /// e.g. "15.8" or "10.11.14-MariaDB-0+deb12u2".
+    /// e.g. "10.11.14-MariaDB-0+deb12u2" (MySQL's handshake says it;
+    /// empty for PostgreSQL, whose dialect needs none).
     pub version: String,
     /// A MariaDB server (its timeout variable is `max_statement_time`).
     pub mariadb: bool,

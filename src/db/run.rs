@@ -194,73 +194,70 @@ fn schema_arg(call: &Call) -> Option<String> {
         .map(str::to_string)
 }
 
+/// One read in a read-only transaction that is rolled back, with the
+/// statement timeout when given; the rows it changed are not asked for.
+async fn read(
+    s: &mut dyn Session,
+    d: Dialect,
+    timeout_ms: Option<u64>,
+    sql: &str,
+    params: &[Value],
+) -> Result<Rows, DbError> {
+    s.batch(begin(d, true)).await?;
+    if let Some(ms) = timeout_ms {
+        set_timeout(s, d, ms).await?;
+    }
+    let rows = s.query(sql, params, MAX_ROWS).await?;
+    s.batch("ROLLBACK").await?;
+    Ok(Rows {
+        affected: None,
+        ..rows
+    })
+}
+
 /// Runs one tool call on an open session (the caller closes it).
 pub async fn tool(s: &mut dyn Session, call: &Call<'_>) -> Result<Value, Failure> {
     check(call).map_err(Failure::Refused)?;
     let d = call.dialect;
     let timeout = timeout_ms(call.config);
     let arg = |k: &str| call.arguments.get(k).and_then(Value::as_str).unwrap_or("");
+    // The schema the schema tools read: PostgreSQL's default is `public`,
+    // MySQL's (None) the connection's database.
+    let schema = match d {
+        Dialect::Postgres => Some(schema_arg(call).unwrap_or_else(|| "public".into())),
+        Dialect::Mysql => schema_arg(call),
+    };
     match call.kind {
         "query" => {
-            s.batch(begin(d, true)).await?;
-            set_timeout(s, d, timeout).await?;
-            let rows = s
-                .query(arg("sql"), &params(call.arguments), MAX_ROWS)
-                .await?;
-            s.batch("ROLLBACK").await?;
-            Ok(answer(Rows {
-                affected: None,
-                ..rows
-            }))
+            let sql = arg("sql");
+            Ok(answer(
+                read(s, d, Some(timeout), sql, &params(call.arguments)).await?,
+            ))
         }
         "list_tables" => {
-            let (sql, p) = match d {
-                Dialect::Postgres => (
-                    "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
-                    vec![json!(schema_arg(call).unwrap_or_else(|| "public".into()))],
-                ),
-                Dialect::Mysql => (
-                    "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) ORDER BY table_name",
-                    vec![json!(schema_arg(call))],
-                ),
+            let sql = match d {
+                Dialect::Postgres => "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
+                Dialect::Mysql => "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) ORDER BY table_name",
             };
-            s.batch(begin(d, true)).await?;
-            let rows = s.query(sql, &p, MAX_ROWS).await?;
-            s.batch("ROLLBACK").await?;
-            Ok(answer(Rows {
-                affected: None,
-                ..rows
-            }))
+            Ok(answer(read(s, d, None, sql, &[json!(schema)]).await?))
         }
         "describe_table" => {
             let table = arg("table");
-            let (sql, p) = match d {
-                Dialect::Postgres => (
-                    "SELECT column_name AS name, data_type AS type, is_nullable = 'YES' AS nullable, column_default AS \"default\" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
-                    vec![json!(schema_arg(call).unwrap_or_else(|| "public".into())), json!(table)],
-                ),
-                Dialect::Mysql => (
-                    "SELECT column_name AS name, column_type AS type, is_nullable = 'YES' AS nullable, column_default AS `default` FROM information_schema.columns WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? ORDER BY ordinal_position",
-                    vec![json!(schema_arg(call)), json!(table)],
-                ),
+            let sql = match d {
+                Dialect::Postgres => "SELECT column_name AS name, data_type AS type, is_nullable = 'YES' AS nullable, column_default AS \"default\" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                Dialect::Mysql => "SELECT column_name AS name, column_type AS type, is_nullable = 'YES' AS nullable, column_default AS `default` FROM information_schema.columns WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? ORDER BY ordinal_position",
             };
-            s.batch(begin(d, true)).await?;
-            let rows = s.query(sql, &p, MAX_ROWS).await?;
-            s.batch("ROLLBACK").await?;
+            let rows = read(s, d, None, sql, &[json!(schema), json!(table)]).await?;
             if rows.rows.is_empty() {
-                let schema = match (d, schema_arg(call)) {
-                    (_, Some(s)) => format!("schema '{s}'"),
-                    (Dialect::Postgres, None) => "schema 'public'".into(),
-                    (Dialect::Mysql, None) => "the connection's database".into(),
-                };
+                let place = schema.map_or_else(
+                    || "the connection's database".to_string(),
+                    |s| format!("schema '{s}'"),
+                );
                 return Err(Failure::Db(DbError::Statement(format!(
-                    "No table '{table}' in {schema} is visible to this connection."
+                    "No table '{table}' in {place} is visible to this connection."
                 ))));
             }
-            Ok(answer(Rows {
-                affected: None,
-                ..rows
-            }))
+            Ok(answer(rows))
         }
         "execute" if call.dry_run => {
             s.batch(begin(d, false)).await?;

@@ -7,15 +7,10 @@
 //! write read back with the server's own client — and the password in no
 //! answer, log line or stored file.
 
-use crate::connectors::Seen;
+use crate::connectors::{keep, Seen};
 use crate::support::db::{DbServer, Engine, Login, PRODUCTS};
 use crate::support::{call, Answer, Server, OPERATOR};
 use serde_json::{json, Value};
-
-fn keep(seen: &Seen, a: Answer) -> Answer {
-    seen.lock().unwrap().push(a.body.clone());
-    a
-}
 
 struct Ctx<'a> {
     s: &'a Server,
