@@ -18,7 +18,13 @@ build/index.js: $(SOURCES)
 	@source scripts/env.sh && wasm-opt build/index_bg.wasm -o build/index_bg.wasm -Oz --converge --strip-debug --strip-producers $(WASM_FEATURES)
 	@touch $@
 
-build: tools build/index.js
+# The web console and the connect page (console/, served as static assets):
+# bundled by esbuild into console/dist, which wrangler.toml's [assets] serves.
+CONSOLE_SOURCES := $(shell find console/src -type f) console/build.sh package-lock.json
+console/dist/index.html: $(CONSOLE_SOURCES)
+	@console/build.sh
+
+build: tools build/index.js console/dist/index.html
 
 dev: build
 	@scripts/serve.sh
@@ -31,6 +37,7 @@ unit: tools
 # starts its own wrangler on a free port with a fresh state folder, and its
 # own PostgreSQL and MariaDB (scripts/db-servers.sh installs them).
 e2e: build
+	@scripts/browser-tools.sh
 	@scripts/mcp-clients.sh
 	@scripts/webhook-tools.sh
 	@scripts/db-servers.sh

@@ -69,8 +69,38 @@ function internalError(request, cause) {
   });
 }
 
+// The end-user connect page: every /connect/{token} answers the connect.html
+// asset (wrangler.toml runs the worker first for /connect/*); the page reads
+// the token from its own path. Answered here, at the edge, with the headers
+// that suit a page whose URL is a credential: no referrer, never cached. It
+// may be framed (no X-Frame-Options, no frame-ancestors), so that a customer
+// can embed it in their app; the console itself refuses framing (_headers).
+const CONNECT_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; " +
+  "connect-src 'self'; base-uri 'none'; form-action 'self'";
+
+async function connectPage(request, env) {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return new Response(null, { status: 405, headers: { allow: "GET, HEAD", "cache-control": "no-store" } });
+  }
+  // html_handling serves connect.html at /connect (auto-trailing-slash).
+  const asset = await env.ASSETS.fetch(new Request(new URL("/connect", request.url), { method: request.method }));
+  if (!asset.ok) return new Response("The connect page is not built (make build).", { status: 500, headers: { "cache-control": "no-store" } });
+  const headers = new Headers(asset.headers);
+  headers.delete("x-frame-options");
+  headers.delete("etag");
+  headers.set("content-security-policy", CONNECT_CSP);
+  headers.set("referrer-policy", "no-referrer");
+  headers.set("cache-control", "no-store");
+  headers.set("x-content-type-options", "nosniff");
+  return new Response(asset.body, { status: 200, headers });
+}
+
 export default class Api extends WorkerEntrypoint {
   async fetch(request) {
+    if (this.env.ASSETS && new URL(request.url).pathname.startsWith("/connect/")) {
+      return connectPage(request, this.env);
+    }
     let fail;
     const panicked = new Promise((_, reject) => (fail = reject));
     inflight.add(fail);
