@@ -99,6 +99,7 @@ pub(crate) mod edge {
             oauth: d1.clone(),
             sweep: d1.clone(),
             tool_calls: d1.clone(),
+            connect_sessions: d1.clone(),
             webhooks: d1,
             transport: Rc::new(FetchTransport),
             databases: Rc::new(crate::db::edge::EdgeDatabases),

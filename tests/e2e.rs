@@ -5,6 +5,8 @@
 
 #[path = "scenarios/aws.rs"]
 mod aws;
+#[path = "scenarios/connect.rs"]
+mod connect;
 #[path = "scenarios/connectors.rs"]
 mod connectors;
 #[path = "scenarios/databases.rs"]
@@ -567,6 +569,9 @@ fn main() {
         ("database_servers", &|| databases::servers(d)),
         ("postgresql_tools", &|| sql::sql_tools(s, &d.pg, seen)),
         ("mysql_tools", &|| sql::sql_tools(s, &d.maria, seen)),
+        ("connect_sessions", &|| {
+            connect::connect_sessions(s, p, seen)
+        }),
         ("oauth_consent", &|| oauth::consent(s, p, seen)),
         ("mcp_oauth_consent", &|| oauth::mcp_consent(s, p, seen)),
         ("marketplace", &|| marketplace::marketplace(s, p, seen)),

@@ -5,6 +5,7 @@
 
 pub mod bindings;
 pub mod catalog;
+pub mod connect;
 pub mod connectors;
 pub mod consent;
 pub mod discovery;
@@ -83,6 +84,7 @@ pub struct App {
     pub sweep: Rc<dyn crate::store::SweepStore>,
     pub tool_calls: Rc<dyn crate::store::ToolCallStore>,
     pub webhooks: Rc<dyn crate::store::WebhookStore>,
+    pub connect_sessions: Rc<dyn crate::store::ConnectSessionStore>,
     /// The outbound transport under the guarded client.
     pub transport: Rc<dyn crate::probe::client::Transport>,
     /// Database sockets (TCP from the edge).

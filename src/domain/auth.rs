@@ -1,7 +1,7 @@
 //! Who is calling: roles, API key secrets (minted, hashed, parsed from
 //! `Authorization`), and the operator token check.
 
-use super::ids::{random_base62, KeyId, Random, TenantId};
+use super::ids::{random_base62, ConnectSessionId, KeyId, Random, TenantId};
 use super::Error;
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -76,6 +76,54 @@ pub enum Principal {
         /// The consumer an `agent` key acts for.
         consumer: Option<String>,
     },
+    /// An end user holding a connect session's link: may read the catalog,
+    /// verify and install the session's listing once, nothing else.
+    Connect(ConnectGrant),
+}
+
+/// What a connect session lets its link do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectGrant {
+    pub tenant: TenantId,
+    pub session: ConnectSessionId,
+    /// The one listing it may install (`None`: the end user picks).
+    pub listing: Option<String>,
+    pub return_url: String,
+}
+
+impl ConnectGrant {
+    /// Refuses another listing than the session's.
+    pub fn allows(&self, listing: &str) -> Result<(), Error> {
+        match &self.listing {
+            Some(l) if l != listing => Err(Error::Forbidden(format!(
+                "This connect link installs '{l}' only."
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Who installs: a manager's key, or a connect link.
+pub enum Installer<'a> {
+    Key { tenant: &'a TenantId, by: &'a KeyId },
+    Connect(&'a ConnectGrant),
+}
+
+impl Installer<'_> {
+    pub fn tenant(&self) -> &TenantId {
+        match self {
+            Installer::Key { tenant, .. } => tenant,
+            Installer::Connect(g) => &g.tenant,
+        }
+    }
+
+    /// Who the audit trail names: the key, or the session.
+    pub fn by(&self) -> &str {
+        match self {
+            Installer::Key { by, .. } => by.as_str(),
+            Installer::Connect(g) => g.session.as_str(),
+        }
+    }
 }
 
 impl Principal {
@@ -83,7 +131,29 @@ impl Principal {
     pub fn viewer(&self) -> Option<&TenantId> {
         match self {
             Principal::Key { tenant, .. } => Some(tenant),
+            Principal::Connect(g) => Some(&g.tenant),
             Principal::Operator => None,
+        }
+    }
+
+    /// A manager (or admin) key, or a connect link: who may verify and
+    /// install.
+    pub fn require_installer(&self) -> Result<Installer<'_>, Error> {
+        match self {
+            Principal::Connect(g) => Ok(Installer::Connect(g)),
+            _ => {
+                let (tenant, by) = self.require(Role::Manager)?;
+                Ok(Installer::Key { tenant, by })
+            }
+        }
+    }
+
+    /// Refuses a connect link (every route but the catalog's reads, verify,
+    /// install and the session itself).
+    pub fn refuse_connect(&self) -> Result<(), Error> {
+        match self {
+            Principal::Connect(_) => Err(connect_only()),
+            _ => Ok(()),
         }
     }
 
@@ -114,6 +184,7 @@ impl Principal {
                 "The operator token manages tenants and reviews submissions; use a tenant API key for this request."
                     .into(),
             )),
+            Principal::Connect(_) => Err(connect_only()),
         }
     }
 
@@ -174,7 +245,7 @@ impl Principal {
     pub fn require_operator(&self) -> Result<(), Error> {
         match self {
             Principal::Operator => Ok(()),
-            Principal::Key { .. } => Err(Error::Forbidden(
+            Principal::Key { .. } | Principal::Connect(_) => Err(Error::Forbidden(
                 "This request needs the platform operator token.".into(),
             )),
         }
@@ -221,6 +292,13 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+fn connect_only() -> Error {
+    Error::Forbidden(
+        "This is a connect link's token: it may read the catalog and install its listing (GET /v1/connect/session, GET /v1/catalog, POST /v1/catalog/{listing}/verify, POST /v1/connectors), nothing else."
+            .into(),
+    )
+}
+
 /// What an `Authorization` header presents.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Presented {
@@ -228,6 +306,11 @@ pub enum Presented {
     Opaque(String),
     /// An API key secret, with the id it embeds.
     Key { id: KeyId, secret: String },
+    /// A connect session's token, with the session id it embeds.
+    Connect {
+        id: ConnectSessionId,
+        secret: String,
+    },
 }
 
 /// Parses `Authorization: Bearer <secret>` or `Basic base64(<key id>:<secret>)`.
@@ -259,6 +342,12 @@ pub fn parse_authorization(header: Option<&str>) -> Result<Presented, Error> {
 }
 
 fn classify(token: &str) -> Presented {
+    if let Some(id) = super::connect::token_id(token) {
+        return Presented::Connect {
+            id,
+            secret: token.to_string(),
+        };
+    }
     let key = token
         .strip_prefix(SECRET_PREFIX)
         .and_then(|rest| rest.split_once('_'))

@@ -88,6 +88,9 @@ pub enum Error {
     /// A tool call reached no answer; its receipt is `tool_call`.
     #[error("{message}")]
     ToolUpstream { message: String, tool_call: String },
+    /// A connect session's link was used already (`used`) or has expired.
+    #[error("{}", if *used { "This connect link has already been used to install a connector; ask for a new link." } else { "This connect link has expired; ask for a new link." })]
+    ConnectSessionInactive { used: bool },
     /// A catalog manifest fails the schema or the semantic checks.
     #[error("{message}")]
     InvalidManifest { path: String, message: String },

@@ -110,6 +110,11 @@ prefixed_id!(
 );
 
 prefixed_id!(
+    /// A connect session: a short-lived link an end user installs one
+    /// connector through, without an API key.
+    ConnectSessionId, "cs_", 20, "connect_session"
+);
+prefixed_id!(
     /// A webhook endpoint (API §16).
     WebhookEndpointId, "we_", 20, "webhook_endpoint"
 );

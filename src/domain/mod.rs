@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod connect;
 pub mod connector;
 pub mod error;
 pub mod gateway;

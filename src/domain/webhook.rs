@@ -35,6 +35,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "connector.health_changed",
     "connector.tested",
     "connector.tools_accepted",
+    "connect_session.created",
+    "connect_session.completed",
     "binding.created",
     "binding.updated",
     "binding.deleted",

@@ -4,6 +4,7 @@
 //! not found here (API §3, §8).
 
 use super::error::ApiError;
+use super::extract::no_query;
 use super::http::{HttpRequest, HttpResponse};
 use super::App;
 use crate::domain::catalog::{categories, search, CatalogQuery};
@@ -31,7 +32,7 @@ pub(super) fn listing_error(e: Fail) -> ApiError {
 }
 
 pub async fn list_catalog(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
-    let p = app.principal(req).await?;
+    let p = app.linked_principal(req).await?;
     let q = CatalogQuery::parse(&req.query)?;
     let index = crate::app::catalog::browsable(app, p.viewer()).await?;
     Ok(HttpResponse::json(200, &search(&index, &q)?))
@@ -39,7 +40,7 @@ pub async fn list_catalog(app: &App, req: &HttpRequest) -> Result<HttpResponse, 
 
 /// `GET /v1/catalog/categories` — categories with listing counts.
 pub async fn list_categories(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
-    let p = app.principal(req).await?;
+    let p = app.linked_principal(req).await?;
     no_query(req)?;
     let index = crate::app::catalog::browsable(app, p.viewer()).await?;
     let data = categories(&index);
@@ -52,7 +53,7 @@ pub async fn list_categories(app: &App, req: &HttpRequest) -> Result<HttpRespons
 /// `GET /v1/catalog/{listing}[?version=]` — the manifest verbatim;
 /// `If-None-Match` → 304.
 pub async fn get_listing(app: &App, req: &HttpRequest, id: &str) -> Result<HttpResponse, ApiError> {
-    let p = app.principal(req).await?;
+    let p = app.linked_principal(req).await?;
     let mut version = None;
     for (k, v) in &req.query {
         match k.as_str() {
@@ -141,16 +142,6 @@ pub async fn relist(app: &App, req: &HttpRequest, id: &str) -> Result<HttpRespon
         200,
         &json!({"id": id, "object": "listing", "status": "live", "changed": changed}),
     ))
-}
-
-fn no_query(req: &HttpRequest) -> Result<(), Error> {
-    match req.query.first() {
-        Some((k, _)) => Err(Error::invalid(
-            k.clone(),
-            format!("Unknown query parameter '{k}'."),
-        )),
-        None => Ok(()),
-    }
 }
 
 /// RFC 9110 `If-None-Match`: `*` or a list of (possibly weak) tags.

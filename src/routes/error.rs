@@ -166,6 +166,16 @@ impl From<Error> for ApiError {
                 ));
                 e
             }
+            Error::ConnectSessionInactive { used } => ApiError::new(
+                401,
+                "authentication_error",
+                if used {
+                    "connect_session_used"
+                } else {
+                    "connect_session_expired"
+                },
+                message,
+            ),
             Error::Forbidden(_) => ApiError::new(403, "permission_error", "forbidden", message),
             Error::NotFound { .. } => ApiError::new(404, "not_found_error", "not_found", message),
             Error::StateConflict(_) => {
@@ -272,6 +282,8 @@ pub const CODES: &[&str] = &[
     "malformed_json",
     "invalid_manifest",
     "unauthenticated",
+    "connect_session_used",
+    "connect_session_expired",
     "forbidden",
     "not_found",
     "route_not_found",

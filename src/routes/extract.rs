@@ -98,6 +98,9 @@ pub async fn authenticate(app: &App, header: Option<&str>) -> Result<Principal, 
                 Err(auth::invalid_key().into())
             }
         }
+        Presented::Connect { id, secret } => Ok(Principal::Connect(
+            crate::app::connect::grant(app, &id, &secret).await?,
+        )),
         Presented::Key { id, secret } => {
             let record = match app.shared.cached_key(&id, app.now) {
                 Some(r) => Some(r),
@@ -121,6 +124,17 @@ pub async fn authenticate(app: &App, header: Option<&str>) -> Result<Principal, 
                 _ => Err(auth::invalid_key().into()),
             }
         }
+    }
+}
+
+/// Refuses any query parameter (a route that takes none).
+pub fn no_query(req: &HttpRequest) -> Result<(), Error> {
+    match req.query.first() {
+        Some((k, _)) => Err(Error::invalid(
+            k.clone(),
+            format!("Unknown query parameter '{k}'."),
+        )),
+        None => Ok(()),
     }
 }
 

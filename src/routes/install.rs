@@ -8,8 +8,10 @@ use super::http::{HttpRequest, HttpResponse};
 use super::oauth::redirect_uri;
 use super::write::{guarded, idempotency};
 use super::App;
+use crate::app::connect;
 use crate::app::install::{self as uc, InstallRequest};
-use crate::domain::auth::Role;
+use crate::domain::auth::Installer;
+use crate::domain::Error;
 use serde_json::json;
 
 /// `POST /v1/catalog/{listing}/verify` — runs the probe once.
@@ -18,8 +20,12 @@ pub async fn verify_listing(
     req: &HttpRequest,
     id: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = app.principal(req).await?;
-    let (tenant, _) = principal.require(Role::Manager)?;
+    let principal = app.linked_principal(req).await?;
+    let installer = principal.require_installer()?;
+    if let Installer::Connect(g) = &installer {
+        g.allows(id)?;
+    }
+    let tenant = installer.tenant();
     let body = JsonBody::parse(&req.body)?;
     body.only(&["auth", "config"])?;
     let v = uc::verify(app, tenant, id, body.get("auth"), body.get("config"))
@@ -33,24 +39,45 @@ pub async fn verify_listing(
 
 /// `POST /v1/connectors` — installs a listing into the caller's tenant.
 pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = app.principal(req).await?;
-    let (tenant, by) = principal.require(Role::Manager)?;
+    let principal = app.linked_principal(req).await?;
+    let installer = principal.require_installer()?;
+    let tenant = installer.tenant();
     let idem = idempotency(req)?;
     let body = JsonBody::parse(&req.body)?;
-    body.only(&["listing", "name", "auth", "config", "crew_id", "return_url"])?;
-    let request = InstallRequest {
-        listing: body.req_str("listing", 63)?,
-        name: body.opt_str("name", 100)?,
-        auth: body.get("auth").cloned(),
-        config: body.get("config").cloned(),
-        crew_id: body.opt_str("crew_id", 100)?,
-        return_url: body.opt_str("return_url", 2000)?,
-    };
+    let mut request = install_request(&body)?;
+    let mut locks = None;
+    if let Installer::Connect(g) = &installer {
+        // A link installs its listing, and sends the user back where the
+        // session says.
+        g.allows(&request.listing)?;
+        if request.return_url.is_some() || request.crew_id.is_some() {
+            let p = if request.crew_id.is_some() {
+                "crew_id"
+            } else {
+                "return_url"
+            };
+            return Err(Error::invalid(
+                p,
+                format!("A connect link sets {p} itself; leave it out."),
+            )
+            .into());
+        }
+        request.return_url = Some(g.return_url.clone());
+        locks = Some(connect::lock(&g.session));
+    }
     let plan = uc::plan_install(app, tenant, request)
         .await
         .map_err(super::catalog::listing_error)?;
-    guarded(app, tenant, idem, plan.locks(), || async {
-        let done = uc::install(app, tenant, by.as_str(), plan, &redirect_uri(app, req)).await?;
+    let mut held = plan.locks();
+    held.take.extend(locks);
+    guarded(app, tenant, idem, held, || async {
+        if let Installer::Connect(g) = &installer {
+            connect::check_usable(app, g).await?;
+        }
+        let done = uc::install(app, tenant, installer.by(), plan, &redirect_uri(app, req)).await?;
+        if let Installer::Connect(g) = &installer {
+            connect::complete(app, g, &done.connector.id).await?;
+        }
         let mut view = connector_json(&done.connector, "live");
         if done.listing.is_priced() {
             view["price"] = done.listing.pricing.clone();
@@ -59,4 +86,16 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
         Ok(HttpResponse::json(201, &view))
     })
     .await
+}
+
+fn install_request(body: &JsonBody) -> Result<InstallRequest, ApiError> {
+    body.only(&["listing", "name", "auth", "config", "crew_id", "return_url"])?;
+    Ok(InstallRequest {
+        listing: body.req_str("listing", 63)?,
+        name: body.opt_str("name", 100)?,
+        auth: body.get("auth").cloned(),
+        config: body.get("config").cloned(),
+        crew_id: body.opt_str("crew_id", 100)?,
+        return_url: body.opt_str("return_url", 2000)?,
+    })
 }

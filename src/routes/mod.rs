@@ -12,6 +12,7 @@ pub mod api_keys;
 pub mod approvals;
 pub mod bindings;
 pub mod catalog;
+pub mod connect;
 pub mod connectors;
 pub mod error;
 pub mod extract;
@@ -42,6 +43,15 @@ impl App {
     /// The caller of a tenant or operator route: an agent key is refused
     /// here (API §1: it may only call tools), whatever role the route needs.
     pub async fn principal(&self, req: &HttpRequest) -> Result<Principal, ApiError> {
+        let p = self.any_principal(req).await?;
+        p.refuse_agent()?;
+        p.refuse_connect()?;
+        Ok(p)
+    }
+
+    /// The caller of the catalog's reads, verify and install: besides keys,
+    /// a connect link (its end user picks and installs a listing).
+    pub async fn linked_principal(&self, req: &HttpRequest) -> Result<Principal, ApiError> {
         let p = self.any_principal(req).await?;
         p.refuse_agent()?;
         Ok(p)
@@ -99,6 +109,9 @@ pub enum Route {
     WebhookEndpoint(String),
     WebhookTest(String),
     WebhookDeliveries(String),
+    ConnectSessions,
+    ConnectSession(String),
+    CurrentConnectSession,
 }
 
 /// Every routed path with its methods: the OpenAPI document must name each.
@@ -151,6 +164,9 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/webhook-endpoints/{id}", &[Method::Get, Method::Delete]),
     ("/v1/webhook-endpoints/{id}/test", &[Method::Post]),
     ("/v1/webhook-endpoints/{id}/deliveries", &[Method::Get]),
+    ("/v1/connect-sessions", &[Method::Get, Method::Post]),
+    ("/v1/connect-sessions/{id}", &[Method::Get]),
+    ("/v1/connect/session", &[Method::Get]),
 ];
 
 /// Resolves a path to a route and the methods it allows.
@@ -265,6 +281,12 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
             Route::WebhookDeliveries(id.to_string()),
             "/v1/webhook-endpoints/{id}/deliveries",
         ),
+        ["v1", "connect-sessions"] => (Route::ConnectSessions, "/v1/connect-sessions"),
+        ["v1", "connect-sessions", id] if !id.is_empty() => (
+            Route::ConnectSession(id.to_string()),
+            "/v1/connect-sessions/{id}",
+        ),
+        ["v1", "connect", "session"] => (Route::CurrentConnectSession, "/v1/connect/session"),
         _ => return None,
     };
     let methods = ROUTES
@@ -382,6 +404,10 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::WebhookEndpoint(id), _) => webhooks::get_endpoint(app, req, &id).await,
         (Route::WebhookTest(id), _) => webhooks::test_endpoint(app, req, &id).await,
         (Route::WebhookDeliveries(id), _) => webhooks::list_deliveries(app, req, &id).await,
+        (Route::ConnectSessions, Method::Post) => connect::create_connect_session(app, req).await,
+        (Route::ConnectSessions, _) => connect::list_connect_sessions(app, req).await,
+        (Route::ConnectSession(id), _) => connect::get_connect_session(app, req, &id).await,
+        (Route::CurrentConnectSession, _) => connect::current_connect_session(app, req).await,
     }
 }
 

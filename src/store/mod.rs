@@ -26,12 +26,13 @@ pub mod sql;
 pub mod sqlite;
 
 // What the SQL stores (`d1/`, `use super::*`) build on.
-use crate::domain::ids::{BindingId, ConnectorId, KeyId, ListingId, TenantId};
+use crate::domain::ids::{BindingId, ConnectSessionId, ConnectorId, KeyId, ListingId, TenantId};
 use crate::domain::manifest::ValidManifest;
 use async_trait::async_trait;
 
 mod cache;
 mod catalog;
+mod connect_sessions;
 mod connectors;
 mod events;
 mod oauth;
@@ -46,6 +47,7 @@ pub use catalog::{
     CatalogEntry, CatalogStore, Put, StoredListing, SubmissionFilter, SubmissionRecord,
     VersionRecord,
 };
+pub use connect_sessions::{ConnectSessionRecord, ConnectSessionStore};
 pub use connectors::{
     BindingRecord, ConnectorFilter, ConnectorRecord, ConnectorStore, ConsumerBindings,
 };

@@ -86,6 +86,7 @@ impl World {
             oauth: self.store.clone(),
             sweep: self.store.clone(),
             tool_calls: self.store.clone(),
+            connect_sessions: self.store.clone(),
             webhooks: self.store.clone(),
             transport: self.provider.clone(),
             databases: Rc::new(self.databases.clone()),

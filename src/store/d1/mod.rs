@@ -5,6 +5,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod binding;
+mod connect_sessions;
 mod connectors;
 #[cfg(test)]
 pub(crate) use connectors::PINNED_BY_CONSUMER;
