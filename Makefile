@@ -32,6 +32,7 @@ dev: build
 unit: tools
 	cargo test --lib
 	@scripts/check-openapi.sh
+	@source scripts/env.sh && node --test console/test/*.test.mjs
 
 # End-to-end against the built worker under `wrangler dev`; each test binary
 # starts its own wrangler on a free port with a fresh state folder, and its

@@ -8,6 +8,9 @@
 #              provider on 127.0.0.1), one tenant, and spread over 20 tenants
 #   pg         PostgreSQL verify (TLS + SCRAM login, SELECT 1) and the query
 #              tool (a 10-row SELECT) against a real PostgreSQL (bench/pg.sh)
+#   console    the web console's first page in headless chromium (bench/console.mjs):
+#              bytes on the wire and time to its first render, signed out and
+#              on the catalog signed in; goals ≤ 150 KiB gzip, ≤ 1 s
 # each as requests/s, p50, p99 and a ratio to the floor's requests/s, and the
 # release wasm size raw and gzip. Goals: by-id ≥ 0.8×, search ≥ 0.6×,
 # install ≥ 0.3×, the whole upload (Wasm, JS bundle, bundled documents, as
@@ -32,7 +35,8 @@ if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >&2 || { apt-get update -qq >&2 && apt-get install -y -qq wrk >&2; }
   else sudo apt-get install -y -qq wrk >&2; fi
 fi
-[ -f build/index.js ] || make build >&2
+{ [ -f build/index.js ] && [ -f console/dist/index.html ]; } || make build >&2
+scripts/browser-tools.sh
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 state=$(mktemp -d /tmp/cm-bench.XXXXXX)
@@ -297,3 +301,5 @@ upload=$(wrangler deploy --dry-run --outdir "$state/upload" 2>&1 | sed -n 's/.*T
 upload_gz=$(sed -n 's/.*gzip: \([0-9.]*\) KiB.*/\1/p' <<<"$upload")
 printf 'upload: %s  goal ≤1024 KiB gzip %s\n' "$upload" \
   "$(awk -v n="${upload_gz:-99999}" 'BEGIN { print (n <= 1024) ? "ok" : "MISSED" }')"
+# The console's first page in a real browser, on the same server.
+node bench/console.mjs "$base" "$viewer" "${CONSOLE_RUNS:-9}"

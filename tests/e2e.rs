@@ -9,6 +9,8 @@ mod aws;
 mod connect;
 #[path = "scenarios/connectors.rs"]
 mod connectors;
+#[path = "scenarios/console.rs"]
+mod console;
 #[path = "scenarios/databases.rs"]
 mod databases;
 #[path = "scenarios/gateway.rs"]
@@ -594,6 +596,7 @@ fn main() {
             webhooks::before_restart(s, r)
         }),
         ("amazon_connect", &|| aws::amazon_connect(s, &connect, seen)),
+        ("console", &|| console::console(s, p, seen)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);

@@ -105,7 +105,9 @@ function Connect({ api, session }) {
     ${l
       ? html`<p class="lead">${l.description}</p>
         <p class="badges">${l.pricing && l.pricing.model === "paid" ? html`<${Badge} kind="paid">${price(l.pricing)}</${Badge}>` : null}</p>
-        <${InstallForm} key=${l.id} api=${api} manifest=${l} prefix="connect" onInstalled=${done} navigate=${navigateTop} />
+        <${InstallForm} key=${l.id} api=${api} manifest=${l} prefix="connect" onInstalled=${done} navigate=${navigateTop}
+          nameLabel="A name for this connection"
+          nameHelp=${`Optional: letters, digits, '-', '_' or '.'. Leave empty for "${l.id}".`} />
         ${!session.listing ? html`<p><button type="button" class="secondary" onClick=${() => setPicked(null)}>Choose something else</button></p>` : null}`
       : null}
   </main>`;

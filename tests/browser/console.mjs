@@ -368,7 +368,7 @@ async function connectPage(browser) {
   if (!url) return;
   step("connect page, no API key");
   const back = process.env.CONSOLE_CONNECT_RETURN;
-  const ctx = await context(browser, BASE);
+  const ctx = await context(browser, BASE, { alsoAllow: [new URL(back).origin] });
   const page = await ctx.newPage();
   const problems = watch(page, BASE);
   let headers;

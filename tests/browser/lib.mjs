@@ -16,10 +16,10 @@ export async function launch() {
 }
 
 /** A context whose pages may reach only `base`'s origin (others are aborted). */
-export async function context(browser, base, options = {}) {
+export async function context(browser, base, { alsoAllow = [], ...options } = {}) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
   const origin = new URL(base).origin;
-  const allowed = new Set([origin, ...(options.alsoAllow || [])]);
+  const allowed = new Set([origin, ...alsoAllow]);
   await ctx.route("**/*", (route) => {
     const u = new URL(route.request().url());
     if (u.protocol === "data:" || allowed.has(u.origin)) return route.continue();

@@ -25,15 +25,15 @@ function humanise(key) {
  * The fields of a manifest, in order: the instance name (optional), the
  * config properties, then the credential fields.
  */
-export function fieldsFor(manifest, { prefix = "f", withName = true } = {}) {
+export function fieldsFor(manifest, { prefix = "f", withName = true, nameLabel = "Connector name", nameHelp } = {}) {
   const fields = [];
   if (withName) {
     fields.push({
       id: fid(prefix, "name", "name"),
       group: "name",
       key: "name",
-      label: "Connector name",
-      help: `Unique in your workspace; letters, digits, '-', '_' or '.'. Leave empty for "${manifest.id}".`,
+      label: nameLabel,
+      help: nameHelp || `Unique in your workspace; letters, digits, '-', '_' or '.'. Leave empty for "${manifest.id}".`,
       control: "text",
       valueType: "string",
       required: false,

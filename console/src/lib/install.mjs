@@ -9,8 +9,8 @@ import { fieldsFor, firstInvalid, initialValues, SchemaFields, serverErrors, toB
 import { idempotencyKey, safeHttpUrl, seg } from "./api.mjs";
 import { price } from "./format.mjs";
 
-export function InstallForm({ api, manifest, prefix = "f", withName = true, returnUrl = null, onInstalled, navigate = (u) => window.location.assign(u) }) {
-  const fields = useMemo(() => fieldsFor(manifest, { prefix, withName }), [manifest, prefix, withName]);
+export function InstallForm({ api, manifest, prefix = "f", withName = true, nameLabel, nameHelp, returnUrl = null, onInstalled, navigate = (u) => window.location.assign(u) }) {
+  const fields = useMemo(() => fieldsFor(manifest, { prefix, withName, nameLabel, nameHelp }), [manifest, prefix, withName]);
   const [values, setValues] = useState(() => initialValues(fields));
   const [errors, setErrors] = useState({});
   const [busy, setBusy] = useState(null);
