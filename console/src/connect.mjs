@@ -18,7 +18,14 @@ const FRIENDLY = {
   unauthenticated: "This link is not valid. Check that you copied all of it, or ask for a new one.",
 };
 
+/**
+ * The token: the path's last segment (`/connect/cst_…`), or the fragment
+ * (`/connect/#cst_…`), which browsers never send to a server and so never
+ * reaches an access log.
+ */
 function tokenFromPath() {
+  const frag = location.hash.replace(/^#/, "");
+  if (/^cst_[0-9A-Za-z_]+$/.test(frag)) return frag;
   const rest = location.pathname.replace(/^\/connect\/?/, "");
   if (!rest || rest.includes("/")) return null;
   try {

@@ -59,15 +59,19 @@ export function Catalog({ api, params, onReady }) {
       (v) => {
         if (!live) return;
         setPages({ items: v.data, next: v.next_cursor, total: v.total, more: v.has_more, busy: false, error: null, for: key });
-        if (!ready.current) {
-          ready.current = true;
-          onReady && onReady();
-        }
       },
       (e) => live && setPages({ items: [], next: null, total: null, more: false, busy: false, error: e, for: key }),
     );
     return () => (live = false);
   }, [api, key]);
+
+  // The first page of listings is on screen (an effect runs after the commit).
+  useEffect(() => {
+    if (pages.for !== null && !ready.current) {
+      ready.current = true;
+      if (onReady) onReady();
+    }
+  }, [pages.for]);
 
   async function more() {
     if (pages.busy) return;
