@@ -8,7 +8,7 @@ import { go, href } from "../lib/router.mjs";
 import { ErrorNote, Json, StatusBadge, Time } from "../lib/format.mjs";
 import { useAction, useLoad } from "../lib/load.mjs";
 
-function Approval({ api, a, onDecided }) {
+function Approval({ api, a }) {
   const [reason, setReason] = useState("");
   const [outcome, setOutcome] = useState(null);
   const [act, busy, error] = useAction();
@@ -17,8 +17,8 @@ function Approval({ api, a, onDecided }) {
     act(async () => {
       const body = verb === "deny" && reason.trim() ? { reason: reason.trim() } : {};
       const r = await api.post(`/v1/approvals/${seg(a.id)}/${verb}`, body);
+      // The item stays (with its outcome) until the list is refreshed.
       setOutcome(r);
-      onDecided();
     });
   const shown = outcome || a;
   const tc = outcome && outcome.tool_call;
@@ -71,7 +71,7 @@ export function Approvals({ api, params }) {
     ${list.loading && !list.data ? html`<p role="status">Loading…</p>` : null}
     ${list.data && list.data.data.length === 0 ? html`<p>Nothing ${status === "all" ? "here" : status} right now.</p>` : null}
     ${list.data
-      ? html`<ul class="approvals plain">${list.data.data.map((a) => html`<${Approval} key=${a.id} api=${api} a=${a} onDecided=${() => {}} />`)}</ul>`
+      ? html`<ul class="approvals plain">${list.data.data.map((a) => html`<${Approval} key=${a.id} api=${api} a=${a} />`)}</ul>`
       : null}
   </section>`;
 }
