@@ -21,7 +21,7 @@ pub fn connect_sessions(s: &Server, p: &Provider, seen: &Seen) {
     let url = v["url"].as_str().unwrap();
     assert!(url.starts_with(&s.url("/connect/cst_")), "{url}");
     let token = url.rsplit_once("/connect/").unwrap().1.to_string();
-    let link = format!("Bearer {token}");
+    let link = token.clone();
 
     let a = call("GET", &s.url("/v1/connect/session"))
         .auth(&link)
