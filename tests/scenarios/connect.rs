@@ -88,6 +88,26 @@ pub fn connect_sessions(s: &Server, p: &Provider, seen: &Seen) {
         "{events}"
     );
 
+    // Its health history, as a console charts it: each check, newest first.
+    for _ in 0..2 {
+        let a = call("GET", &s.url(&format!("/v1/connectors/{cn}/health")))
+            .auth(&m)
+            .send();
+        assert_eq!(a.status, 200);
+    }
+    let h = call("GET", &s.url(&format!("/v1/connectors/{cn}/health-checks")))
+        .auth(&m)
+        .send()
+        .json();
+    let checks = h["data"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{h}");
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["healthy"] == json!(true) && c["latency_ms"].is_u64()),
+        "{h}"
+    );
+
     // The token's random part is in no persisted D1/KV file.
     let secret = token.rsplit_once('_').unwrap().1.as_bytes().to_vec();
     for f in support::files_under(&s.state.join("persist")) {
