@@ -2,6 +2,7 @@
 //! is authenticated by it (`grant`) and spends it on one install
 //! (`complete`, under the install's locks, so one link never installs twice).
 
+use super::install::InstallRequest;
 use super::App;
 use crate::domain::auth::{hash_secret, same_secret, ConnectGrant};
 use crate::domain::connect::{self, State};
@@ -126,6 +127,25 @@ pub async fn current(app: &App, g: &ConnectGrant) -> Result<ConnectSessionRecord
         .connect_session(&g.tenant, &g.session)
         .await?
         .ok_or_else(|| StoreError("an authenticated connect session is gone".into()).into())
+}
+
+/// An install through a link installs the session's listing and sends the
+/// user back where the session says; answers the lock it holds.
+pub fn shape_install(g: &ConnectGrant, req: &mut InstallRequest) -> Result<String, Error> {
+    g.allows(&req.listing)?;
+    let own = if req.crew_id.is_some() {
+        Some("crew_id")
+    } else {
+        req.return_url.as_ref().map(|_| "return_url")
+    };
+    if let Some(p) = own {
+        return Err(Error::invalid(
+            p,
+            format!("A connect link sets {p} itself; leave it out."),
+        ));
+    }
+    req.return_url = Some(g.return_url.clone());
+    Ok(lock(&g.session))
 }
 
 /// Before an install through a link: still pending (read inside the lock).

@@ -13,7 +13,7 @@ use crate::domain::manifest::Listing;
 use crate::domain::Error;
 use crate::probe::credential::Session;
 use crate::probe::run::Outcome;
-use crate::store::{ConnectorRecord, Fail, StoreError, Written};
+use crate::store::{ConnectorRecord, Fail, HealthCheckRecord, StoreError, Written};
 use serde_json::{json, Map, Value};
 
 /// One health check's result, before anything is written.
@@ -101,8 +101,16 @@ pub async fn record(app: &App, c: &ConnectorRecord, k: &Check) -> Result<Written
             json!({"healthy": k.healthy, "status": k.next.status, "message": k.message}),
         )
     });
+    let check = HealthCheckRecord {
+        seq: 0,
+        checked_at: app.now.rfc3339(),
+        healthy: k.healthy,
+        latency_ms: k.latency_ms,
+        status: k.next.status.as_str().to_string(),
+        message: k.message.clone(),
+    };
     app.connectors
-        .update_connector(&c.tenant, &k.next, event.as_ref())
+        .record_check(&c.tenant, &k.next, event.as_ref(), &check)
         .await
 }
 

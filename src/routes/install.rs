@@ -11,7 +11,6 @@ use super::App;
 use crate::app::connect;
 use crate::app::install::{self as uc, InstallRequest};
 use crate::domain::auth::Installer;
-use crate::domain::Error;
 use serde_json::json;
 
 /// `POST /v1/catalog/{listing}/verify` — runs the probe once.
@@ -45,31 +44,15 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
     let idem = idempotency(req)?;
     let body = JsonBody::parse(&req.body)?;
     let mut request = install_request(&body)?;
-    let mut locks = None;
-    if let Installer::Connect(g) = &installer {
-        // A link installs its listing, and sends the user back where the
-        // session says.
-        g.allows(&request.listing)?;
-        if request.return_url.is_some() || request.crew_id.is_some() {
-            let p = if request.crew_id.is_some() {
-                "crew_id"
-            } else {
-                "return_url"
-            };
-            return Err(Error::invalid(
-                p,
-                format!("A connect link sets {p} itself; leave it out."),
-            )
-            .into());
-        }
-        request.return_url = Some(g.return_url.clone());
-        locks = Some(connect::lock(&g.session));
-    }
+    let link_lock = match &installer {
+        Installer::Connect(g) => Some(connect::shape_install(g, &mut request)?),
+        Installer::Key { .. } => None,
+    };
     let plan = uc::plan_install(app, tenant, request)
         .await
         .map_err(super::catalog::listing_error)?;
     let mut held = plan.locks();
-    held.take.extend(locks);
+    held.take.extend(link_lock);
     guarded(app, tenant, idem, held, || async {
         if let Installer::Connect(g) = &installer {
             connect::check_usable(app, g).await?;

@@ -92,6 +92,7 @@ pub enum Route {
     Authorize(String),
     OAuthCallback,
     Health(String),
+    HealthChecks(String),
     Test(String),
     /// `(connector, tool)`.
     CallTool(String, String),
@@ -148,6 +149,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/v1/connectors/{id}/authorize", &[Method::Post]),
     ("/v1/oauth/callback", &[Method::Get]),
     ("/v1/connectors/{id}/health", &[Method::Get]),
+    ("/v1/connectors/{id}/health-checks", &[Method::Get]),
     ("/v1/connectors/{id}/test", &[Method::Post]),
     ("/v1/connectors/{id}/tools/{tool}/call", &[Method::Post]),
     ("/v1/connectors/{id}/tools/accept", &[Method::Post]),
@@ -235,6 +237,10 @@ pub fn resolve(path: &str) -> Option<(Route, &'static [Method])> {
         ["v1", "connectors", id, "health"] if !id.is_empty() => {
             (Route::Health(id.to_string()), "/v1/connectors/{id}/health")
         }
+        ["v1", "connectors", id, "health-checks"] if !id.is_empty() => (
+            Route::HealthChecks(id.to_string()),
+            "/v1/connectors/{id}/health-checks",
+        ),
         ["v1", "connectors", id, "test"] if !id.is_empty() => {
             (Route::Test(id.to_string()), "/v1/connectors/{id}/test")
         }
@@ -395,6 +401,7 @@ async fn dispatch(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError
         (Route::Settings, m) => approvals::settings(app, req, m == Method::Patch).await,
         (Route::ConsumerTools(c), _) => bindings::consumer_tools(app, req, &c).await,
         (Route::Health(id), _) => health::connector_health(app, req, &id).await,
+        (Route::HealthChecks(id), _) => health::list_health_checks(app, req, &id).await,
         (Route::Test(id), _) => test_tools::test_connector(app, req, &id).await,
         (Route::WebhookEndpoints, Method::Post) => webhooks::create_endpoint(app, req).await,
         (Route::WebhookEndpoints, _) => webhooks::list_endpoints(app, req).await,

@@ -99,7 +99,25 @@ pub trait ConnectorStore {
         c: &ConnectorRecord,
         e: Option<&EventRecord>,
     ) -> StoreResult<Written>;
-    /// Deletes the instance (and with it the ciphertext), keeping events.
+    /// [`Self::update_connector`] after a health check, recording the check
+    /// in the instance's history (the newest [`HEALTH_HISTORY`] are kept).
+    async fn record_check(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: Option<&EventRecord>,
+        check: &HealthCheckRecord,
+    ) -> StoreResult<Written>;
+    /// The instance's checks, newest first, strictly before `seq` when given.
+    async fn health_checks(
+        &self,
+        tenant: &TenantId,
+        connector: &ConnectorId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<HealthCheckRecord>>;
+    /// Deletes the instance (and with it the ciphertext and its check
+    /// history), keeping events.
     async fn delete_connector(
         &self,
         tenant: &TenantId,
@@ -155,4 +173,20 @@ pub trait ConnectorStore {
         after: Option<(String, String)>,
         limit: usize,
     ) -> StoreResult<Vec<EventRecord>>;
+}
+
+/// How many checks an instance's history keeps.
+pub const HEALTH_HISTORY: usize = 100;
+
+/// One health check as the history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheckRecord {
+    /// Orders the history (the cursor).
+    pub seq: i64,
+    pub checked_at: String,
+    pub healthy: Option<bool>,
+    pub latency_ms: Option<u64>,
+    /// The instance's status after the check.
+    pub status: String,
+    pub message: String,
 }

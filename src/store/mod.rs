@@ -50,6 +50,7 @@ pub use catalog::{
 pub use connect_sessions::{ConnectSessionRecord, ConnectSessionStore};
 pub use connectors::{
     BindingRecord, ConnectorFilter, ConnectorRecord, ConnectorStore, ConsumerBindings,
+    HealthCheckRecord, HEALTH_HISTORY,
 };
 pub use events::{EventFilter, EventRecord};
 pub use oauth::{OAuthStateRecord, OAuthStore, Taken};

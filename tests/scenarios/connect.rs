@@ -21,7 +21,7 @@ pub fn connect_sessions(s: &Server, p: &Provider, seen: &Seen) {
     let url = v["url"].as_str().unwrap();
     assert!(url.starts_with(&s.url("/connect/cst_")), "{url}");
     let token = url.rsplit_once("/connect/").unwrap().1.to_string();
-    let link = format!("Bearer {token}");
+    let link = token.clone();
 
     let a = call("GET", &s.url("/v1/connect/session"))
         .auth(&link)
@@ -86,6 +86,26 @@ pub fn connect_sessions(s: &Server, p: &Provider, seen: &Seen) {
         events["data"][0]["data"]["consumer"],
         json!("end-user-7"),
         "{events}"
+    );
+
+    // Its health history, as a console charts it: each check, newest first.
+    for _ in 0..2 {
+        let a = call("GET", &s.url(&format!("/v1/connectors/{cn}/health")))
+            .auth(&m)
+            .send();
+        assert_eq!(a.status, 200);
+    }
+    let h = call("GET", &s.url(&format!("/v1/connectors/{cn}/health-checks")))
+        .auth(&m)
+        .send()
+        .json();
+    let checks = h["data"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{h}");
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["healthy"] == json!(true) && c["latency_ms"].is_u64()),
+        "{h}"
     );
 
     // The token's random part is in no persisted D1/KV file.

@@ -8,6 +8,7 @@ mod credentials;
 mod databases;
 mod gateway;
 mod governance;
+mod health_history;
 mod keys;
 mod langgraph;
 mod marketplace;

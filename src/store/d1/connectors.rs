@@ -144,6 +144,50 @@ impl<S: Sql> SqlStore<S> {
         self.db.batch(stmts).await
     }
 
+    /// Updates an instance (its event written only if the row changed),
+    /// then runs `after` in the same transaction.
+    pub(super) async fn update_with(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: Option<&EventRecord>,
+        after: Vec<Statement>,
+    ) -> StoreResult<Written> {
+        let update = self.stmt(
+            "UPDATE connectors SET name = ?3, config = ?4, auth_hint = ?5, secret = ?6, status = ?7, health = ?8, updated_at = ?9, crew_id = ?10,
+               listing_version = ?11, kind = ?12, transport = ?13, capabilities = ?14, tools = ?15
+             WHERE tenant_id = ?1 AND id = ?2",
+            &[
+                tenant.as_str().into(),
+                c.id.as_str().into(),
+                c.name.as_str().into(),
+                c.config.to_string().into(),
+                opt(&c.auth_hint),
+                opt(&c.secret),
+                c.status.as_str().into(),
+                c.health.to_json().to_string().into(),
+                c.updated_at.as_str().into(),
+                opt(&c.crew_id),
+                c.listing_version.as_str().into(),
+                c.kind.as_str().into(),
+                c.transport.as_str().into(),
+                serde_json::to_string(&c.capabilities)?.into(),
+                c.tools.to_string().into(),
+            ],
+        )?;
+        let mut batch = vec![update];
+        if let Some(e) = e {
+            batch.push(self.conditional_event(e)?);
+        }
+        batch.extend(after);
+        match self.run_batch(batch).await {
+            Ok(r) if first_changes(&r) == 1 => Ok(Written::Done),
+            Ok(_) => Ok(Written::Gone),
+            Err(err) if is_unique_violation(&err) => Ok(Written::NameTaken),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Deletes one row of a tenant and writes the event only if it existed.
     async fn delete_with_event(
         &self,
@@ -264,38 +308,28 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         c: &ConnectorRecord,
         e: Option<&EventRecord>,
     ) -> StoreResult<Written> {
-        let update = self.stmt(
-            "UPDATE connectors SET name = ?3, config = ?4, auth_hint = ?5, secret = ?6, status = ?7, health = ?8, updated_at = ?9, crew_id = ?10,
-               listing_version = ?11, kind = ?12, transport = ?13, capabilities = ?14, tools = ?15
-             WHERE tenant_id = ?1 AND id = ?2",
-            &[
-                tenant.as_str().into(),
-                c.id.as_str().into(),
-                c.name.as_str().into(),
-                c.config.to_string().into(),
-                opt(&c.auth_hint),
-                opt(&c.secret),
-                c.status.as_str().into(),
-                c.health.to_json().to_string().into(),
-                c.updated_at.as_str().into(),
-                opt(&c.crew_id),
-                c.listing_version.as_str().into(),
-                c.kind.as_str().into(),
-                c.transport.as_str().into(),
-                serde_json::to_string(&c.capabilities)?.into(),
-                c.tools.to_string().into(),
-            ],
-        )?;
-        let mut batch = vec![update];
-        if let Some(e) = e {
-            batch.push(self.conditional_event(e)?);
-        }
-        match self.run_batch(batch).await {
-            Ok(r) if first_changes(&r) == 1 => Ok(Written::Done),
-            Ok(_) => Ok(Written::Gone),
-            Err(err) if is_unique_violation(&err) => Ok(Written::NameTaken),
-            Err(err) => Err(err),
-        }
+        self.update_with(tenant, c, e, vec![]).await
+    }
+
+    async fn record_check(
+        &self,
+        tenant: &TenantId,
+        c: &ConnectorRecord,
+        e: Option<&EventRecord>,
+        check: &HealthCheckRecord,
+    ) -> StoreResult<Written> {
+        self.record_check_sql(tenant, c, e, check).await
+    }
+
+    async fn health_checks(
+        &self,
+        tenant: &TenantId,
+        connector: &ConnectorId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<HealthCheckRecord>> {
+        self.health_checks_sql(tenant, connector, before, limit)
+            .await
     }
 
     async fn delete_connector(
@@ -304,8 +338,20 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         id: &ConnectorId,
         e: &EventRecord,
     ) -> StoreResult<bool> {
-        self.delete_with_event("connectors", tenant, id.as_str(), e)
-            .await
+        // The instance's check history goes with it (after the event, which
+        // looks at the delete's changes()).
+        let history = self.stmt(
+            "DELETE FROM health_checks WHERE tenant_id = ?1 AND connector_id = ?2",
+            &[tenant.as_str().into(), id.as_str().into()],
+        )?;
+        let delete = self.stmt(
+            "DELETE FROM connectors WHERE tenant_id = ?1 AND id = ?2",
+            &[tenant.as_str().into(), id.as_str().into()],
+        )?;
+        let r = self
+            .run_batch(vec![delete, self.conditional_event(e)?, history])
+            .await?;
+        Ok(first_changes(&r) == 1)
     }
 
     async fn insert_binding(

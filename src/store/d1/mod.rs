@@ -7,6 +7,7 @@
 mod binding;
 mod connect_sessions;
 mod connectors;
+mod health_checks;
 #[cfg(test)]
 pub(crate) use connectors::PINNED_BY_CONSUMER;
 mod oauth;
