@@ -217,10 +217,17 @@ async function connector(page) {
   check(rows.some((r) => r.mode === "live") && rows.some((r) => r.mode === "dry run"), "live reads and dry-run side effects");
   out.test_rows = rows.length;
   out.test_ok = rows.filter((r) => r.result === "ok").length;
-  await page.click("button:text('Check health now')");
-  await page.waitForFunction(() => document.querySelectorAll(".chart .s-health circle").length >= 1);
-  await page.click("button:text('Check health now')");
-  await page.waitForFunction(() => document.querySelectorAll(".chart .s-health circle").length >= 2);
+  // The latency history is the API's (GET …/health-checks): each check adds a point.
+  const checks = () => page.$eval(".health-history", (d) => d.dataset.checks);
+  await page.waitForLoadState("networkidle");
+  await page.waitForFunction(() => document.querySelector(".health-history")?.dataset.checks !== undefined);
+  const before = Number(await checks());
+  for (const n of [1, 2]) {
+    await page.click("button:text('Check health now')");
+    await page.waitForFunction((want) => Number(document.querySelector(".health-history")?.dataset.checks) === want, before + n);
+  }
+  out.health_checks = before + 2;
+  check((await page.$$(".chart .s-health circle")).length === before + 2, "one point per recorded check");
   check(await page.$(".chart svg[role=img][aria-label*='measurements']"), "the chart has a text alternative");
   await page.waitForSelector(".events li code:text('connector.tested')");
   await shots.shot(page, "05-connector");

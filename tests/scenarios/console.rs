@@ -216,6 +216,18 @@ pub fn console(s: &Server, p: &Provider, seen: &Seen) {
         "{tested}"
     );
 
+    // The latency chart drew the API's health history: one point per check.
+    let checks = get(
+        s,
+        &m,
+        &format!("/v1/connectors/{cn}/health-checks?limit=100"),
+    );
+    assert_eq!(
+        json!(checks["data"].as_array().unwrap().len()),
+        out["health_checks"],
+        "{checks}"
+    );
+
     // The approval: approved in the inbox, its call run exactly once.
     let ap = get(s, &m, &format!("/v1/approvals/{approval}"));
     assert_eq!(ap["status"], "approved", "{ap}");

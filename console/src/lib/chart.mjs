@@ -44,7 +44,7 @@ export function LatencyChart({ series, title }) {
         const pts = [...s.points].sort((a, b) => a.t - b.t);
         return html`<g class=${`series ${s.className}`}>
           ${pts.length > 1 ? html`<polyline points=${pts.map((p) => `${x(p.t).toFixed(1)},${y(p.ms).toFixed(1)}`).join(" ")} />` : null}
-          ${pts.map((p) => html`<circle cx=${x(p.t)} cy=${y(p.ms)} r="3.5"><title>${`${s.label}: ${p.ms} ms at ${new Date(p.t).toLocaleString()}`}</title></circle>`)}
+          ${pts.map((p) => html`<circle class=${p.bad ? "bad" : undefined} cx=${x(p.t)} cy=${y(p.ms)} r="3.5"><title>${`${s.label}: ${p.ms} ms at ${new Date(p.t).toLocaleString()}${p.bad ? " (failed)" : ""}`}</title></circle>`)}
         </g>`;
       })}
     </svg>
@@ -55,12 +55,12 @@ export function LatencyChart({ series, title }) {
     <details>
       <summary>Show the numbers</summary>
       <table>
-        <thead><tr><th scope="col">When</th><th scope="col">Source</th><th scope="col">Latency</th></tr></thead>
+        <thead><tr><th scope="col">When</th><th scope="col">Source</th><th scope="col">Latency</th><th scope="col">Result</th></tr></thead>
         <tbody>
           ${series
             .flatMap((s) => s.points.map((p) => ({ ...p, label: s.label })))
             .sort((a, b) => b.t - a.t)
-            .map((p) => html`<tr><td>${new Date(p.t).toLocaleString()}</td><td>${p.label}</td><td>${p.ms} ms</td></tr>`)}
+            .map((p) => html`<tr><td>${new Date(p.t).toLocaleString()}</td><td>${p.label}</td><td>${p.ms} ms</td><td>${p.bad ? "failed" : "ok"}</td></tr>`)}
         </tbody>
       </table>
     </details>

@@ -20,22 +20,3 @@ export function save(s) {
 export function clear() {
   sessionStorage.clear();
 }
-
-/** Health checks this tab ran, per connector (the API keeps only the latest). */
-export function healthHistory(id) {
-  try {
-    const v = JSON.parse(sessionStorage.getItem(`cm.console.health.${id}`) || "[]");
-    return Array.isArray(v) ? v : [];
-  } catch {
-    return [];
-  }
-}
-
-export function recordHealth(id, h) {
-  if (typeof h.latency_ms !== "number" || !h.last_check) return healthHistory(id);
-  const list = healthHistory(id).filter((p) => p.t !== Date.parse(h.last_check));
-  list.push({ t: Date.parse(h.last_check), ms: h.latency_ms });
-  const kept = list.slice(-100);
-  sessionStorage.setItem(`cm.console.health.${id}`, JSON.stringify(kept));
-  return kept;
-}

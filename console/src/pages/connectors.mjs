@@ -8,7 +8,6 @@ import { go, href } from "../lib/router.mjs";
 import { Badge, ErrorNote, Health, Json, SideEffect, StatusBadge, Time } from "../lib/format.mjs";
 import { useAction, useLoad } from "../lib/load.mjs";
 import { LatencyChart } from "../lib/chart.mjs";
-import { healthHistory, recordHealth } from "../lib/session.mjs";
 
 export function Connectors({ api, params }) {
   const status = params.status || "";
@@ -84,15 +83,11 @@ export function Connector({ api, id, params }) {
   const c = useLoad(() => api.get(`/v1/connectors/${seg(id)}`), [api, id]);
   const calls = useLoad(() => api.get("/v1/tool-calls", { connector_id: id, limit: 50 }), [api, id]);
   const events = useLoad(() => api.get("/v1/events", { connector_id: id, limit: 50 }), [api, id]);
-  const [checks, setChecks] = useState(() => healthHistory(id));
+  const checks = useLoad(() => api.get(`/v1/connectors/${seg(id)}/health-checks`, { limit: 100 }), [api, id]);
   const [health, setHealth] = useState(null);
   const [test, setTest] = useState(null);
   const [confirming, setConfirming] = useState(false);
   const [act, busy, error] = useAction();
-
-  useEffect(() => {
-    if (c.data && c.data.health) setChecks(recordHealth(id, c.data.health));
-  }, [c.data]);
 
   if (c.loading && !c.data) return html`<h1 id="page-title" tabindex="-1">Connector</h1><p role="status">Loading…</p>`;
   if (c.error) return html`<h1 id="page-title" tabindex="-1">Connector ${id}</h1><${ErrorNote} error=${c.error} />`;
@@ -105,7 +100,7 @@ export function Connector({ api, id, params }) {
     act(async () => {
       const r = await api.get(`/v1/connectors/${seg(id)}/health`);
       setHealth(r);
-      setChecks(recordHealth(id, r));
+      checks.reload();
       events.reload();
     });
   const runTest = () =>
@@ -116,6 +111,7 @@ export function Connector({ api, id, params }) {
       setTest(r);
       events.reload();
       calls.reload();
+      checks.reload();
       requestAnimationFrame(() => document.getElementById("test-title")?.focus());
     });
   const consent = () =>
@@ -132,9 +128,12 @@ export function Connector({ api, id, params }) {
       go(["connectors"], {});
     });
 
+  const checkPoints = ((checks.data && checks.data.data) || [])
+    .filter((x) => typeof x.latency_ms === "number")
+    .map((x) => ({ t: Date.parse(x.checked_at), ms: x.latency_ms, bad: x.healthy === false }));
   const callPoints = ((calls.data && calls.data.data) || [])
     .filter((x) => typeof x.latency_ms === "number")
-    .map((x) => ({ t: Date.parse(x.created_at), ms: x.latency_ms }));
+    .map((x) => ({ t: Date.parse(x.created_at), ms: x.latency_ms, bad: x.status === "failed" }));
 
   return html`<article aria-labelledby="page-title">
     <p class="crumbs"><a href=${href(["connectors"])}>Connectors</a> / ${cn.name}</p>
@@ -164,11 +163,14 @@ export function Connector({ api, id, params }) {
       <dt>Latency</dt><dd>${typeof h.latency_ms === "number" ? `${h.latency_ms} ms` : "—"}</dd>
       ${h.message ? html`<dt>Message</dt><dd>${h.message}</dd>` : null}
     </dl>
-    <${LatencyChart} title="Latency" series=${[
-      { label: "Health checks", className: "s-health", points: checks },
-      { label: "Tool calls", className: "s-calls", points: callPoints },
-    ]} />
-    <p class="help">Health checks: the latest the API recorded and those this tab ran (the API keeps only the latest check). Tool calls: each receipt's latency.</p>
+    <${ErrorNote} error=${checks.error} />
+    <div class="health-history" data-checks=${checks.data ? checks.data.data.length : undefined}>
+      <${LatencyChart} title="Latency" series=${[
+        { label: "Health checks", className: "s-health", points: checkPoints },
+        { label: "Tool calls", className: "s-calls", points: callPoints },
+      ]} />
+    </div>
+    <p class="help">Health checks: every check the API recorded (on demand, tests, the sweep; the newest 100). Tool calls: each receipt's latency. Failed ones are drawn hollow.</p>
 
     <h2>Configuration</h2>
     <dl class="facts">
