@@ -50,7 +50,18 @@ async function measure(browser, view) {
   await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, markName);
   const t = await page.evaluate((m) => {
     const nav = performance.getEntriesByType("navigation")[0];
-    return { mark: performance.getEntriesByName(m)[0].startTime, dcl: nav.domContentLoadedEventEnd };
+    const res = performance.getEntriesByType("resource");
+    const find = (re) => res.find((r) => re.test(new URL(r.name).pathname));
+    const js = find(/^\/app\.js$/);
+    const api = find(/^\/v1\/catalog$/);
+    return {
+      mark: performance.getEntriesByName(m)[0].startTime,
+      dcl: nav.domContentLoadedEventEnd,
+      html: nav.responseEnd,
+      js: js ? js.responseEnd : null,
+      apiStart: api ? api.startTime : null,
+      apiEnd: api ? api.responseEnd : null,
+    };
   }, markName);
   // Let late requests of the view finish before counting.
   await page.waitForLoadState("networkidle").catch(() => {});
@@ -70,7 +81,7 @@ async function measure(browser, view) {
     parts.push(`${u.pathname}${u.search ? "?…" : ""} ${sizes.responseBodySize}`);
   }
   await ctx.close();
-  return { ms: t.mark, dcl: t.dcl, wire, bodies, gz, requests: parts.length, parts };
+  return { ms: t.mark, dcl: t.dcl, t, wire, bodies, gz, requests: parts.length, parts };
 }
 
 const browser = await launch();
@@ -98,6 +109,12 @@ for (const [view, runs] of Object.entries(results)) {
   );
   console.log(`  ${view} requests (body bytes as served): ${runs[0].parts.join(", ")}`);
   console.log(`  ${view} render ms per run: ${runs.map((r) => r.ms.toFixed(0)).join(" ")}`);
+  const med = (k) => median(runs.map((r) => r.t[k]).filter((x) => x !== null)).toFixed(0);
+  console.log(
+    `  ${view} timeline (median ms from navigation start): HTML received ${med("html")}, app.js received ${med("js")}` +
+      (view === "catalog" ? `, GET /v1/catalog sent ${med("apiStart")} and answered ${med("apiEnd")}` : "") +
+      `, rendered ${ms.toFixed(0)}`,
+  );
 }
 const dist = new URL("../console/dist/", import.meta.url).pathname;
 const files = readdirSync(dist).filter((f) => statSync(join(dist, f)).isFile());
