@@ -1,4 +1,4 @@
-// The end-user connect page, /connect/{token}: a manager created a connect
+// The end-user connect page, /connect/{id}#{token} (or /connect/{token}): a manager created a connect
 // session (POST /v1/connect-sessions) and sent its URL to a person, who
 // connects an account here without any API key. The token from the path is
 // the Bearer credential of every call; the page reuses the console's

@@ -51,7 +51,14 @@ pub async fn create_connect_session(
     };
     let m = uc::create(app, tenant, by.as_str(), new).await?;
     let base = app.config.public_base_url.as_deref().unwrap_or(&req.origin);
-    let url = format!("{}/connect/{}", base.trim_end_matches('/'), m.token);
+    // The token rides in the fragment, which browsers never send: no access
+    // log, proxy or Referer sees it (the page reads it from `location.hash`).
+    let url = format!(
+        "{}/connect/{}#{}",
+        base.trim_end_matches('/'),
+        m.session.id,
+        m.token
+    );
     Ok(HttpResponse::json(
         201,
         &session_json(app, &m.session, Some(&url)),

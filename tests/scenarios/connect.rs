@@ -19,8 +19,11 @@ pub fn connect_sessions(s: &Server, p: &Provider, seen: &Seen) {
     let v = a.json();
     let id = v["id"].as_str().unwrap().to_string();
     let url = v["url"].as_str().unwrap();
-    assert!(url.starts_with(&s.url("/connect/cst_")), "{url}");
-    let token = url.rsplit_once("/connect/").unwrap().1.to_string();
+    assert!(
+        url.starts_with(&s.url(&format!("/connect/{id}#cst_"))),
+        "{url}"
+    );
+    let token = url.rsplit_once('#').unwrap().1.to_string();
     let link = token.clone();
 
     let a = call("GET", &s.url("/v1/connect/session"))

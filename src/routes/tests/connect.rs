@@ -25,7 +25,11 @@ fn session(w: &World, manager: &str, body: Value) -> (String, String) {
     );
     assert_eq!(s, 201, "{v}");
     let url = v["url"].as_str().unwrap();
-    let token = url.rsplit_once("/connect/").unwrap().1;
+    let (page, token) = url.split_once('#').unwrap();
+    assert!(
+        page.ends_with(&format!("/connect/{}", v["id"].as_str().unwrap())),
+        "{url}"
+    );
     assert!(token.starts_with("cst_"), "{url}");
     (v["id"].as_str().unwrap().into(), format!("Bearer {token}"))
 }
