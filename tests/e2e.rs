@@ -5,6 +5,8 @@
 
 #[path = "scenarios/aws.rs"]
 mod aws;
+#[path = "scenarios/cli.rs"]
+mod cli;
 #[path = "scenarios/connectors.rs"]
 mod connectors;
 #[path = "scenarios/databases.rs"]
@@ -589,6 +591,7 @@ fn main() {
             webhooks::before_restart(s, r)
         }),
         ("amazon_connect", &|| aws::amazon_connect(s, &connect, seen)),
+        ("cli", &|| cli::cli(s, p, seen)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);
