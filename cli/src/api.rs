@@ -184,8 +184,101 @@ fn transport_detail(t: &ureq::Transport) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    /// What the canned server was asked.
+    #[derive(Debug, Clone)]
+    pub struct Seen {
+        pub method: String,
+        pub path: String,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+    }
+
+    /// A one-thread HTTP server on 127.0.0.1 that answers `answers` in
+    /// order (status, JSON body), one per connection, and records requests.
+    pub fn canned(answers: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(vec![]));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for (status, body) in answers {
+                let Ok((stream, _)) = l.accept() else { return };
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                let mut parts = line.split_whitespace();
+                let (method, path) = (
+                    parts.next().unwrap_or("").to_string(),
+                    parts.next().unwrap_or("").to_string(),
+                );
+                let mut headers = vec![];
+                let mut len = 0;
+                loop {
+                    let mut h = String::new();
+                    r.read_line(&mut h).unwrap();
+                    let h = h.trim_end();
+                    if h.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
+                        if k == "content-length" {
+                            len = v.parse().unwrap();
+                        }
+                        headers.push((k, v));
+                    }
+                }
+                let mut b = vec![0; len];
+                r.read_exact(&mut b).unwrap();
+                log.lock().unwrap().push(Seen {
+                    method,
+                    path,
+                    headers,
+                    body: String::from_utf8(b).unwrap(),
+                });
+                let mut out = stream;
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nRequest-Id: req_canned\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (base, seen)
+    }
+
+    #[test]
+    fn the_key_is_sent_as_a_bearer_and_errors_are_read() {
+        let err = r#"{"error":{"type":"permission_error","code":"forbidden","message":"No.","request_id":"req_1"}}"#;
+        let (base, seen) = canned(vec![(200, "{\"ok\":true}".into()), (403, err.into())]);
+        let api = Api::new(&base, "mk_secret");
+        let r = api
+            .send(Req::get("/v1/catalog").query("q", Some("a b")))
+            .unwrap();
+        assert_eq!((r.status, r.json()["ok"].as_bool()), (200, Some(true)));
+        match api.send(Req::post("/v1/x", serde_json::json!({"a": 1}))) {
+            Err(Failure::Api(e)) => {
+                assert_eq!((e.status, e.code.as_str()), (403, "forbidden"));
+                assert_eq!(e.request_id.as_deref(), Some("req_1"));
+                assert_eq!(Failure::Api(e).exit_code(), crate::error::AUTH);
+            }
+            other => panic!("{other:?}"),
+        }
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].path, "/v1/catalog?q=a+b");
+        assert!(seen[0]
+            .headers
+            .contains(&("authorization".into(), "Bearer mk_secret".into())));
+        assert_eq!(
+            (seen[1].method.as_str(), seen[1].body.as_str()),
+            ("POST", "{\"a\":1}")
+        );
+    }
 
     #[test]
     fn path_segments_are_escaped() {

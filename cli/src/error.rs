@@ -105,6 +105,9 @@ impl ApiError {
             }
             (403, _) => "This key's role may not do this: use a manager or admin key (`connector login`).".into(),
             (404, _) => "Check the name or id (`connector connectors list`, `connector catalog search`).".into(),
+            (409, _) if self.message.contains("already exists") => {
+                "Choose another name (--name) and run the command again.".into()
+            }
             (409, _) => "The object is not in a state that allows this: check it with `connector connectors show` and try again.".into(),
             (422, "auth_failed") => "The provider rejected the credentials: check them and install again.".into(),
             (422, "listing_early_access") => "This listing is not available for installs yet.".into(),
@@ -120,6 +123,12 @@ impl ApiError {
 
     /// The human account: message, then code/param/request id, then the hint.
     pub fn describe(&self) -> String {
+        format!("{}\n  → {}", self.describe_brief(), self.hint())
+    }
+
+    /// Message and code/param/request id, without the hint (when the CLI
+    /// itself goes on, e.g. asking for the field again).
+    pub fn describe_brief(&self) -> String {
         let mut s = format!("error: {}\n", self.message);
         let mut facts = vec![format!("code {} ({})", self.code, self.kind)];
         if let Some(p) = &self.param {
@@ -132,8 +141,7 @@ impl ApiError {
         if let Some(tc) = self.error.get("tool_call_id").and_then(Value::as_str) {
             facts.push(format!("receipt {tc}"));
         }
-        let _ = writeln!(s, "  {}", facts.join(" · "));
-        let _ = write!(s, "  → {}", self.hint());
+        let _ = write!(s, "  {}", facts.join(" · "));
         s
     }
 }

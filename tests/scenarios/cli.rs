@@ -167,6 +167,101 @@ impl Cli {
     }
 }
 
+/// An argument as the shell reads it.
+fn quoted(a: &str) -> String {
+    format!("'{}'", a.replace('\'', "'\\''"))
+}
+
+impl Cli {
+    /// Runs at a terminal: under `script` (util-linux), which gives the CLI
+    /// a pseudo-terminal. Each step waits for its text on the terminal, then
+    /// types its answer (secrets 300 ms after their question, once the CLI
+    /// has turned echo off).
+    fn tty(&self, args: &[&str], steps: &[(&str, &str)]) -> Run {
+        let line = std::iter::once(self.bin.to_string_lossy().into_owned())
+            .chain(args.iter().map(|a| a.to_string()))
+            .map(|a| quoted(&a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut c = Command::new("script");
+        c.args(["-qfec", &line, "/dev/null"])
+            .env_remove("CONNECTOR_CONFIG")
+            .env_remove("CONNECTOR_BASE_URL")
+            .env_remove("CONNECTOR_API_KEY")
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("xdg"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = c.spawn().expect("script (util-linux)");
+        let mut input = child.stdin.take().unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let _ = tx.send(buf[..n].to_vec());
+            }
+        });
+        let mut screen = String::new();
+        let mut at = 0;
+        for (wait, answer) in steps {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if let Some(i) = screen[at..].find(wait) {
+                    at += i + wait.len();
+                    break;
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(b) => screen.push_str(&String::from_utf8_lossy(&b)),
+                    Err(_) => {
+                        let _ = Command::new("kill")
+                            .args(["-KILL", "--", &format!("-{}", child.id())])
+                            .status();
+                        let _ = child.wait();
+                        panic!("the terminal never showed {wait:?}:\n{screen}");
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            input.write_all(format!("{answer}\r").as_bytes()).unwrap();
+            input.flush().unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            while let Ok(b) = rx.try_recv() {
+                screen.push_str(&String::from_utf8_lossy(&b));
+            }
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the terminal run did not end:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(input);
+        let _ = reader.join();
+        while let Ok(b) = rx.try_recv() {
+            screen.push_str(&String::from_utf8_lossy(&b));
+        }
+        let r = Run {
+            code: status.code().unwrap_or(-1),
+            stdout: screen,
+            stderr: String::new(),
+        };
+        self.outputs.lock().unwrap().push(r.all());
+        eprintln!("[cli] (terminal) connector {} → {}", args.join(" "), r.code);
+        r
+    }
+}
+
 impl Drop for Cli {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.home);
@@ -726,6 +821,44 @@ pub fn cli(s: &Server, p: &Provider, seen: &Seen) {
         .send();
     assert_eq!(a.status, 404);
     cli.ok(&["connectors", "show", &id], "", 4);
+
+    // At a terminal: a value the CLI refuses and one the server refuses are
+    // asked again (the server's after the rest), the token is read without
+    // echo, and a taken name asks for another.
+    let store = "Store URL (config.base_url; required";
+    let r = cli.tty(
+        &["connectors", "install", "magento", "--name", "drive"],
+        &[
+            (store, "ftp://store"),
+            (store, "http://127.0.0.1:99999"),
+            ("secret, not echoed): ", GOOD),
+            (store, &p.base()),
+            ("Connector name", "shop-tty"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    for said in [
+        "config.base_url must match",
+        "param config.base_url",
+        "asking for config.base_url again",
+        "asking for another name",
+    ] {
+        assert!(r.stdout.contains(said), "{said}: {}", r.stdout);
+    }
+    assert!(r.stdout.contains("Installed shop-tty (cn_"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains(GOOD),
+        "the token was echoed: {}",
+        r.stdout
+    );
+    let tty_id = id_after(&r.stdout, "cn_");
+    let c = get(s, &manager, &format!("/v1/connectors/{tty_id}"));
+    assert_eq!(
+        (c["name"].as_str(), c["status"].as_str()),
+        (Some("shop-tty"), Some("connected"))
+    );
+    assert_eq!(c["config"], json!({"base_url": p.base()}));
+    cli.ok(&["connectors", "rm", &tty_id, "--yes"], "", 0);
     cli.ok(&["connectors", "rm", &drive, "--yes", "--json"], "", 0);
 
     // Exit codes of the environment: an unreachable server, a refused key.

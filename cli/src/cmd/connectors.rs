@@ -102,8 +102,9 @@ pub fn install(api: &Api, i: Install, ask: &mut dyn Ask, out: Out) -> Result<()>
         if !(ask.interactive() && refused_input && tries < 6) {
             return Err(Failure::Api(e));
         }
-        if e.param.as_deref() == Some("name") {
-            eprintln!("{}", e.describe());
+        // An install's 409 is a taken name (API §4); a bad name is `param: name`.
+        if e.param.as_deref() == Some("name") || (e.status == 409 && e.code == "state_conflict") {
+            eprintln!("{}\n  → asking for another name", e.describe_brief());
             let q = "Connector name (letters, digits, '-', '_', '.'): ";
             match ask.ask(q, false) {
                 Ok(Some(n)) if !n.trim().is_empty() => name = Some(n.trim().to_string()),
@@ -114,7 +115,12 @@ pub fn install(api: &Api, i: Install, ask: &mut dyn Ask, out: Out) -> Result<()>
         let Some(again) = to_reask(&e, &fields) else {
             return Err(Failure::Api(e));
         };
-        eprintln!("{}", e.describe());
+        let names: Vec<String> = again.iter().map(|f| f.param()).collect();
+        eprintln!(
+            "{}\n  → asking for {} again",
+            e.describe_brief(),
+            names.join(", ")
+        );
         for f in again {
             let v = prompt::ask_field(f, ask)?;
             answers.set(f, v);
@@ -487,6 +493,99 @@ mod tests {
             None,
             json!({"error": e}).to_string().into_bytes(),
         )
+    }
+
+    #[test]
+    fn a_terminal_is_asked_again_for_the_field_the_server_refused() {
+        let m = manifest().to_string();
+        let refused = r#"{"error":{"type":"invalid_request_error","code":"invalid_parameter","param":"config.base_url","message":"Invalid config.base_url: is not a uri.","request_id":"req_2"}}"#;
+        let taken = r#"{"error":{"type":"conflict_error","code":"state_conflict","message":"A connector named 'main' already exists.","request_id":"req_3"}}"#;
+        let created = r#"{"id":"cn_1","object":"connector","name":"main2","listing":"shop","status":"connected"}"#;
+        let (base, seen) = crate::api::tests::canned(vec![
+            (200, m),
+            (400, refused.into()),
+            (409, taken.into()),
+            (201, created.into()),
+        ]);
+        let api = Api::new(&base, "mk_k");
+        let mut s = Script::new(
+            true,
+            &[
+                "http://x:99999",
+                "",
+                "",
+                "",
+                "",
+                "tok_1",
+                "https://ok.example",
+                "main2",
+            ],
+        );
+        let i = Install {
+            listing: "shop".into(),
+            name: Some("main".into()),
+            set: vec![],
+            secret: vec![],
+            wait: false,
+            wait_timeout: 1,
+            return_url: None,
+            idempotency_key: None,
+        };
+        install(&api, i, &mut s, Out { json: true }).unwrap();
+        let seen = seen.lock().unwrap();
+        let bodies: Vec<Value> = seen[1..]
+            .iter()
+            .map(|x| serde_json::from_str(&x.body).unwrap())
+            .collect();
+        assert_eq!(bodies[0]["config"]["base_url"], "http://x:99999");
+        assert_eq!(bodies[1]["config"]["base_url"], "https://ok.example");
+        assert_eq!(
+            bodies[1]["auth"],
+            json!({"type": "api_key", "key": "tok_1"})
+        );
+        assert_eq!(
+            (bodies[1]["name"].as_str(), bodies[2]["name"].as_str()),
+            (Some("main"), Some("main2"))
+        );
+        assert_eq!(bodies[2]["config"]["base_url"], "https://ok.example");
+        // Only the refused field was asked again (7 fields, then 1, then the name).
+        assert_eq!(s.asked.len(), 8, "{:?}", s.asked);
+        assert!(s.asked[6].0.starts_with("Store URL (config.base_url"));
+    }
+
+    #[test]
+    fn piped_answers_end_at_the_server_refusal() {
+        let m = manifest().to_string();
+        let refused = r#"{"error":{"type":"invalid_request_error","code":"invalid_parameter","param":"config.base_url","message":"Invalid config.base_url.","request_id":"req_2"}}"#;
+        let (base, seen) = crate::api::tests::canned(vec![(200, m), (400, refused.into())]);
+        let api = Api::new(&base, "mk_k");
+        let mut s = Script::new(
+            false,
+            &["http://x:99999", "", "", "", "", "tok_1", "never read"],
+        );
+        let i = Install {
+            listing: "shop".into(),
+            name: None,
+            set: vec![],
+            secret: vec![],
+            wait: false,
+            wait_timeout: 1,
+            return_url: None,
+            idempotency_key: Some("k1".into()),
+        };
+        match install(&api, i, &mut s, Out { json: false }) {
+            Err(f @ Failure::Api(_)) => {
+                assert_eq!(f.exit_code(), error::USAGE);
+                assert!(f.describe().unwrap().contains("param config.base_url"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.asked.len(), 6);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(seen[1]
+            .headers
+            .contains(&("idempotency-key".into(), "k1".into())));
     }
 
     #[test]
