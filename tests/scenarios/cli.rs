@@ -862,7 +862,14 @@ pub fn cli(s: &Server, p: &Provider, seen: &Seen) {
     cli.ok(&["connectors", "rm", &drive, "--yes", "--json"], "", 0);
 
     // Exit codes of the environment: an unreachable server, a refused key.
-    let down = format!("http://127.0.0.1:{}", crate::DOWN_PORT.get().unwrap());
+    // A port freed just now (the suite's DOWN_PORT is minutes old by here:
+    // another process on the machine may have taken it since).
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = format!("http://127.0.0.1:{free}");
     let r = cli.run_env(
         &["connectors", "list"],
         "",
