@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := dev
 SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock catalog/manifest.schema.json
 
-.PHONY: dev test tools build unit e2e fuzz bench lint deploy clean
+.PHONY: dev test tools build cli unit e2e fuzz bench lint deploy clean
 
 tools:
 	@scripts/tools.sh
@@ -24,13 +24,23 @@ CONSOLE_SOURCES := $(shell find console/src -type f) console/build.sh package-lo
 console/dist/index.html: $(CONSOLE_SOURCES)
 	@console/build.sh
 
-build: tools build/index.js console/dist/index.html
+# The command-line client `connector` (cli/, native, release; never in the
+# Wasm): target/release/connector.
+CLI := target/release/connector
+$(CLI): $(shell find cli -type f) Cargo.toml Cargo.lock
+	@source scripts/env.sh && cargo build --release -p connector-cli
+	@touch $@
+
+cli: tools $(CLI)
+
+build: tools build/index.js console/dist/index.html $(CLI)
 
 dev: build
 	@scripts/serve.sh
 
 unit: tools
 	cargo test --lib
+	cargo test -p connector-cli
 	@scripts/check-openapi.sh
 	@source scripts/env.sh && node --test console/test/*.test.mjs
 
@@ -44,7 +54,7 @@ e2e: build
 	@scripts/db-servers.sh
 	@scripts/langgraph-tools.sh
 	@scripts/aws-tools.sh
-	@source scripts/env.sh && cargo test --test e2e -- --ignored --test-threads=1
+	@source scripts/env.sh && CONNECTOR_CLI_BIN=$(CURDIR)/$(CLI) cargo test --test e2e -- --ignored --test-threads=1
 
 # Property-based run of src/openapi.json (schemathesis) against its own
 # wrangler dev: every answer must match the document, no 5xx, errors in the
@@ -57,6 +67,7 @@ test: build unit e2e fuzz
 lint: tools
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p connector-cli --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 
 bench: build

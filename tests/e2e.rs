@@ -7,6 +7,8 @@
 mod aws;
 #[path = "scenarios/connect.rs"]
 mod connect;
+#[path = "scenarios/cli.rs"]
+mod cli;
 #[path = "scenarios/connectors.rs"]
 mod connectors;
 #[path = "scenarios/console.rs"]
@@ -597,6 +599,7 @@ fn main() {
         }),
         ("amazon_connect", &|| aws::amazon_connect(s, &connect, seen)),
         ("console", &|| console::console(s, p, seen)),
+        ("cli", &|| cli::cli(s, p, seen)),
         // Last: no credential appears in any answer, the log, or the local D1/KV state.
         ("no_secret_anywhere", &|| no_secret_anywhere(s, seen)),
     ]);
