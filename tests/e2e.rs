@@ -5,10 +5,10 @@
 
 #[path = "scenarios/aws.rs"]
 mod aws;
-#[path = "scenarios/connect.rs"]
-mod connect;
 #[path = "scenarios/cli.rs"]
 mod cli;
+#[path = "scenarios/connect.rs"]
+mod connect;
 #[path = "scenarios/connectors.rs"]
 mod connectors;
 #[path = "scenarios/console.rs"]

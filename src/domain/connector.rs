@@ -272,13 +272,21 @@ pub fn check_against(
         } else {
             format!("{prefix}.{}", path.join("."))
         };
-        // The message quotes the schema rule, never the submitted value.
-        let rule = e
-            .msg
-            .split(" is not ")
-            .nth(1)
-            .map(|r| format!("is not {r}"))
-            .unwrap_or_else(|| e.msg.clone());
+        // The message quotes the schema rule, never the submitted value. The
+        // validator's "Invalid for format" does not say which: the schema does.
+        let format = path
+            .iter()
+            .try_fold(schema, |s, k| s["properties"].get(k.as_str()))
+            .and_then(|s| s["format"].as_str());
+        let rule = match format {
+            Some(f) if e.msg.contains("format") => format!("expected a valid '{f}' value"),
+            _ => e
+                .msg
+                .split(" is not ")
+                .nth(1)
+                .map(|r| format!("is not {r}"))
+                .unwrap_or_else(|| e.msg.clone()),
+        };
         return Err(Error::invalid(
             param.clone(),
             format!("Invalid {param}: {}.", rule.trim_end_matches('.')),

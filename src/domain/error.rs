@@ -25,6 +25,10 @@ pub enum Error {
     /// The object does not exist in the caller's tenant.
     #[error("No such {kind}: '{id}'.")]
     NotFound { kind: &'static str, id: String },
+    /// An instance name already used in the tenant (`state_conflict` on
+    /// `name`).
+    #[error("A connector named '{name}' already exists in this tenant; choose another name.")]
+    NameTaken { name: String },
     /// The object exists but the request conflicts with its state.
     #[error("{0}")]
     StateConflict(String),
@@ -129,9 +133,9 @@ impl Error {
 
     /// An instance name already used in the tenant.
     pub fn name_taken(name: &str) -> Self {
-        Error::StateConflict(format!(
-            "A connector named '{name}' already exists in this tenant; choose another name."
-        ))
+        Error::NameTaken {
+            name: name.to_string(),
+        }
     }
 
     pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {

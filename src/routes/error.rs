@@ -178,6 +178,9 @@ impl From<Error> for ApiError {
             ),
             Error::Forbidden(_) => ApiError::new(403, "permission_error", "forbidden", message),
             Error::NotFound { .. } => ApiError::new(404, "not_found_error", "not_found", message),
+            Error::NameTaken { .. } => {
+                ApiError::new(409, "conflict_error", "state_conflict", message).param("name")
+            }
             Error::StateConflict(_) => {
                 ApiError::new(409, "conflict_error", "state_conflict", message)
             }

@@ -339,3 +339,41 @@ fn a_link_without_a_listing_installs_the_one_the_user_picks() {
     );
     assert_eq!(s_view["connector_id"], v["id"]);
 }
+
+/// What a form needs to put an error at its field: a taken name names
+/// `name`, a failed format names the format.
+#[test]
+fn field_errors_name_their_field_and_rule() {
+    let (w, manager) = setup();
+    let (s, _) = w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&manager),
+        Some(github(GOOD_TOKEN)),
+    );
+    assert_eq!(s, 201);
+    let (s, e) = w.call(
+        Method::Post,
+        "/v1/connectors",
+        Some(&manager),
+        Some(github(GOOD_TOKEN)),
+    );
+    assert_eq!(
+        (s, err_code(&e), e["error"]["param"].as_str()),
+        (409, "state_conflict", Some("name")),
+        "{e}"
+    );
+    let mut bad = github(GOOD_TOKEN);
+    bad["name"] = json!("gh-2");
+    bad["config"] = json!({"base_url": "http://127.0.0.1:99999"});
+    let (s, e) = w.call(Method::Post, "/v1/connectors", Some(&manager), Some(bad));
+    assert_eq!(
+        (s, e["error"]["param"].as_str()),
+        (400, Some("config.base_url")),
+        "{e}"
+    );
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("'uri'"),
+        "{e}"
+    );
+}
