@@ -237,14 +237,7 @@ pub fn approvals(
             .query("cursor", page.cursor)
             .doing("listing approvals"),
     )?;
-    if out.json {
-        ui::print_raw(&r.body);
-        return Ok(());
-    }
-    let v = r.json();
-    let items = v["data"].as_array().cloned().unwrap_or_default();
-    print!("{}", approvals_table(&items));
-    eprintln!("{}", ui::page_footer(&v, items.len(), "approvals"));
+    out.list(&r, approvals_table, "approvals");
     Ok(())
 }
 

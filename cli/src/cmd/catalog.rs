@@ -22,14 +22,7 @@ pub fn search(api: &Api, s: Search, out: Out) -> Result<()> {
             .query("cursor", s.page.cursor)
             .doing("searching the catalog"),
     )?;
-    if out.json {
-        ui::print_raw(&r.body);
-        return Ok(());
-    }
-    let v = r.json();
-    let items = v["data"].as_array().cloned().unwrap_or_default();
-    print!("{}", search_table(&items));
-    eprintln!("{}", ui::page_footer(&v, items.len(), "listings"));
+    out.list(&r, search_table, "listings");
     Ok(())
 }
 

@@ -238,14 +238,7 @@ pub fn list(api: &Api, l: ListConnectors, out: Out) -> Result<()> {
             .query("cursor", l.page.cursor)
             .doing("listing connectors"),
     )?;
-    if out.json {
-        ui::print_raw(&r.body);
-        return Ok(());
-    }
-    let v = r.json();
-    let items = v["data"].as_array().cloned().unwrap_or_default();
-    print!("{}", list_table(&items));
-    eprintln!("{}", ui::page_footer(&v, items.len(), "connectors"));
+    out.list(&r, list_table, "connectors");
     Ok(())
 }
 

@@ -20,6 +20,26 @@ pub struct Out {
     pub json: bool,
 }
 
+impl Out {
+    /// A list page: the API's answer verbatim (`--json`), or `table` of its
+    /// items and, on stderr, how many and how to get the next page.
+    pub fn list(
+        self,
+        r: &crate::api::Reply,
+        table: fn(&[serde_json::Value]) -> String,
+        noun: &str,
+    ) {
+        if self.json {
+            ui::print_raw(&r.body);
+            return;
+        }
+        let v = r.json();
+        let items = v["data"].as_array().cloned().unwrap_or_default();
+        print!("{}", table(&items));
+        eprintln!("{}", ui::page_footer(&v, items.len(), noun));
+    }
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     let out = Out { json: cli.json };
     let r = dispatch(cli.command, out);
