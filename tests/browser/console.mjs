@@ -379,8 +379,10 @@ async function connectPage(browser) {
   const page = await ctx.newPage();
   const problems = watch(page, BASE);
   let headers;
+  // The request carries no fragment (the token's place): compare without it.
+  const served = url.split("#")[0];
   page.on("response", (r) => {
-    if (r.url() === url) headers = r.headers();
+    if (r.url() === served) headers = r.headers();
   });
   await page.goto(url);
   check((await page.evaluate(() => sessionStorage.length + localStorage.length)) === 0, "no API key in this browser");
