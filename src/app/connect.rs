@@ -148,15 +148,22 @@ pub fn shape_install(g: &ConnectGrant, req: &mut InstallRequest) -> Result<Strin
     Ok(lock(&g.session))
 }
 
-/// Before an install through a link: still pending (read inside the lock).
-pub async fn check_usable(app: &App, g: &ConnectGrant) -> Result<(), Fail> {
+/// Before an install through a link: still pending (read inside the lock);
+/// answers the session for [`complete`].
+pub async fn check_usable(app: &App, g: &ConnectGrant) -> Result<ConnectSessionRecord, Fail> {
     let s = current(app, g).await?;
-    Ok(state(app, &s).usable()?)
+    state(app, &s).usable()?;
+    Ok(s)
 }
 
-/// Spends the link on the connector it installed.
-pub async fn complete(app: &App, g: &ConnectGrant, connector: &ConnectorId) -> Result<(), Fail> {
-    let s = current(app, g).await?;
+/// Spends the link (`s`, as [`check_usable`] read it) on the connector it
+/// installed.
+pub async fn complete(
+    app: &App,
+    g: &ConnectGrant,
+    s: &ConnectSessionRecord,
+    connector: &ConnectorId,
+) -> Result<(), Fail> {
     let event = app.event_for(
         &g.tenant,
         connector,

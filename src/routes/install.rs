@@ -54,12 +54,13 @@ pub async fn create_connector(app: &App, req: &HttpRequest) -> Result<HttpRespon
     let mut held = plan.locks();
     held.take.extend(link_lock);
     guarded(app, tenant, idem, held, || async {
-        if let Installer::Connect(g) = &installer {
-            connect::check_usable(app, g).await?;
-        }
+        let link = match &installer {
+            Installer::Connect(g) => Some((g, connect::check_usable(app, g).await?)),
+            Installer::Key { .. } => None,
+        };
         let done = uc::install(app, tenant, installer.by(), plan, &redirect_uri(app, req)).await?;
-        if let Installer::Connect(g) = &installer {
-            connect::complete(app, g, &done.connector.id).await?;
+        if let Some((g, session)) = &link {
+            connect::complete(app, g, session, &done.connector.id).await?;
         }
         let mut view = connector_json(&done.connector, "live");
         if done.listing.is_priced() {

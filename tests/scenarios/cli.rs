@@ -10,7 +10,7 @@
 use crate::connectors::{Seen, GOOD};
 use crate::gateway::{agent, post};
 use crate::support::fake::{Provider, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
-use crate::support::{call, Server, OPERATOR};
+use crate::support::{call, Server};
 use crate::{key, tenant};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -292,28 +292,6 @@ fn id_after(text: &str, prefix: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect()
-}
-
-/// A copy of the google-drive listing whose OAuth endpoints are the fake.
-fn publish_oauth_listing(s: &Server, p: &Provider) {
-    let raw = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/catalog/google-drive.json"
-    ))
-    .unwrap();
-    let mut m: Value = serde_json::from_str(&raw).unwrap();
-    m["id"] = json!("e2e-cli-oauth");
-    m["name"] = json!("E2E CLI OAuth provider");
-    m["oauth"]["authorize_url"] = json!(format!("{}/authorize", p.base()));
-    m["oauth"]["token_url"] = json!(format!("{}/token", p.base()));
-    m["auth"]["fields"][0]
-        .as_object_mut()
-        .unwrap()
-        .remove("pattern");
-    let a = call("PUT", &s.url("/v1/catalog/e2e-cli-oauth"))
-        .auth(OPERATOR)
-        .json(&m);
-    assert_eq!(a.status, 200, "{}", a.text());
 }
 
 pub fn cli(s: &Server, p: &Provider, seen: &Seen) {
@@ -723,7 +701,7 @@ pub fn cli(s: &Server, p: &Provider, seen: &Seen) {
 
     // OAuth: the install prints the consent URL and --wait polls until the
     // "browser" has given consent.
-    publish_oauth_listing(s, p);
+    crate::oauth::publish_oauth_listing(s, p, "e2e-cli-oauth", "E2E CLI OAuth provider");
     let mut child = cli
         .command(
             &[

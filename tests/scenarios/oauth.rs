@@ -17,30 +17,31 @@ fn query(url: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// A copy of the google-drive manifest whose OAuth endpoints are the fake.
-fn publish_listing(s: &Server, p: &Provider) {
+/// A copy of the google-drive manifest, published as `id`, whose OAuth
+/// endpoints are the fake.
+pub fn publish_oauth_listing(s: &Server, p: &Provider, id: &str, name: &str) {
     let raw = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/catalog/google-drive.json"
     ))
     .unwrap();
     let mut m: Value = serde_json::from_str(&raw).unwrap();
-    m["id"] = json!("e2e-oauth");
-    m["name"] = json!("E2E OAuth provider");
+    m["id"] = json!(id);
+    m["name"] = json!(name);
     m["oauth"]["authorize_url"] = json!(format!("{}/authorize", p.base()));
     m["oauth"]["token_url"] = json!(format!("{}/token", p.base()));
     m["auth"]["fields"][0]
         .as_object_mut()
         .unwrap()
         .remove("pattern");
-    let a = call("PUT", &s.url("/v1/catalog/e2e-oauth"))
+    let a = call("PUT", &s.url(&format!("/v1/catalog/{id}")))
         .auth(OPERATOR)
         .json(&m);
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
 }
 
 pub fn consent(s: &Server, p: &Provider, seen: &Seen) {
-    publish_listing(s, p);
+    publish_oauth_listing(s, p, "e2e-oauth", "E2E OAuth provider");
     let (_, admin, _) = tenant(s, "oauth");
     let (_, m) = key(s, &admin, "manager");
     let body = json!({"listing": "e2e-oauth", "name": "drive", "return_url": format!("{}/done", p.base()),
