@@ -297,3 +297,7 @@ upload=$(wrangler deploy --dry-run --outdir "$state/upload" 2>&1 | sed -n 's/.*T
 upload_gz=$(sed -n 's/.*gzip: \([0-9.]*\) KiB.*/\1/p' <<<"$upload")
 printf 'upload: %s  goal ≤1024 KiB gzip %s\n' "$upload" \
   "$(awk -v n="${upload_gz:-99999}" 'BEGIN { print (n <= 1024) ? "ok" : "MISSED" }')"
+
+# Catalog at scale (issue 16): a worker of its own, the shipped catalog, then
+# 3,000 and 30,000 listings (bench/scale.sh; SKIP_SCALE=1 leaves it out).
+[ "${SKIP_SCALE:-0}" = 1 ] || { echo; bench/scale.sh; }
