@@ -3,7 +3,8 @@
 //! (every summary filtered and sorted per request) answered for the shipped
 //! catalog plus private, shadowed and de-listed listings, for three callers.
 //! Ids in order, `total`, `has_more` and the cursors must be the same; search
-//! (`q`) is compared as sets, ranking being new.
+//! (`q`) is compared as sets, ranking being new, and words now match from
+//! their start only (`MID_WORD`).
 
 use super::*;
 use crate::routes::http::Method;
@@ -102,6 +103,11 @@ fn queries(w: &World, any: &str) -> Vec<String> {
     q
 }
 
+/// What the substring search before found inside a word and word-prefix
+/// search no longer does: "data" in remote-mcp's "metadata", "sql" in
+/// mongodb-atlas's tag "nosql".
+const MID_WORD: &[(&str, &str)] = &[("q=data", "remote-mcp"), ("q=SQL", "mongodb-atlas")];
+
 const SEARCHES: &[&str] = &[
     "git",
     "postgres",
@@ -190,6 +196,28 @@ fn browse_and_filters_answer_as_before() {
         env!("CARGO_MANIFEST_DIR"),
         "/src/routes/tests/catalog_golden.json"
     );
-    let want: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut want: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for answers in want.as_object_mut().unwrap().values_mut() {
+        for (query, id) in MID_WORD {
+            let a = &mut answers[*query];
+            let ids = a["ids"].as_array_mut().unwrap();
+            let before = ids.len();
+            ids.retain(|i| i != id);
+            assert_eq!(ids.len() + 1, before, "{query} {id}");
+            a["total"] = json!(ids.len());
+        }
+    }
+    let mut differ = vec![];
+    for (who, answers) in want.as_object().unwrap() {
+        for (query, answer) in answers.as_object().unwrap() {
+            if &got[who][query] != answer {
+                differ.push(format!(
+                    "{who} {query}:\n  was {answer}\n  now {}",
+                    got[who][query]
+                ));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
     assert_eq!(got, want);
 }
