@@ -303,3 +303,7 @@ printf 'upload: %s  goal ≤1024 KiB gzip %s\n' "$upload" \
   "$(awk -v n="${upload_gz:-99999}" 'BEGIN { print (n <= 1024) ? "ok" : "MISSED" }')"
 # The console's first page in a real browser, on the same server.
 node bench/console.mjs "$base" "$viewer" "${CONSOLE_RUNS:-9}"
+
+# Catalog at scale (issue 16): a worker of its own, the shipped catalog, then
+# 3,000 and 30,000 listings (bench/scale.sh; SKIP_SCALE=1 leaves it out).
+[ "${SKIP_SCALE:-0}" = 1 ] || { echo; bench/scale.sh; }

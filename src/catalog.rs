@@ -1,18 +1,25 @@
-//! The catalog read path: isolate memory → KV → D1, each layer filled from
-//! the next with a bounded TTL, and the write path that validates a manifest,
-//! stores it in D1 and invalidates both caches.
+//! The catalog read path: a listing from isolate memory → KV → D1, each
+//! layer filled from the next with a bounded TTL; the catalog index (browse,
+//! search, categories, statuses) kept in isolate memory and brought up to
+//! date from D1's change sequence; and the write path that validates a
+//! manifest, stores it in D1, invalidates the caches and reads the change
+//! into the index before it answers.
 
+use crate::domain::catalog::CatalogIndex;
 use crate::domain::ids::ListingId;
 use crate::domain::manifest;
 use crate::domain::time::Millis;
 use crate::domain::Error;
 use crate::shared::Shared;
-use crate::store::{Cache, CatalogEntry, CatalogStore, Fail, Put, StoreError, StoredListing};
+use crate::store::{Cache, CatalogStore, Fail, Put, StoreError, StoredListing};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// KV entries expire after this long even if nothing invalidates them.
 pub const KV_TTL_SECS: u64 = 300;
-const INDEX_KEY: &str = "catalog:v2:index";
+/// Listings per read of the store's changes (each summary is a few hundred
+/// bytes: a read stays well under a megabyte).
+const CHANGES_PER_READ: usize = 1_000;
 
 fn listing_key(id: &str) -> String {
     format!("catalog:v2:listing:{id}")
@@ -24,27 +31,109 @@ pub struct Catalog<'a> {
     pub shared: &'a Shared,
     pub now: Millis,
     pub allow: &'a crate::probe::guard::AllowList,
+    /// Milliseconds since the epoch, read again (a first load is timed).
+    pub clock: &'a dyn Fn() -> i64,
+}
+
+/// An informational line in the worker's log (not an error: those go
+/// through `App::log`).
+fn note(line: &str) {
+    #[cfg(target_arch = "wasm32")]
+    worker::console_log!("{line}");
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = line;
+}
+
+/// Lets the first load under way in another request go on: a timer of this
+/// request's own (see `Shared::begin_catalog_read`).
+async fn pause() {
+    #[cfg(target_arch = "wasm32")]
+    worker::Delay::from(std::time::Duration::from_millis(5)).await;
+}
+
+/// The Wasm instance's linear memory (it never shrinks: the high-water mark).
+fn wasm_memory() -> String {
+    #[cfg(target_arch = "wasm32")]
+    return format!(
+        "; Wasm memory {} KiB",
+        core::arch::wasm32::memory_size(0) * 64
+    );
+    #[cfg(not(target_arch = "wasm32"))]
+    String::new()
 }
 
 impl Catalog<'_> {
-    /// Every listing's summary, status and visibility (filter before showing).
-    pub async fn index(&self) -> Result<Rc<Vec<CatalogEntry>>, StoreError> {
-        if let Some(v) = self.shared.cached_index(self.now) {
-            return Ok(v);
-        }
-        let cached = self.cache.get(INDEX_KEY).await?;
-        let v = match cached.and_then(|s| serde_json::from_str::<Vec<CatalogEntry>>(&s).ok()) {
-            Some(v) => v,
-            None => {
-                let v = self.store.summaries().await?;
-                let text = serde_json::to_string(&v)?;
-                self.cache.put(INDEX_KEY, &text, KV_TTL_SECS).await?;
-                v
+    /// The catalog index, fresh within the memory TTL: loaded whole once per
+    /// isolate, then updated from the changes written since it last read
+    /// them. While one request reads them, the others answer from the index
+    /// as it is; before the first load, they wait for it (at the edge;
+    /// natively, where requests do not overlap, they would load it too).
+    pub async fn index(&self) -> Result<Rc<RefCell<CatalogIndex>>, StoreError> {
+        loop {
+            match self.shared.catalog_index(self.now) {
+                Some((index, true)) => return Ok(index),
+                Some((index, false)) => {
+                    if let Some(_read) = self.shared.begin_catalog_read() {
+                        let writes = self.shared.catalog_writes();
+                        self.read_changes(&index).await?;
+                        self.shared.remember_index(index.clone(), writes, self.now);
+                    }
+                    return Ok(index);
+                }
+                None => {
+                    let read = self.shared.begin_catalog_read();
+                    if read.is_none() && cfg!(target_arch = "wasm32") {
+                        pause().await;
+                        continue;
+                    }
+                    return self.load().await;
+                }
             }
+        }
+    }
+
+    /// The first load: every listing, a thousand per read.
+    async fn load(&self) -> Result<Rc<RefCell<CatalogIndex>>, StoreError> {
+        let writes = self.shared.catalog_writes();
+        let started = (self.clock)();
+        let index = Rc::new(RefCell::new(CatalogIndex::new()));
+        let reads = self.read_changes(&index).await?;
+        let loaded = {
+            let i = index.borrow();
+            format!(
+                "catalog index: {} listings loaded in {reads} reads, {} ms, about {} KiB{}",
+                i.len(),
+                (self.clock)() - started,
+                i.approx_bytes() / 1024,
+                wasm_memory()
+            )
         };
-        let v = Rc::new(v);
-        self.shared.remember_index(v.clone(), self.now);
-        Ok(v)
+        note(&loaded);
+        self.shared.remember_index(index.clone(), writes, self.now);
+        Ok(index)
+    }
+
+    /// Reads every change after the index's last one into it; answers how
+    /// many reads it took. Safe to run alongside another (an older change
+    /// never replaces a newer one).
+    async fn read_changes(&self, index: &RefCell<CatalogIndex>) -> Result<usize, StoreError> {
+        let mut reads = 0;
+        loop {
+            let (seq, key) = {
+                let i = index.borrow();
+                let (seq, key) = i.after();
+                (seq, key.to_string())
+            };
+            let changes = self.store.changes((seq, &key), CHANGES_PER_READ).await?;
+            reads += 1;
+            let full = changes.len() == CHANGES_PER_READ;
+            index.borrow_mut().apply(changes);
+            if !full {
+                break;
+            }
+        }
+        index.borrow_mut().settle();
+        Ok(reads)
     }
 
     /// One listing's manifest text and ETag.
@@ -93,11 +182,17 @@ impl Catalog<'_> {
         Ok(Some(v))
     }
 
-    /// Drops every cached copy of a listing (after a publish or de-listing).
+    /// After a publish or de-listing: drops every cached copy of the
+    /// listing and reads the change into this isolate's index, so this
+    /// isolate answers with it at once (others within the memory TTL).
     pub async fn invalidate(&self, id: &ListingId) -> Result<(), StoreError> {
         self.cache.delete(&listing_key(id.as_str())).await?;
-        self.cache.delete(INDEX_KEY).await?;
         self.shared.forget_catalog(id.as_str());
+        if let Some((index, _)) = self.shared.catalog_index(self.now) {
+            let writes = self.shared.catalog_writes();
+            self.read_changes(&index).await?;
+            self.shared.remember_index(index, writes, self.now);
+        }
         Ok(())
     }
 

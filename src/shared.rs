@@ -3,19 +3,21 @@
 //! domain). Bounded by short TTLs; writes in this isolate invalidate at once,
 //! other isolates converge within the TTL.
 
+use crate::domain::catalog::CatalogIndex;
 use crate::domain::ids::{KeyId, TenantId};
 use crate::domain::manifest::Listing;
 use crate::domain::time::Millis;
 use crate::domain::Error;
-use crate::store::{CatalogEntry, KeyRecord, StoredListing};
+use crate::store::{KeyRecord, StoredListing};
 use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 /// How long a verified API key is trusted without a D1 read.
 pub const KEY_TTL_MS: i64 = 10_000;
-/// How long catalog reads are served from isolate memory.
+/// How long catalog reads are served from isolate memory (listings), and how
+/// long the catalog index answers before it reads the store's changes again.
 pub const CATALOG_MEMORY_TTL_MS: i64 = 10_000;
 /// Bounds the key cache so a flood of distinct keys cannot grow it unboundedly.
 const MAX_KEYS: usize = 10_000;
@@ -32,7 +34,13 @@ pub type Verdict = Result<Map<String, Value>, Error>;
 #[derive(Default)]
 pub struct Shared {
     keys: RefCell<HashMap<KeyId, (KeyRecord, Millis)>>,
-    index: RefCell<Option<(Rc<Vec<CatalogEntry>>, Millis)>>,
+    /// The catalog index and when it last read the store's changes.
+    index: RefCell<Option<(Rc<RefCell<CatalogIndex>>, Millis)>>,
+    /// A read of the catalog's changes is under way (one at a time).
+    catalog_read: Cell<bool>,
+    /// Catalog writes this isolate made (a read that began before one does
+    /// not count as fresh).
+    catalog_writes: Cell<u64>,
     listings: RefCell<HashMap<String, (Rc<StoredListing>, Millis)>>,
     /// Parsed manifests by ETag. An ETag is a digest of the manifest text,
     /// so an entry never goes stale: no TTL.
@@ -54,7 +62,7 @@ pub const HOOKED_TTL_MS: i64 = 60_000;
 const MAX_HOOKED: usize = 10_000;
 
 fn fresh(at: Millis, now: Millis, ttl: i64) -> bool {
-    now.0 >= at.0 && now.0 - at.0 < ttl
+    now.0 >= at.0 && now.0.saturating_sub(at.0) < ttl
 }
 
 impl Shared {
@@ -101,16 +109,40 @@ impl Shared {
         m.insert(tenant.clone(), (hooked, now));
     }
 
-    pub fn cached_index(&self, now: Millis) -> Option<Rc<Vec<CatalogEntry>>> {
+    /// The catalog index, and whether it read the store's changes within
+    /// the memory TTL.
+    pub fn catalog_index(&self, now: Millis) -> Option<(Rc<RefCell<CatalogIndex>>, bool)> {
         self.index
             .borrow()
             .as_ref()
-            .filter(|(_, at)| fresh(*at, now, CATALOG_MEMORY_TTL_MS))
-            .map(|(v, _)| v.clone())
+            .map(|(v, at)| (v.clone(), fresh(*at, now, CATALOG_MEMORY_TTL_MS)))
     }
 
-    pub fn remember_index(&self, v: Rc<Vec<CatalogEntry>>, now: Millis) {
-        *self.index.borrow_mut() = Some((v, now));
+    /// The index as read by a read that began when `writes` writes had been
+    /// made (`catalog_writes`): fresh from `now` unless one came since.
+    pub fn remember_index(&self, v: Rc<RefCell<CatalogIndex>>, writes: u64, now: Millis) {
+        let at = if writes == self.catalog_writes.get() {
+            now
+        } else {
+            Millis(i64::MIN)
+        };
+        *self.index.borrow_mut() = Some((v, at));
+    }
+
+    pub fn catalog_writes(&self) -> u64 {
+        self.catalog_writes.get()
+    }
+
+    /// Begins the one read of the catalog's changes, unless one is under
+    /// way; it ends when the guard drops (finished, failed or cancelled).
+    /// Nothing waits on it by wake-up: workerd runs a task woken from another
+    /// request's handler in that request's context, where its I/O fails, so
+    /// whoever needs the read's result polls (`Catalog::index`).
+    pub fn begin_catalog_read(&self) -> Option<ReadGuard<'_>> {
+        if self.catalog_read.replace(true) {
+            return None;
+        }
+        Some(ReadGuard(&self.catalog_read))
     }
 
     pub fn cached_listing(&self, id: &str, now: Millis) -> Option<Rc<StoredListing>> {
@@ -161,12 +193,26 @@ impl Shared {
         v
     }
 
+    /// After a write of listing `id`: its copies go, and the index is no
+    /// longer fresh (the writer reads the changes before answering).
     pub fn forget_catalog(&self, id: &str) {
         let version_prefix = format!("{id}@");
         self.listings
             .borrow_mut()
             .retain(|k, _| k != id && !k.starts_with(&version_prefix));
-        *self.index.borrow_mut() = None;
+        self.catalog_writes.set(self.catalog_writes.get() + 1);
+        if let Some((_, at)) = self.index.borrow_mut().as_mut() {
+            *at = Millis(i64::MIN);
+        }
+    }
+}
+
+/// Ends the catalog read when dropped.
+pub struct ReadGuard<'a>(&'a Cell<bool>);
+
+impl Drop for ReadGuard<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
     }
 }
 
@@ -240,16 +286,36 @@ mod tests {
         let s = Shared::default();
         let listing = Rc::new(StoredListing::new("\"e\"".into(), "{}".into()));
         s.remember_listing("github", listing, Millis(0));
-        s.remember_index(Rc::new(vec![]), Millis(0));
+        let index = Rc::new(RefCell::new(CatalogIndex::new()));
+        s.remember_index(index.clone(), s.catalog_writes(), Millis(0));
         assert!(s
             .cached_listing("github", Millis(CATALOG_MEMORY_TTL_MS - 1))
             .is_some());
         assert!(s
             .cached_listing("github", Millis(CATALOG_MEMORY_TTL_MS))
             .is_none());
-        assert!(s.cached_index(Millis(1)).is_some());
+        assert!(s.catalog_index(Millis(1)).is_some_and(|(_, fresh)| fresh));
+        assert!(s
+            .catalog_index(Millis(CATALOG_MEMORY_TTL_MS))
+            .is_some_and(|(_, fresh)| !fresh));
+        // A write keeps the index (it is updated, not dropped) but not fresh,
+        // and a read that began before the write is not fresh either.
+        let writes = s.catalog_writes();
         s.forget_catalog("github");
-        assert!(s.cached_index(Millis(1)).is_none());
         assert!(s.cached_listing("github", Millis(1)).is_none());
+        assert!(s.catalog_index(Millis(1)).is_some_and(|(_, fresh)| !fresh));
+        s.remember_index(index.clone(), writes, Millis(2));
+        assert!(s.catalog_index(Millis(3)).is_some_and(|(_, fresh)| !fresh));
+        s.remember_index(index, s.catalog_writes(), Millis(4));
+        assert!(s.catalog_index(Millis(5)).is_some_and(|(_, fresh)| fresh));
+    }
+
+    #[test]
+    fn one_catalog_read_at_a_time() {
+        let s = Shared::default();
+        let first = s.begin_catalog_read().expect("none under way");
+        assert!(s.begin_catalog_read().is_none());
+        drop(first);
+        assert!(s.begin_catalog_read().is_some(), "the slot is free again");
     }
 }

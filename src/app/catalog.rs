@@ -4,34 +4,32 @@
 //! re-list. Answers records and domain errors; routes render them.
 
 use super::App;
-use crate::domain::ids::{slug_of, ListingId, TenantId};
-use crate::domain::manifest::{version_cmp, ListingSummary};
+use crate::domain::catalog::{CatalogQuery, CategoryCount};
+use crate::domain::ids::{ListingId, TenantId};
+use crate::domain::manifest::version_cmp;
 use crate::domain::Error;
 use crate::store::{Fail, Put, StoredListing, VersionRecord};
 use std::rc::Rc;
 
-/// The summaries `tenant` (or the operator, `None`) may browse, under their
-/// slugs, with visibility and owner. A private listing whose id a public one
-/// took later is left out: the id means the public listing.
-pub async fn browsable(app: &App, tenant: Option<&TenantId>) -> Result<Vec<ListingSummary>, Fail> {
+/// One page of the catalog as `tenant` (or the operator, `None`) browses
+/// it, rendered: live public listings and the tenant's own private ones, a
+/// private one whose id a public listing took later left out (the id means
+/// the public listing).
+pub async fn browse(
+    app: &App,
+    tenant: Option<&TenantId>,
+    q: &CatalogQuery,
+) -> Result<Vec<u8>, Fail> {
     let index = app.catalog().index().await?;
-    let public: std::collections::HashSet<&str> = index
-        .iter()
-        .filter(|e| e.visibility == "public")
-        .map(|e| e.summary.id.as_str())
-        .collect();
-    Ok(index
-        .iter()
-        .filter(|e| e.browsable_by(tenant))
-        .filter(|e| e.visibility == "public" || !public.contains(slug_of(&e.summary.id)))
-        .map(|e| {
-            let mut s = e.summary.clone();
-            s.id = slug_of(&e.summary.id).to_string();
-            s.visibility = e.visibility.clone();
-            s.owner = e.owner.clone().unwrap_or_else(|| "platform".into());
-            s
-        })
-        .collect())
+    let page = index.borrow().page(q, tenant.map(TenantId::as_str))?;
+    Ok(page)
+}
+
+/// The categories `tenant` browses, with how many listings each.
+pub async fn categories(app: &App, tenant: Option<&TenantId>) -> Result<Vec<CategoryCount>, Fail> {
+    let index = app.catalog().index().await?;
+    let counts = index.borrow().categories(tenant.map(TenantId::as_str));
+    Ok(counts)
 }
 
 /// Where the listing `id` is stored as `tenant` sees it: the public listing

@@ -31,24 +31,24 @@ pub async fn owned(app: &App, tenant: &TenantId, id: &str) -> Result<ConnectorRe
 
 /// Each listing's status (`live` / `delisted`), for `listing_status`.
 pub async fn listing_statuses(app: &App) -> Result<HashMap<String, String>, StoreError> {
-    Ok(app
-        .catalog()
-        .index()
-        .await?
-        .iter()
-        .map(|e| (e.summary.id.clone(), e.status.clone()))
-        .collect())
+    let index = app.catalog().index().await?;
+    let statuses = index
+        .borrow()
+        .statuses()
+        .map(|(id, status)| (id.to_string(), status.to_string()))
+        .collect();
+    Ok(statuses)
 }
 
 /// One listing's status; a listing no longer in the index is `delisted`.
 pub async fn listing_status(app: &App, listing: &str) -> Result<String, StoreError> {
-    Ok(app
-        .catalog()
-        .index()
-        .await?
-        .iter()
-        .find(|e| e.summary.id == listing)
-        .map_or_else(|| "delisted".into(), |e| e.status.clone()))
+    let index = app.catalog().index().await?;
+    let status = index
+        .borrow()
+        .status(listing)
+        .unwrap_or("delisted")
+        .to_string();
+    Ok(status)
 }
 
 /// A changed instance, with the fresh consent it now needs, if any.

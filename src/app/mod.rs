@@ -115,6 +115,7 @@ impl App {
             shared: &self.shared,
             now: self.now,
             allow: &self.config.allow,
+            clock: &*self.clock,
         }
     }
 

@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::extract::no_query;
 use super::http::{HttpRequest, HttpResponse};
 use super::App;
-use crate::domain::catalog::{categories, search, CatalogQuery};
+use crate::domain::catalog::CatalogQuery;
 use crate::domain::Error;
 use crate::store::Fail;
 use serde_json::json;
@@ -31,19 +31,19 @@ pub(super) fn listing_error(e: Fail) -> ApiError {
     }
 }
 
+/// `GET /v1/catalog` — a page of listings (filters, search), with `total`.
 pub async fn list_catalog(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let p = app.linked_principal(req).await?;
     let q = CatalogQuery::parse(&req.query)?;
-    let index = crate::app::catalog::browsable(app, p.viewer()).await?;
-    Ok(HttpResponse::json(200, &search(&index, &q)?))
+    let page = crate::app::catalog::browse(app, p.viewer(), &q).await?;
+    Ok(HttpResponse::raw_json(200, page))
 }
 
 /// `GET /v1/catalog/categories` — categories with listing counts.
 pub async fn list_categories(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let p = app.linked_principal(req).await?;
     no_query(req)?;
-    let index = crate::app::catalog::browsable(app, p.viewer()).await?;
-    let data = categories(&index);
+    let data = crate::app::catalog::categories(app, p.viewer()).await?;
     Ok(HttpResponse::json(
         200,
         &json!({"object": "list", "data": data, "has_more": false, "next_cursor": null}),

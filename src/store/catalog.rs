@@ -2,8 +2,9 @@
 //! visibility and owner, and marketplace submissions.
 
 use super::{EventRecord, StoreResult, Written};
+use crate::domain::catalog::Change;
 use crate::domain::ids::{ListingId, TenantId};
-use crate::domain::manifest::{ListingSummary, ValidManifest};
+use crate::domain::manifest::ValidManifest;
 use async_trait::async_trait;
 
 /// A listing as stored: the manifest text verbatim and its ETag, with the
@@ -49,22 +50,6 @@ impl StoredListing {
 /// Public listings are seen by everyone, private ones by their tenant only.
 fn visible(visibility: &str, owner: Option<&str>, tenant: Option<&TenantId>) -> bool {
     visibility == "public" || tenant.is_some_and(|t| owner == Some(t.as_str()))
-}
-
-/// One listing in the catalog index.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CatalogEntry {
-    pub summary: ListingSummary,
-    pub status: String,
-    pub visibility: String,
-    pub owner: Option<String>,
-}
-
-impl CatalogEntry {
-    /// Whether `tenant` may browse it: live, and visible to it.
-    pub fn browsable_by(&self, tenant: Option<&TenantId>) -> bool {
-        self.status == "live" && visible(&self.visibility, self.owner.as_deref(), tenant)
-    }
 }
 
 /// One published version of a listing.
@@ -115,8 +100,10 @@ pub trait CatalogStore {
     async fn put_listing(&self, m: &ValidManifest, now: &str) -> StoreResult<Put>;
     /// The latest version of a listing, whatever its status.
     async fn listing(&self, id: &ListingId) -> StoreResult<Option<StoredListing>>;
-    /// Every listing, whatever its status and visibility.
-    async fn summaries(&self) -> StoreResult<Vec<CatalogEntry>>;
+    /// The listings written after `after` (`(change_seq, id)`, exclusive),
+    /// in that order, at most `limit`: whatever their status and visibility
+    /// (the catalog index's first load and its updates).
+    async fn changes(&self, after: (i64, &str), limit: usize) -> StoreResult<Vec<Change>>;
     /// One published version (status and visibility are the listing's).
     async fn listing_version(
         &self,

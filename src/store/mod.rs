@@ -44,8 +44,7 @@ pub mod webhooks;
 
 pub use cache::Cache;
 pub use catalog::{
-    CatalogEntry, CatalogStore, Put, StoredListing, SubmissionFilter, SubmissionRecord,
-    VersionRecord,
+    CatalogStore, Put, StoredListing, SubmissionFilter, SubmissionRecord, VersionRecord,
 };
 pub use connect_sessions::{ConnectSessionRecord, ConnectSessionStore};
 pub use connectors::{

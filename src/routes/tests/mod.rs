@@ -2,6 +2,7 @@
 //! every route, envelope and status.
 
 mod catalog;
+mod catalog_golden;
 mod connect;
 mod connectors;
 mod credentials;

@@ -18,6 +18,7 @@ mod webhooks;
 use super::sql::{first_changes, Param, Sql, Statement};
 use super::*;
 use crate::domain::auth::Role;
+use crate::domain::catalog::Change;
 use serde::Deserialize;
 
 /// The stores (tenants, catalog, connectors, OAuth, sweep) over one SQL database.
@@ -234,12 +235,17 @@ impl ListingRow {
 }
 
 #[derive(Deserialize)]
-struct SummaryRow {
+struct ChangeRow {
     summary: String,
     status: String,
     visibility: String,
     owner_tenant: Option<String>,
+    change_seq: i64,
 }
+
+/// The next change sequence number of `listings` (migration 0013): one more
+/// than the highest, read in the writing statement itself.
+const NEXT_CHANGE: &str = "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM listings)";
 
 #[derive(Deserialize)]
 struct VersionRow {
@@ -315,10 +321,11 @@ impl<S: Sql> CatalogStore for SqlStore<S> {
         // cannot be reached from here); the owner and the status are kept:
         // the operator repairs a listing, it does not take it or re-list it.
         let upsert = self.stmt(
-            "INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+            &format!("INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at, change_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, {NEXT_CHANGE})
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, etag = excluded.etag, manifest = excluded.manifest,
-               summary = excluded.summary, updated_at = excluded.updated_at
-             WHERE listings.etag <> excluded.etag AND listings.visibility = 'public'",
+               summary = excluded.summary, updated_at = excluded.updated_at, change_seq = excluded.change_seq
+             WHERE listings.etag <> excluded.etag AND listings.visibility = 'public'"),
             &[
                 m.summary.id.as_str().into(),
                 m.summary.version.as_str().into(),
@@ -355,16 +362,18 @@ impl<S: Sql> CatalogStore for SqlStore<S> {
         Ok(row.map(ListingRow::into_stored))
     }
 
-    async fn summaries(&self) -> StoreResult<Vec<CatalogEntry>> {
+    async fn changes(&self, after: (i64, &str), limit: usize) -> StoreResult<Vec<Change>> {
         self.stmt(
-            "SELECT summary, status, visibility, owner_tenant FROM listings ORDER BY id",
-            &[],
+            "SELECT summary, status, visibility, owner_tenant, change_seq FROM listings
+             WHERE (change_seq, id) > (?1, ?2) ORDER BY change_seq, id LIMIT ?3",
+            &[after.0.into(), after.1.into(), limit.into()],
         )?
-        .all::<SummaryRow>(&self.db)
+        .all::<ChangeRow>(&self.db)
         .await?
         .into_iter()
         .map(|r| {
-            Ok(CatalogEntry {
+            Ok(Change {
+                seq: r.change_seq,
                 summary: serde_json::from_str(&r.summary)?,
                 status: r.status,
                 visibility: r.visibility,
@@ -436,11 +445,11 @@ impl<S: Sql> CatalogStore for SqlStore<S> {
         // No ON CONFLICT: an existing version fails the batch (`NameTaken`).
         let version = self.version_stmt(m, now, "")?;
         let listing = self.stmt(
-            "INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at, status, visibility, owner_tenant)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, 'live', ?7, ?8 WHERE changes() = 1
+            &format!("INSERT INTO listings (id, version, etag, manifest, summary, created_at, updated_at, status, visibility, owner_tenant, change_seq)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, 'live', ?7, ?8, {NEXT_CHANGE} WHERE changes() = 1
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, etag = excluded.etag, manifest = excluded.manifest,
                summary = excluded.summary, updated_at = excluded.updated_at, status = 'live',
-               visibility = excluded.visibility, owner_tenant = excluded.owner_tenant",
+               visibility = excluded.visibility, owner_tenant = excluded.owner_tenant, change_seq = excluded.change_seq"),
             &[
                 m.summary.id.as_str().into(),
                 m.summary.version.as_str().into(),
@@ -464,7 +473,8 @@ impl<S: Sql> CatalogStore for SqlStore<S> {
     async fn delist(&self, id: &ListingId, now: &str) -> StoreResult<bool> {
         let r = self
             .stmt(
-                "UPDATE listings SET status = 'delisted', updated_at = ?2 WHERE id = ?1 AND status = 'live'",
+                &format!("UPDATE listings SET status = 'delisted', updated_at = ?2, change_seq = {NEXT_CHANGE}
+                  WHERE id = ?1 AND status = 'live'"),
                 &[id.as_str().into(), now.into()],
             )?
             .run(&self.db)
@@ -475,7 +485,8 @@ impl<S: Sql> CatalogStore for SqlStore<S> {
     async fn relist(&self, id: &ListingId, now: &str) -> StoreResult<bool> {
         let r = self
             .stmt(
-                "UPDATE listings SET status = 'live', updated_at = ?2 WHERE id = ?1 AND status = 'delisted'",
+                &format!("UPDATE listings SET status = 'live', updated_at = ?2, change_seq = {NEXT_CHANGE}
+                  WHERE id = ?1 AND status = 'delisted'"),
                 &[id.as_str().into(), now.into()],
             )?
             .run(&self.db)
