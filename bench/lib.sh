@@ -5,6 +5,7 @@
 #   source bench/lib.sh
 #   bench_serve "$state" "$port" "$token"   # sets BENCH_SERVE (its pid); waits for READY
 #   read -r rps p50 p99 < <(bench_wrk "$url" -H "authorization: Bearer $key")
+#   read -r rps p50 p99 < <(bench_wrk "$url" -s bench/mcp.lua -- "$agent_key" list)
 #   read -r rss hwm < <(bench_workerd_mem "$BENCH_SERVE")
 #   bench_stop                              # ends the server's whole process group
 
@@ -30,14 +31,19 @@ bench_stop() {
   BENCH_SERVE=""
 }
 
-# bench_wrk URL [wrk options…]: "rps p50 p99" after a 2 s warm-up, with
-# THREADS, CONNECTIONS and DURATION (defaults 2, 16, 10s); a non-2xx answer
-# fails the run.
+# bench_wrk URL [wrk options…] [-- script arguments…]: "rps p50 p99" after a
+# 2 s warm-up, with THREADS, CONNECTIONS and DURATION (defaults 2, 16, 10s);
+# a non-2xx answer fails the run.
 bench_wrk() {
   local url=$1; shift
-  wrk -t1 -c4 -d2s "$@" "$url" >/dev/null
+  local opts=() extra=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = -- ]; then extra=("$@"); break; fi
+    opts+=("$1"); shift
+  done
+  wrk -t1 -c4 -d2s "${opts[@]}" "$url" "${extra[@]}" >/dev/null
   local out
-  out=$(wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-16}" -d"${DURATION:-10s}" --latency "$@" "$url")
+  out=$(wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-16}" -d"${DURATION:-10s}" --latency "${opts[@]}" "$url" "${extra[@]}")
   if grep -q "Non-2xx" <<<"$out"; then echo "[bench] $url: non-2xx answers" >&2; echo "$out" >&2; return 1; fi
   awk '/^Requests\/sec/ {r=$2} $1=="50%" {a=$2} $1=="99%" {b=$2} END {print r, a, b}' <<<"$out"
 }

@@ -9,9 +9,10 @@ use crate::domain::error::Dependent;
 use crate::domain::governance::Policy;
 use crate::domain::ids::{slug_of, BindingId, ConnectorId, TenantId};
 use crate::domain::Error;
-use crate::store::{BindingRecord, ConnectorRecord, EventRecord, Fail, StoreError, Written};
+use crate::store::{
+    BindingRecord, CapabilitySummary, ConnectorRecord, EventRecord, Fail, StoreError, Written,
+};
 use serde_json::json;
-use std::collections::BTreeMap;
 
 /// The tenant-object lock every binding change and uninstall holds.
 pub const LOCK: &str = super::locks::BINDINGS;
@@ -33,22 +34,11 @@ pub async fn dependents(
     tenant: &TenantId,
     c: &ConnectorRecord,
 ) -> Result<Vec<Dependent>, StoreError> {
-    let bindings = app.connectors.all_bindings(tenant).await?;
-    if bindings.is_empty() {
-        return Ok(vec![]);
-    }
-    let others = app.connectors.all_connectors(tenant).await?;
-    Ok(bindings
+    Ok(app
+        .connectors
+        .dependents(tenant, &c.id)
+        .await?
         .into_iter()
-        .filter(|b| match &b.connector_id {
-            Some(pinned) => pinned == &c.id,
-            None => {
-                c.capabilities.contains(&b.capability)
-                    && !others
-                        .iter()
-                        .any(|o| o.id != c.id && o.capabilities.contains(&b.capability))
-            }
-        })
         .map(|b| Dependent {
             binding: b.id.to_string(),
             consumer: b.consumer,
@@ -56,6 +46,19 @@ pub async fn dependents(
             pinned: b.connector_id.is_some(),
         })
         .collect())
+}
+
+/// The instance serving `b` now: the one it pins, else the oldest
+/// `connected` instance fulfilling its capability.
+async fn serving_of(
+    app: &App,
+    tenant: &TenantId,
+    b: &BindingRecord,
+) -> Result<Option<ConnectorRecord>, StoreError> {
+    match &b.connector_id {
+        Some(id) => app.connectors.connector(tenant, id).await,
+        None => app.connectors.serving(tenant, &b.capability).await,
+    }
 }
 
 fn binding_event(app: &App, b: &BindingRecord, kind: &str, by: &str) -> EventRecord {
@@ -140,11 +143,11 @@ pub async fn create(
         rate_limit,
         created_at: app.now.rfc3339(),
     };
-    let all = match pinned_instance {
-        Some(c) => vec![c],
-        None => app.connectors.all_connectors(tenant).await?,
+    let serving = match pinned_instance {
+        Some(c) => Some(c),
+        None => app.connectors.serving(tenant, &b.capability).await?,
     };
-    let serving = gateway::serving(&b, &all);
+    let serving = serving.as_ref();
     b.alias = alias.unwrap_or_else(|| {
         crate::domain::gateway::default_alias(serving.map(gateway::listing_slug), &b.capability)
     });
@@ -182,13 +185,13 @@ pub async fn update(
         changed.push("rate_limit");
     }
     if let Some(to) = change.connector_id {
-        let all = app.connectors.all_connectors(tenant).await?;
-        let now = gateway::serving(&b, &all).map(|c| c.listing.clone());
+        let now = serving_of(app, tenant, &b).await?.map(|c| c.listing);
         next.connector_id = to;
         if let Some(to) = &next.connector_id {
-            let c = all
-                .iter()
-                .find(|c| &c.id == to)
+            let c = app
+                .connectors
+                .connector(tenant, to)
+                .await?
                 .ok_or_else(|| Fail::from(Error::not_found("connector", to.as_str())))?;
             if !c.capabilities.contains(&b.capability) {
                 return Err(Error::invalid(
@@ -198,7 +201,7 @@ pub async fn update(
                 .into());
             }
         }
-        let then = gateway::serving(&next, &all).map(|c| c.listing.clone());
+        let then = serving_of(app, tenant, &next).await?.map(|c| c.listing);
         if let (Some(now), Some(then)) = (&now, &then) {
             if now != then {
                 return Err(Error::invalid(
@@ -236,34 +239,14 @@ pub async fn delete(app: &App, tenant: &TenantId, by: &str, id: &BindingId) -> R
     Ok(())
 }
 
-/// One capability: the instances fulfilling it and the bindings using it.
-pub struct Capability {
-    pub id: String,
-    pub connectors: Vec<String>,
-    pub bindings: Vec<String>,
-}
-
-/// Every capability of the tenant, by name.
-pub async fn capabilities(app: &App, tenant: &TenantId) -> Result<Vec<Capability>, StoreError> {
-    let connectors = app.connectors.all_connectors(tenant).await?;
-    let bindings = app.connectors.all_bindings(tenant).await?;
-    fn entry<'a>(caps: &'a mut BTreeMap<String, Capability>, cap: &str) -> &'a mut Capability {
-        caps.entry(cap.to_string()).or_insert_with(|| Capability {
-            id: cap.to_string(),
-            connectors: vec![],
-            bindings: vec![],
-        })
-    }
-    let mut caps = BTreeMap::new();
-    for c in &connectors {
-        for cap in &c.capabilities {
-            entry(&mut caps, cap).connectors.push(c.id.to_string());
-        }
-    }
-    for b in &bindings {
-        entry(&mut caps, &b.capability)
-            .bindings
-            .push(b.id.to_string());
-    }
-    Ok(caps.into_values().collect())
+/// A page of the tenant's capabilities by name, strictly after `after`:
+/// read from the summary the database keeps with every install, uninstall
+/// and binding change, never by walking the tenant's instances.
+pub async fn capabilities(
+    app: &App,
+    tenant: &TenantId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<CapabilitySummary>, StoreError> {
+    app.connectors.capabilities(tenant, after, limit).await
 }

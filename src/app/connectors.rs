@@ -29,15 +29,23 @@ pub async fn owned(app: &App, tenant: &TenantId, id: &str) -> Result<ConnectorRe
         .ok_or_else(|| Error::not_found("connector", id.as_str()).into())
 }
 
-/// Each listing's status (`live` / `delisted`), for `listing_status`.
-pub async fn listing_statuses(app: &App) -> Result<HashMap<String, String>, StoreError> {
+/// The status (`live` / `delisted`) of each of `listings` (a page's), for
+/// `listing_status`: one lookup each in the isolate's catalog index.
+pub async fn listing_statuses<'a>(
+    app: &App,
+    listings: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, StoreError> {
     let index = app.catalog().index().await?;
-    let statuses = index
-        .borrow()
-        .statuses()
-        .map(|(id, status)| (id.to_string(), status.to_string()))
-        .collect();
-    Ok(statuses)
+    let index = index.borrow();
+    Ok(listings
+        .into_iter()
+        .map(|l| {
+            (
+                l.to_string(),
+                index.status(l).unwrap_or("delisted").to_string(),
+            )
+        })
+        .collect())
 }
 
 /// One listing's status; a listing no longer in the index is `delisted`.

@@ -82,32 +82,28 @@ pub fn serving<'a, C: Borrow<ConnectorRecord>>(b: &BindingRecord, all: &'a [C]) 
     }
 }
 
-/// The instances that may serve `bindings`: the pinned ones `cb` carries,
-/// and, when one of `bindings` is unpinned, every instance of the tenant.
-pub async fn instances(
-    app: &App,
-    tenant: &TenantId,
-    cb: ConsumerBindings,
-    bindings: &[&BindingRecord],
-) -> Result<Vec<Rc<ConnectorRecord>>, Fail> {
-    let all = if bindings.iter().any(|b| b.connector_id.is_none()) {
-        app.connectors.all_connectors(tenant).await?
-    } else {
-        cb.pinned
-    };
-    Ok(all.into_iter().map(Rc::new).collect())
+/// The instances that may serve the consumer's bindings: those they pin and
+/// those serving its unpinned capabilities, each once.
+pub fn instances(cb: ConsumerBindings) -> Vec<Rc<ConnectorRecord>> {
+    let mut seen = std::collections::BTreeSet::new();
+    cb.pinned
+        .into_iter()
+        .chain(cb.serving)
+        .filter(|c| seen.insert(c.id.clone()))
+        .map(Rc::new)
+        .collect()
 }
 
 /// `consumer`'s tool set. Bindings take precedence by age: when two would
 /// give the same name (possible only when the instance serving an unpinned
 /// binding changes listing), the older binding's tool is shown and the other
-/// is withheld, never renamed. One D1 round trip when every binding is
-/// pinned (two otherwise); listings come from the isolate's cache.
+/// is withheld, never renamed. One D1 round trip that reads only the
+/// consumer's bindings and the instances serving them; listings come from
+/// the isolate's cache.
 pub async fn assemble(app: &App, tenant: &TenantId, consumer: &str) -> Result<Assembled, Fail> {
     let cb = app.connectors.consumer_bindings(tenant, consumer).await?;
     let bindings = cb.bindings.clone();
-    let refs: Vec<&BindingRecord> = bindings.iter().collect();
-    let all = instances(app, tenant, cb, &refs).await?;
+    let all = instances(cb);
     let mut out = Assembled::default();
     let mut named: BTreeMap<String, Granted> = BTreeMap::new();
     for b in &bindings {
@@ -182,7 +178,7 @@ pub async fn find(
     if mine.is_empty() {
         return Ok(None);
     }
-    let all = instances(app, tenant, cb, &mine).await?;
+    let all = instances(cb);
     for b in mine {
         let Some(c) = serving(b, &all) else {
             continue;

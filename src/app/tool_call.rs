@@ -164,28 +164,24 @@ async fn granted(
     c: &ConnectorRecord,
     tool: &Tool,
 ) -> Result<Option<BindingRecord>, Fail> {
-    let bindings: Vec<_> = app
-        .connectors
-        .consumer_bindings(tenant, consumer)
-        .await?
+    let cb = app.connectors.consumer_bindings(tenant, consumer).await?;
+    let serving = cb.serving;
+    let bindings: Vec<_> = cb
         .bindings
         .into_iter()
         .filter(|b| b.capability == tool.capability)
         .collect();
-    if let Some(b) = bindings
+    // Pinned to `c` first; else unpinned, with `c` the instance serving it.
+    let pinned = bindings
         .iter()
-        .find(|b| b.connector_id.as_ref() == Some(&c.id))
-    {
-        return Ok(Some(b.clone()));
-    }
-    if !bindings.iter().any(|b| b.connector_id.is_none()) {
-        return Ok(None);
-    }
-    let all = app.connectors.all_connectors(tenant).await?;
-    Ok(bindings
-        .into_iter()
-        .filter(|b| b.connector_id.is_none())
-        .find(|b| super::gateway::serving(b, &all).is_some_and(|s| s.id == c.id)))
+        .find(|b| b.connector_id.as_ref() == Some(&c.id));
+    let unpinned = || {
+        bindings.iter().find(|b| {
+            b.connector_id.is_none()
+                && super::gateway::serving(b, &serving).is_some_and(|s| s.id == c.id)
+        })
+    };
+    Ok(pinned.or_else(unpinned).cloned())
 }
 
 /// The SHA-256 of the arguments' canonical JSON (key order does not matter).

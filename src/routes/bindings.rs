@@ -12,7 +12,7 @@ use crate::domain::auth::Role;
 use crate::domain::governance::{parse_rate_limit, Policy};
 use crate::domain::ids::{BindingId, ConnectorId};
 use crate::domain::Error;
-use crate::store::{BindingRecord, Fail};
+use crate::store::{BindingFilter, BindingRecord, Fail};
 use serde_json::{json, Value};
 
 fn binding_json(b: &BindingRecord) -> Value {
@@ -168,14 +168,20 @@ pub async fn update_binding(
     .await
 }
 
-/// `GET /v1/bindings`.
+/// `GET /v1/bindings` — newest first; filters `consumer`, `capability`,
+/// `connector_id` (the instance a binding pins).
 pub async fn list_bindings(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, _) = principal.require(Role::Viewer)?;
-    let (page, after, _) = list_query(req, &[])?;
+    let (page, after, mut f) = list_query(req, &["consumer", "capability", "connector_id"])?;
+    let filter = BindingFilter {
+        consumer: f.remove("consumer"),
+        capability: f.remove("capability"),
+        connector_id: f.remove("connector_id"),
+    };
     let items = app
         .connectors
-        .list_bindings(tenant, after, page.limit + 1)
+        .list_bindings(tenant, &filter, after, page.limit + 1)
         .await?;
     Ok(list_json(
         items,
@@ -211,22 +217,28 @@ pub async fn delete_binding(
     .await
 }
 
-/// `GET /v1/capabilities` — each capability with the instances fulfilling it
-/// and the bindings using it, by name.
+/// `GET /v1/capabilities` — the tenant's capabilities by name, each with how
+/// many instances fulfil it and bindings use it and the newest ids of both
+/// (the rest: `GET /v1/connectors?capability=`, `GET /v1/bindings?capability=`).
 pub async fn list_capabilities(app: &App, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = app.principal(req).await?;
     let (tenant, _) = principal.require(Role::Viewer)?;
-    if let Some((k, _)) = req.query.first() {
-        return Err(Error::invalid(k.clone(), format!("Unknown query parameter '{k}'.")).into());
-    }
-    let data: Vec<Value> = uc::capabilities(app, tenant)
-        .await?
-        .into_iter()
-        .map(|c| json!({"id": c.id, "object": "capability", "fulfilled": !c.connectors.is_empty(), "connectors": c.connectors, "bindings": c.bindings}))
-        .collect();
-    Ok(HttpResponse::json(
-        200,
-        &json!({"object": "list", "data": data, "has_more": false, "next_cursor": null}),
+    let (page, after, _) = list_query(req, &[])?;
+    let after = match after {
+        Some((kind, name)) if kind == "cap" => Some(name),
+        Some(_) => return Err(Error::invalid("cursor", "Invalid cursor: pass the next_cursor of a previous page of GET /v1/capabilities unchanged.").into()),
+        None => None,
+    };
+    let items = uc::capabilities(app, tenant, after.as_deref(), page.limit + 1).await?;
+    Ok(list_json(
+        items,
+        page.limit,
+        |c| format!("cap|{}", c.capability),
+        |c| {
+            json!({"id": c.capability, "object": "capability", "fulfilled": c.connectors > 0,
+                   "connector_count": c.connectors, "binding_count": c.bindings,
+                   "connectors": c.connector_ids, "bindings": c.binding_ids})
+        },
     ))
 }
 

@@ -81,7 +81,7 @@ pub async fn list_connectors(app: &App, req: &HttpRequest) -> Result<HttpRespons
         .objects
         .details(tenant, items.iter().map(|c| c.id.to_string()).collect())
         .await?;
-    let statuses = uc::listing_statuses(app).await?;
+    let statuses = uc::listing_statuses(app, items.iter().map(|c| c.listing.as_str())).await?;
     Ok(list_json(
         items,
         page.limit,

@@ -57,11 +57,38 @@ pub struct BindingRecord {
     pub created_at: String,
 }
 
-/// A consumer's bindings with the instances they pin.
+/// A consumer's bindings with the instances that serve them: those they pin
+/// and, for its unpinned bindings, the instance serving each capability.
 #[derive(Debug, Clone, Default)]
 pub struct ConsumerBindings {
     pub bindings: Vec<BindingRecord>,
     pub pinned: Vec<ConnectorRecord>,
+    /// For each capability of an unpinned binding, the oldest `connected`
+    /// instance fulfilling it (none when nothing serves it).
+    pub serving: Vec<ConnectorRecord>,
+}
+
+/// How many ids of each kind a [`CapabilitySummary`] carries.
+pub const CAPABILITY_SAMPLE: usize = 10;
+
+/// One capability of a tenant, from the summary the database maintains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapabilitySummary {
+    pub capability: String,
+    /// How many instances fulfil it and bindings use it.
+    pub connectors: u64,
+    pub bindings: u64,
+    /// The newest of each (at most [`CAPABILITY_SAMPLE`]), newest first.
+    pub connector_ids: Vec<String>,
+    pub binding_ids: Vec<String>,
+}
+
+/// `GET /v1/bindings` filters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BindingFilter {
+    pub consumer: Option<String>,
+    pub capability: Option<String>,
+    pub connector_id: Option<String>,
 }
 
 #[async_trait(?Send)]
@@ -87,8 +114,20 @@ pub trait ConnectorStore {
         after: Option<(String, String)>,
         limit: usize,
     ) -> StoreResult<Vec<ConnectorRecord>>;
-    /// Every instance of the tenant (capability resolution; bounded by the tenant's size).
-    async fn all_connectors(&self, tenant: &TenantId) -> StoreResult<Vec<ConnectorRecord>>;
+    /// The instance serving an unpinned binding of `capability`: the oldest
+    /// `connected` instance fulfilling it (one index seek).
+    async fn serving(
+        &self,
+        tenant: &TenantId,
+        capability: &str,
+    ) -> StoreResult<Option<ConnectorRecord>>;
+    /// A page of the tenant's capabilities by name, strictly after `after`.
+    async fn capabilities(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<CapabilitySummary>>;
     /// Replaces the mutable fields of an instance (all but its id, tenant,
     /// listing, auth type, return URL and timestamps of creation and sync:
     /// an upgrade moves its version, kind, transport, capabilities and
@@ -136,15 +175,24 @@ pub trait ConnectorStore {
         tenant: &TenantId,
         id: &BindingId,
     ) -> StoreResult<Option<BindingRecord>>;
+    /// Newest first, strictly after `(created_at, id)`.
     async fn list_bindings(
         &self,
         tenant: &TenantId,
+        f: &BindingFilter,
         after: Option<(String, String)>,
         limit: usize,
     ) -> StoreResult<Vec<BindingRecord>>;
-    async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>>;
+    /// The bindings that need the instance `id`: those pinned to it, and the
+    /// unpinned ones whose capability no other instance fulfils; newest first.
+    async fn dependents(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+    ) -> StoreResult<Vec<BindingRecord>>;
     /// One consumer's bindings, oldest first (the gateway's order of
-    /// precedence), and the instances they are pinned to — one round trip.
+    /// precedence), and the instances serving them — one round trip that
+    /// reads nothing else of the tenant.
     async fn consumer_bindings(
         &self,
         tenant: &TenantId,

@@ -24,6 +24,8 @@ pub mod sql;
 
 #[cfg(test)]
 pub mod sqlite;
+#[cfg(test)]
+mod summary_tests;
 
 // What the SQL stores (`d1/`, `use super::*`) build on.
 use crate::domain::ids::{BindingId, ConnectSessionId, ConnectorId, KeyId, ListingId, TenantId};
@@ -48,8 +50,8 @@ pub use catalog::{
 };
 pub use connect_sessions::{ConnectSessionRecord, ConnectSessionStore};
 pub use connectors::{
-    BindingRecord, ConnectorFilter, ConnectorRecord, ConnectorStore, ConsumerBindings,
-    HealthCheckRecord, HEALTH_HISTORY,
+    BindingFilter, BindingRecord, CapabilitySummary, ConnectorFilter, ConnectorRecord,
+    ConnectorStore, ConsumerBindings, HealthCheckRecord, CAPABILITY_SAMPLE, HEALTH_HISTORY,
 };
 pub use events::{EventFilter, EventRecord};
 pub use oauth::{OAuthStateRecord, OAuthStore, Taken};

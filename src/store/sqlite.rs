@@ -21,6 +21,9 @@ pub struct SqliteDb {
     /// Statements run so far (to prove a cache spares the database).
     pub statements: Cell<usize>,
     pub before_batch: RefCell<Option<Meanwhile>>,
+    /// Every statement run while `Some` (tests read the production SQL back
+    /// to check its query plan).
+    pub log: RefCell<Option<Vec<Statement>>>,
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -68,11 +71,15 @@ impl SqliteDb {
             conn,
             statements: Cell::new(0),
             before_batch: RefCell::new(None),
+            log: RefCell::new(None),
         }
     }
 
     fn exec(&self, s: &Statement) -> StoreResult<StatementResult> {
         self.statements.set(self.statements.get() + 1);
+        if let Some(log) = self.log.borrow_mut().as_mut() {
+            log.push(s.clone());
+        }
         self.uncounted(s)
     }
 
@@ -98,6 +105,21 @@ impl SqliteDb {
             self.conn.changes() as usize
         };
         Ok(StatementResult { rows: out, changes })
+    }
+
+    /// SQLite's plan for `s`, one line per step (`SEARCH …`, `SCAN …`,
+    /// `USE TEMP B-TREE …`).
+    pub fn plan(&self, s: &Statement) -> Vec<String> {
+        let explain = Statement {
+            sql: format!("EXPLAIN QUERY PLAN {}", s.sql),
+            params: s.params.clone(),
+        };
+        self.uncounted(&explain)
+            .unwrap_or_else(|e| panic!("{}: {}", s.sql, e.0))
+            .rows
+            .iter()
+            .map(|r| r["detail"].as_str().unwrap_or_default().to_string())
+            .collect()
     }
 
     /// Test inspection (not counted in `statements`): every row a query

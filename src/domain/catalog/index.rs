@@ -260,11 +260,6 @@ impl CatalogIndex {
             .map(|&i| &*self.items[i as usize].status)
     }
 
-    /// Every listing's stored key and status.
-    pub fn statuses(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.items.iter().map(|i| (&*i.key, &*i.status))
-    }
-
     /// Applies changes read from the store, in `(seq, key)` order; call
     /// [`settle`](Self::settle) after the last of them, before answering. A
     /// change older than what the index holds for that listing is ignored, so

@@ -18,6 +18,7 @@ mod ownership;
 mod service;
 mod signed;
 mod sweep;
+mod tenant_scale;
 mod tool_calls;
 mod upgrade;
 mod verdicts;

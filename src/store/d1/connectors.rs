@@ -11,10 +11,10 @@ use serde::Deserialize;
 pub(crate) const PINNED_BY_CONSUMER: &str = "WHERE +tenant_id = ?1 AND id IN
    (SELECT connector_id FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 AND connector_id IS NOT NULL)";
 
-const CONNECTOR_COLUMNS: &str = "id, tenant_id, listing_id, listing_version, name, kind, transport, crew_id, capabilities, tools, config, auth_type, auth_hint, secret, status, health, return_url, created_at, updated_at, last_synced_at";
+pub(super) const CONNECTOR_COLUMNS: &str = "id, tenant_id, listing_id, listing_version, name, kind, transport, crew_id, capabilities, tools, config, auth_type, auth_hint, secret, status, health, return_url, created_at, updated_at, last_synced_at";
 
 #[derive(Deserialize)]
-struct ConnectorRow {
+pub(super) struct ConnectorRow {
     id: String,
     tenant_id: String,
     listing_id: String,
@@ -38,7 +38,7 @@ struct ConnectorRow {
 }
 
 impl ConnectorRow {
-    fn into_record(self) -> StoreResult<ConnectorRecord> {
+    pub(super) fn into_record(self) -> StoreResult<ConnectorRecord> {
         let auth_type = AuthMode::parse(&self.auth_type)
             .ok_or_else(|| StoreError(format!("connector {}: unknown auth type", self.id)))?;
         Ok(ConnectorRecord {
@@ -74,8 +74,11 @@ fn is_unique_violation(e: &StoreError) -> bool {
     e.0.contains("UNIQUE constraint failed")
 }
 
+pub(super) const BINDING_COLUMNS: &str =
+    "id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at";
+
 #[derive(Deserialize)]
-struct BindingRow {
+pub(super) struct BindingRow {
     id: String,
     tenant_id: String,
     consumer: String,
@@ -101,17 +104,6 @@ impl From<BindingRow> for BindingRecord {
             created_at: r.created_at,
         }
     }
-}
-
-#[derive(Deserialize)]
-struct EventRow {
-    id: String,
-    tenant_id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    connector_id: Option<String>,
-    data: String,
-    created_at: String,
 }
 
 impl<S: Sql> SqlStore<S> {
@@ -261,45 +253,24 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         after: Option<(String, String)>,
         limit: usize,
     ) -> StoreResult<Vec<ConnectorRecord>> {
-        // Optional filters as `?n IS NULL OR …`, so one statement serves all.
-        let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
-        let sql = format!(
-            "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1
-               AND (?2 IS NULL OR listing_id = ?2 OR listing_id = ?1 || '/' || ?2) AND (?3 IS NULL OR kind = ?3)
-               AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR crew_id = ?5)
-               AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(connectors.capabilities) WHERE value = ?6))
-               AND (?7 IS NULL OR (created_at, id) < (?7, ?8))
-             ORDER BY created_at DESC, id DESC LIMIT ?9"
-        );
-        let rows = self
-            .stmt(
-                &sql,
-                &[
-                    tenant.as_str().into(),
-                    opt(&f.listing),
-                    opt(&f.kind),
-                    opt(&f.status),
-                    opt(&f.crew_id),
-                    opt(&f.capability),
-                    at,
-                    id,
-                    limit.into(),
-                ],
-            )?
-            .all::<ConnectorRow>(&self.db)
-            .await?;
-        rows.into_iter().map(ConnectorRow::into_record).collect()
+        self.list_connectors_sql(tenant, f, after, limit).await
     }
 
-    async fn all_connectors(&self, tenant: &TenantId) -> StoreResult<Vec<ConnectorRecord>> {
-        let rows = self
-            .stmt(
-                &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC"),
-                &[tenant.as_str().into()],
-            )?
-            .all::<ConnectorRow>(&self.db)
-            .await?;
-        rows.into_iter().map(ConnectorRow::into_record).collect()
+    async fn serving(
+        &self,
+        tenant: &TenantId,
+        capability: &str,
+    ) -> StoreResult<Option<ConnectorRecord>> {
+        self.serving_sql(tenant, capability).await
+    }
+
+    async fn capabilities(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<CapabilitySummary>> {
+        self.capabilities_sql(tenant, after, limit).await
     }
 
     async fn update_connector(
@@ -396,31 +367,19 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
     async fn list_bindings(
         &self,
         tenant: &TenantId,
+        f: &BindingFilter,
         after: Option<(String, String)>,
         limit: usize,
     ) -> StoreResult<Vec<BindingRecord>> {
-        let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
-        let rows = self
-            .stmt(
-                "SELECT id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at FROM bindings
-                 WHERE tenant_id = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3))
-                 ORDER BY created_at DESC, id DESC LIMIT ?4",
-                &[tenant.as_str().into(), at, id, limit.into()],
-            )?
-            .all::<BindingRow>(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        self.list_bindings_sql(tenant, f, after, limit).await
     }
 
-    async fn all_bindings(&self, tenant: &TenantId) -> StoreResult<Vec<BindingRecord>> {
-        let rows = self
-            .stmt(
-                "SELECT id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at FROM bindings WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC",
-                &[tenant.as_str().into()],
-            )?
-            .all::<BindingRow>(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+    async fn dependents(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectorId,
+    ) -> StoreResult<Vec<BindingRecord>> {
+        self.dependents_sql(tenant, id).await
     }
 
     async fn consumer_bindings(
@@ -430,7 +389,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
     ) -> StoreResult<ConsumerBindings> {
         let params = [tenant.as_str().into(), consumer.into()];
         let bindings = self.stmt(
-            "SELECT id, tenant_id, consumer, capability, connector_id, alias, policy, rate_limit_per_minute, created_at FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 ORDER BY created_at, id",
+            &format!("SELECT {BINDING_COLUMNS} FROM bindings WHERE tenant_id = ?1 AND consumer = ?2 ORDER BY created_at, id"),
             &params,
         )?;
         // `+tenant_id`: each pinned instance is found by its primary key; on
@@ -439,7 +398,13 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
             &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors {PINNED_BY_CONSUMER}"),
             &params,
         )?;
-        let mut results = self.run_batch(vec![bindings, pinned]).await?.into_iter();
+        // And for its unpinned bindings, each capability's serving instance:
+        // one seek each, never the tenant's other instances.
+        let serving = self.stmt(&super::tenant_lists::serving_unpinned(), &params)?;
+        let mut results = self
+            .run_batch(vec![bindings, pinned, serving])
+            .await?
+            .into_iter();
         let mut rows = |n| {
             results
                 .next()
@@ -450,11 +415,18 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
             .into_iter()
             .map(|r| decode::<BindingRow>(r).map(Into::into))
             .collect::<StoreResult<Vec<BindingRecord>>>()?;
-        let pinned = rows(2)?
-            .into_iter()
-            .map(|r| decode::<ConnectorRow>(r).and_then(ConnectorRow::into_record))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(ConsumerBindings { bindings, pinned })
+        let instances = |rows: Vec<serde_json::Value>| {
+            rows.into_iter()
+                .map(|r| decode::<ConnectorRow>(r).and_then(ConnectorRow::into_record))
+                .collect::<StoreResult<Vec<_>>>()
+        };
+        let pinned = instances(rows(2)?)?;
+        let serving = instances(rows(3)?)?;
+        Ok(ConsumerBindings {
+            bindings,
+            pinned,
+            serving,
+        })
     }
 
     async fn update_binding(
@@ -505,29 +477,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         after: Option<(String, String)>,
         limit: usize,
     ) -> StoreResult<Vec<EventRecord>> {
-        let (at, id) = after.map_or((Param::Null, Param::Null), |(a, i)| (a.into(), i.into()));
-        let rows = self
-            .stmt(
-                "SELECT id, tenant_id, type, connector_id, data, created_at FROM events
-                 WHERE tenant_id = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR connector_id = ?3)
-                   AND (?4 IS NULL OR (created_at, id) < (?4, ?5))
-                 ORDER BY created_at DESC, id DESC LIMIT ?6",
-                &[tenant.as_str().into(), opt(&f.kind), opt(&f.connector_id), at, id, limit.into()],
-            )?
-            .all::<EventRow>(&self.db)
-            .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(EventRecord {
-                    id: r.id,
-                    tenant: TenantId::from_trusted(r.tenant_id),
-                    kind: r.kind,
-                    connector_id: r.connector_id,
-                    data: serde_json::from_str(&r.data)?,
-                    created_at: r.created_at,
-                })
-            })
-            .collect()
+        self.list_events_sql(tenant, f, after, limit).await
     }
 }
 

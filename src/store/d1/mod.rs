@@ -11,6 +11,7 @@ mod health_checks;
 #[cfg(test)]
 pub(crate) use connectors::PINNED_BY_CONSUMER;
 mod oauth;
+mod tenant_lists;
 mod tool_calls;
 mod webhook_deliveries;
 mod webhooks;
