@@ -307,3 +307,7 @@ node bench/console.mjs "$base" "$viewer" "${CONSOLE_RUNS:-9}"
 # Catalog at scale (issue 16): a worker of its own, the shipped catalog, then
 # 3,000 and 30,000 listings (bench/scale.sh; SKIP_SCALE=1 leaves it out).
 [ "${SKIP_SCALE:-0}" = 1 ] || { echo; bench/scale.sh; }
+
+# A tenant at scale (issue 16): 10 and 3,010 instances (bench/tenant.sh;
+# SKIP_TENANT=1 leaves it out).
+[ "${SKIP_TENANT:-0}" = 1 ] || { echo; bench/tenant.sh; }

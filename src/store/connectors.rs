@@ -106,7 +106,9 @@ pub trait ConnectorStore {
         id: &ConnectorId,
     ) -> StoreResult<Option<ConnectorRecord>>;
     async fn name_taken(&self, tenant: &TenantId, name: &str) -> StoreResult<bool>;
-    /// Newest first, strictly after `(created_at, id)`.
+    /// Newest first, strictly after `(created_at, id)`. What a list shows:
+    /// each record's `tools` holds only each tool's `name`, `capability` and
+    /// `side_effect` (read one instance with [`Self::connector`] for all).
     async fn list_connectors(
         &self,
         tenant: &TenantId,

@@ -123,19 +123,7 @@ impl TenantObject {
                 now_ms,
             }) => self.rate(key, per_minute, now_ms).await?,
             Ok(Command::Poke { tenant, armed, .. }) => self.poke(tenant, armed).await?,
-            Ok(Command::Details { ids }) => {
-                let storage = self.state.storage();
-                let mut details = std::collections::HashMap::new();
-                for id in ids.into_iter().take(200) {
-                    if let Some(d) = storage
-                        .get::<serde_json::Value>(&protocol::details_key(&id))
-                        .await?
-                    {
-                        details.insert(id, d);
-                    }
-                }
-                Answer::Details { details }
-            }
+            Ok(Command::Details { ids }) => self.details(ids).await?,
         };
         Ok(answer)
     }
@@ -204,6 +192,28 @@ impl TenantObject {
         }
         let st: Option<SweepState> = self.state.storage().get(protocol::SWEEP_STATE).await?;
         Ok(st.is_some_and(|s| s.active))
+    }
+
+    /// The sweep's latest check of each of `ids` (a page's, at most 200):
+    /// one storage read per 128 keys (its limit), not one per instance.
+    async fn details(&self, ids: Vec<String>) -> Result<Answer> {
+        let storage = self.state.storage();
+        let mut details = std::collections::HashMap::new();
+        let ids: Vec<String> = ids.into_iter().take(200).collect();
+        for chunk in ids.chunks(128) {
+            let keys: Vec<String> = chunk.iter().map(|id| protocol::details_key(id)).collect();
+            let found = storage.get_multiple(keys).await?;
+            for id in chunk {
+                let v = found.get(&JsValue::from(protocol::details_key(id)));
+                if v.is_undefined() {
+                    continue;
+                }
+                if let Ok(d) = serde_wasm_bindgen::from_value::<serde_json::Value>(v) {
+                    details.insert(id.clone(), d);
+                }
+            }
+        }
+        Ok(Answer::Details { details })
     }
 
     /// Deletes idempotency records past their retention; notes when the

@@ -161,6 +161,52 @@ pub fn lifecycle(s: &Server, p: &Provider, seen: &Seen) {
         .unwrap()
         .iter()
         .any(|c| c["id"] == "issue.read" && c["bindings"] == json!([bid])));
+    // Paged by name from the summary local D1's triggers keep, with counts;
+    // walked one at a time, every capability of both instances, each once.
+    let mut names = vec![];
+    let mut path = "/v1/capabilities?limit=1".to_string();
+    loop {
+        let page = keep(seen, call("GET", &s.url(&path)).auth(&viewer).send()).json();
+        let c = &page["data"][0];
+        if c["id"] == "issue.read" {
+            assert_eq!(
+                (c["connector_count"].as_u64(), c["binding_count"].as_u64()),
+                (Some(1), Some(1)),
+                "{c}"
+            );
+        }
+        names.push(c["id"].as_str().unwrap().to_string());
+        match page["next_cursor"].as_str() {
+            Some(next) => path = format!("/v1/capabilities?limit=1&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        names,
+        [
+            "channel.read",
+            "issue.read",
+            "issue.write",
+            "message.read",
+            "message.send",
+            "pull_request.read",
+            "pull_request.write",
+            "reaction.write",
+            "repo.read",
+            "user.read"
+        ]
+    );
+    let mine = keep(
+        seen,
+        call(
+            "GET",
+            &s.url("/v1/bindings?consumer=triage-agent&capability=issue.read"),
+        )
+        .auth(&viewer)
+        .send(),
+    )
+    .json();
+    assert_eq!(mine["data"][0]["id"], json!(bid));
     let a = keep(
         seen,
         call("DELETE", &s.url(&format!("/v1/connectors/{id}")))
@@ -186,6 +232,30 @@ pub fn lifecycle(s: &Server, p: &Provider, seen: &Seen) {
             .send(),
     );
     assert_eq!((a.status, a.json()["deleted"].clone()), (200, json!(true)));
+    // Read back: GitHub's capabilities went with it; Slack's stay.
+    let caps = keep(
+        seen,
+        call("GET", &s.url("/v1/capabilities?limit=100"))
+            .auth(&viewer)
+            .send(),
+    )
+    .json();
+    let left: Vec<&str> = caps["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        left,
+        [
+            "channel.read",
+            "message.read",
+            "message.send",
+            "reaction.write",
+            "user.read"
+        ]
+    );
     assert_eq!(
         call("GET", &s.url(&format!("/v1/connectors/{id}")))
             .auth(&viewer)

@@ -407,3 +407,22 @@ fn a_consumers_tools_read_only_its_bindings_and_the_instances_serving_them() {
     let bad = unbounded(&t.w, &log);
     assert!(bad.is_empty(), "{}", bad.join("\n\n"));
 }
+
+#[test]
+fn a_list_shows_each_instance_as_its_own_read_does() {
+    // The list reads each instance's tools cut down in SQLite; the view is
+    // the same as a read of the one instance.
+    let t = setup();
+    for i in 0..3 {
+        t.install(&format!("gh-{i}"));
+    }
+    for path in ["/v1/connectors", "/v1/connectors?capability=repo.read"] {
+        let listed = t.walk(path, 2);
+        assert_eq!(listed.len(), 3);
+        for item in listed {
+            let one = t.get(&format!("/v1/connectors/{}", item["id"].as_str().unwrap()));
+            assert_eq!(item, one);
+            assert_eq!(item["tools"].as_array().unwrap().len(), 9, "{item}");
+        }
+    }
+}

@@ -101,6 +101,24 @@ pub(super) fn serving_unpinned() -> String {
     )
 }
 
+/// The columns of an instance in a list (`c`: the table's prefix), where
+/// `tools` is cut down in SQLite to what a list shows of each tool (name,
+/// capability, side effect): a full tool set with its schemas and request
+/// templates is kilobytes an instance that the page would only parse to drop.
+fn listed_columns(c: &str) -> String {
+    CONNECTOR_COLUMNS
+        .split(", ")
+        .map(|col| match col {
+            "tools" => format!(
+                "(SELECT json_group_array(json_object('name', value -> '$.name', 'capability', value -> '$.capability',
+                    'side_effect', value -> '$.side_effect')) FROM json_each({c}tools)) AS tools"
+            ),
+            col => format!("{c}{col}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Deserialize)]
 struct CapabilityRow {
     capability: String,
@@ -146,31 +164,26 @@ impl<S: Sql> SqlStore<S> {
     ) -> StoreResult<Vec<ConnectorRecord>> {
         // By capability, the page walks that capability's rows (newest first,
         // the instance's own `created_at`) and joins each instance by key.
-        let (w, head, at, id, order) = match &f.capability {
-            Some(cap) => {
-                let columns = CONNECTOR_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("c.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                (
-                    Where::tenant("m.tenant_id", tenant)
-                        .and("m.capability = ?", vec![cap.as_str().into()]),
-                    format!("SELECT {columns} FROM connector_capabilities m JOIN connectors c ON c.id = m.connector_id"),
-                    "m.created_at",
-                    "m.connector_id",
-                    "m.created_at DESC, m.connector_id DESC",
-                )
-            }
+        let (w, from, c, at, id, order) = match &f.capability {
+            Some(cap) => (
+                Where::tenant("m.tenant_id", tenant)
+                    .and("m.capability = ?", vec![cap.as_str().into()]),
+                "connector_capabilities m JOIN connectors c ON c.id = m.connector_id",
+                "c.",
+                "m.created_at",
+                "m.connector_id",
+                "m.created_at DESC, m.connector_id DESC",
+            ),
             None => (
                 Where::tenant("tenant_id", tenant),
-                format!("SELECT {CONNECTOR_COLUMNS} FROM connectors"),
+                "connectors",
+                "",
                 "created_at",
                 "id",
                 NEWEST,
             ),
         };
-        let c = if f.capability.is_some() { "c." } else { "" };
+        let head = format!("SELECT {} FROM {from}", listed_columns(c));
         let stmt = w
             // A listing by id, or a private one by its short name.
             .and_opt(
