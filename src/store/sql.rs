@@ -123,7 +123,9 @@ pub fn decode<T: DeserializeOwned>(row: Value) -> StoreResult<T> {
 }
 
 /// Rows the first statement of a batch changed: batches here lead with the
-/// statement whose effect decides the outcome.
+/// statement whose effect decides the outcome. As D1 counts them, the rows
+/// its triggers changed are included, so a write of one row by its key
+/// succeeded when this is above zero (not exactly one).
 pub fn first_changes(results: &[StatementResult]) -> usize {
     results.first().map_or(0, |r| r.changes)
 }

@@ -87,6 +87,7 @@ impl SqliteDb {
         let mut stmt = self.conn.prepare(&s.sql).map_err(err)?;
         let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
         let readonly = stmt.readonly();
+        let before = self.conn.total_changes();
         let mut rows = stmt
             .query(rusqlite::params_from_iter(s.params.iter().map(bind)))
             .map_err(err)?;
@@ -98,11 +99,13 @@ impl SqliteDb {
             }
             out.push(Value::Object(obj));
         }
-        // `changes()` is the last write's count; a read changes nothing.
+        // A write's count as D1 reports it (`meta.changes`): every row the
+        // statement changed, its triggers' rows included (SQLite's own
+        // `changes()` leaves those out); a read changes nothing.
         let changes = if readonly {
             0
         } else {
-            self.conn.changes() as usize
+            (self.conn.total_changes() - before) as usize
         };
         Ok(StatementResult { rows: out, changes })
     }

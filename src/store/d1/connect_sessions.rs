@@ -140,6 +140,6 @@ impl<S: Sql> ConnectSessionStore for SqlStore<S> {
         )?;
         let event = self.conditional_event(e)?;
         let results = self.db.batch(vec![update, event]).await?;
-        Ok(first_changes(&results) == 1)
+        Ok(first_changes(&results) > 0)
     }
 }

@@ -173,7 +173,7 @@ impl<S: Sql> SqlStore<S> {
         }
         batch.extend(after);
         match self.run_batch(batch).await {
-            Ok(r) if first_changes(&r) == 1 => Ok(Written::Done),
+            Ok(r) if first_changes(&r) > 0 => Ok(Written::Done),
             Ok(_) => Ok(Written::Gone),
             Err(err) if is_unique_violation(&err) => Ok(Written::NameTaken),
             Err(err) => Err(err),
@@ -195,7 +195,7 @@ impl<S: Sql> SqlStore<S> {
         let r = self
             .run_batch(vec![delete, self.conditional_event(e)?])
             .await?;
-        Ok(first_changes(&r) == 1)
+        Ok(first_changes(&r) > 0)
     }
 }
 
@@ -322,7 +322,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
         let r = self
             .run_batch(vec![delete, self.conditional_event(e)?, history])
             .await?;
-        Ok(first_changes(&r) == 1)
+        Ok(first_changes(&r) > 0)
     }
 
     async fn insert_binding(
@@ -449,7 +449,7 @@ impl<S: Sql> ConnectorStore for SqlStore<S> {
             .run_batch(vec![update, self.conditional_event(e)?])
             .await
         {
-            Ok(r) if first_changes(&r) == 1 => Ok(Written::Done),
+            Ok(r) if first_changes(&r) > 0 => Ok(Written::Done),
             Ok(_) => Ok(Written::Gone),
             Err(err) => Err(err),
         }

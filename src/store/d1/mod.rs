@@ -192,7 +192,7 @@ impl<S: Sql> TenantStore for SqlStore<S> {
         )?;
         let event = self.conditional_event(e)?;
         let results = self.db.batch(vec![update, event]).await?;
-        Ok(first_changes(&results) == 1)
+        Ok(first_changes(&results) > 0)
     }
 
     async fn live_key(&self, id: &KeyId) -> StoreResult<Option<KeyRecord>> {
@@ -464,7 +464,7 @@ impl<S: Sql> CatalogStore for SqlStore<S> {
         )?;
         let event = self.conditional_event(e)?;
         match self.db.batch(vec![decide, version, listing, event]).await {
-            Ok(r) if first_changes(&r) == 1 => Ok(Written::Done),
+            Ok(r) if first_changes(&r) > 0 => Ok(Written::Done),
             Ok(_) => Ok(Written::Gone),
             Err(err) if err.0.contains("UNIQUE constraint failed") => Ok(Written::NameTaken),
             Err(err) => Err(err),
@@ -480,7 +480,7 @@ impl<S: Sql> CatalogStore for SqlStore<S> {
             )?
             .run(&self.db)
             .await?;
-        Ok(r == 1)
+        Ok(r > 0)
     }
 
     async fn relist(&self, id: &ListingId, now: &str) -> StoreResult<bool> {
@@ -492,7 +492,7 @@ impl<S: Sql> CatalogStore for SqlStore<S> {
             )?
             .run(&self.db)
             .await?;
-        Ok(r == 1)
+        Ok(r > 0)
     }
 
     async fn insert_submission(&self, s: &SubmissionRecord, e: &EventRecord) -> StoreResult<()> {
@@ -573,6 +573,6 @@ impl<S: Sql> CatalogStore for SqlStore<S> {
             .db
             .batch(vec![update, self.conditional_event(e)?])
             .await?;
-        Ok(first_changes(&r) == 1)
+        Ok(first_changes(&r) > 0)
     }
 }

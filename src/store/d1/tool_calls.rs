@@ -240,7 +240,7 @@ impl<S: Sql> ToolCallStore for SqlStore<S> {
         if let Some(e) = e {
             batch.push(self.conditional_event(e)?);
         }
-        Ok(first_changes(&self.db.batch(batch).await?) == 1)
+        Ok(first_changes(&self.db.batch(batch).await?) > 0)
     }
 
     async fn insert_approval(
@@ -336,7 +336,7 @@ impl<S: Sql> ToolCallStore for SqlStore<S> {
             .db
             .batch(vec![update, self.conditional_event(e)?])
             .await?;
-        Ok(first_changes(&r) == 1)
+        Ok(first_changes(&r) > 0)
     }
 
     async fn due_approvals(&self, now: &str, limit: usize) -> StoreResult<Vec<ApprovalRecord>> {

@@ -82,7 +82,7 @@ impl<S: Sql> WebhookEndpoints for SqlStore<S> {
             .db
             .batch(vec![insert, self.conditional_event(event)?])
             .await?;
-        Ok(first_changes(&r) == 1)
+        Ok(first_changes(&r) > 0)
     }
 
     async fn endpoint(
@@ -144,7 +144,7 @@ impl<S: Sql> WebhookEndpoints for SqlStore<S> {
             .db
             .batch(vec![delete, self.conditional_event(event)?, deliveries])
             .await?;
-        Ok(first_changes(&r) == 1)
+        Ok(first_changes(&r) > 0)
     }
 
     async fn tenants_with_webhooks(&self) -> StoreResult<Vec<TenantId>> {
