@@ -8,7 +8,9 @@
 # instance, two unpinned, served by the oldest connected instance). Measures
 # with wrk, each route on both tenants back to back in every round
 #   capabilities     GET /v1/capabilities?limit=20
-#   connectors       GET /v1/connectors?limit=20
+#   connectors       GET /v1/connectors?limit=20 (10 items in the small
+#                    tenant, 20 in the large: the page itself costs twice)
+#   connectors ×10   GET /v1/connectors?limit=10 (a page as full in both)
 #   connectors deep  GET /v1/connectors?limit=20&cursor=… (the oldest page)
 #   events           GET /v1/events?limit=20
 #   events deep      GET /v1/events?limit=20&cursor=… (the oldest page)
@@ -147,6 +149,7 @@ for r in $(seq 1 "$ROUNDS"); do
   read -r a b c < <(bench_wrk "$base/v1/ping"); echo "floor $r floor $a $b $c" >> "$results"
   one "$r" capabilities "/v1/capabilities?limit=20"
   one "$r" connectors "/v1/connectors?limit=20"
+  one "$r" connectors-10 "/v1/connectors?limit=10"
   one "$r" connectors-deep "/v1/connectors?limit=20&cursor=@CN@"
   one "$r" events "/v1/events?limit=20"
   one "$r" events-deep "/v1/events?limit=20&cursor=@EV@"
@@ -166,7 +169,7 @@ import sys
 rows = [l.split() for l in open(sys.argv[1])]
 large = sys.argv[3]
 routes = [("capabilities", "GET /v1/capabilities?limit=20"), ("connectors", "GET /v1/connectors?limit=20"),
-          ("connectors-deep", "  … the oldest page (cursor)"), ("events", "GET /v1/events?limit=20"),
+          ("connectors-10", "  … limit=10 (both pages full)"), ("connectors-deep", "  … the oldest page (cursor)"), ("events", "GET /v1/events?limit=20"),
           ("events-deep", "  … the oldest page (cursor)"), ("bindings", "GET /v1/bindings?limit=20"),
           ("consumer-tools", "GET /v1/consumers/{c}/tools"), ("gateway-list", "MCP tools/list (bench-agent)")]
 def med(xs):
