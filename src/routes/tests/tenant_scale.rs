@@ -48,6 +48,18 @@ impl T {
         v["id"].as_str().unwrap().to_string()
     }
 
+    /// An agent key of `consumer`, as a bearer header.
+    fn agent(&self, consumer: &str) -> String {
+        let (s, k) = self.w.call(
+            Method::Post,
+            "/v1/api-keys",
+            Some(&self.admin),
+            Some(json!({"role": "agent", "consumer": consumer})),
+        );
+        assert_eq!(s, 201, "{k}");
+        format!("Bearer {}", k["secret"].as_str().unwrap())
+    }
+
     fn get(&self, path: &str) -> Value {
         let (s, v) = self.w.call(Method::Get, path, Some(&self.m), None);
         assert_eq!(s, 200, "{path}: {v}");
@@ -167,7 +179,6 @@ fn capabilities_page_by_name_with_counts_and_the_newest_ids() {
     let (s, v) =
         t.w.call(Method::Get, "/v1/capabilities", Some(&admin2), None);
     assert_eq!((s, v["data"].clone()), (200, json!([])));
-    let _ = &t.admin;
 }
 
 #[test]
@@ -245,14 +256,7 @@ fn an_unpinned_binding_follows_the_oldest_connected_instance() {
     assert_eq!(t.served_by("bot"), [made[1].clone()]);
     // A direct tool call on the serving instance is the binding's; on another
     // instance it is not (the agent's key grants only what it is bound to).
-    let (s, k) = t.w.call(
-        Method::Post,
-        "/v1/api-keys",
-        Some(&t.admin),
-        Some(json!({"role": "agent", "consumer": "bot"})),
-    );
-    assert_eq!(s, 201);
-    let agent = format!("Bearer {}", k["secret"].as_str().unwrap());
+    let agent = t.agent("bot");
     let call = |id: &str| {
         t.w.call(
             Method::Post,
@@ -361,14 +365,7 @@ fn a_consumers_tools_read_only_its_bindings_and_the_instances_serving_them() {
     for i in 0..5 {
         t.bind(json!({"consumer": format!("other-{i}"), "capability": "repo.read"}));
     }
-    let (s, k) = t.w.call(
-        Method::Post,
-        "/v1/api-keys",
-        Some(&t.admin),
-        Some(json!({"role": "agent", "consumer": "bot"})),
-    );
-    assert_eq!(s, 201);
-    let agent = format!("Bearer {}", k["secret"].as_str().unwrap());
+    let agent = t.agent("bot");
     *t.w.db().log.borrow_mut() = Some(vec![]);
     let rest = t.get("/v1/consumers/bot/tools?limit=100");
     let (s, list) = t.w.call(
