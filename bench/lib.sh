@@ -8,6 +8,7 @@
 #   read -r rps p50 p99 < <(bench_wrk "$url" -s bench/mcp.lua -- "$agent_key" list)
 #   read -r rss hwm < <(bench_workerd_mem "$BENCH_SERVE")
 #   bench_stop                              # ends the server's whole process group
+#   bench_provider "$state" "$token"        # the fake provider: sets BENCH_PROVIDER (pid), PROVIDER_BASE
 
 bench_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -78,4 +79,16 @@ while todo:
         hwm += int(status["VmHWM"].split()[0])
 print(rss, hwm)
 PY
+}
+
+# bench_provider STATE TOKEN: the fake provider (bench/fake_provider.py) on a
+# free port, answering 200 to `Bearer TOKEN`; sets BENCH_PROVIDER (its pid),
+# PROVIDER_PORT and PROVIDER_BASE.
+BENCH_PROVIDER=""
+bench_provider() {
+  python3 bench/fake_provider.py "$1/provider.port" "$2" &
+  BENCH_PROVIDER=$!
+  for _ in $(seq 1 100); do [ -s "$1/provider.port" ] && break; sleep 0.05; done
+  PROVIDER_PORT=$(cat "$1/provider.port")
+  PROVIDER_BASE="http://127.0.0.1:$PROVIDER_PORT"
 }

@@ -41,13 +41,11 @@ state=$(mktemp -d /tmp/cm-tenant.XXXXXX)
 token="bench-operator-$RANDOM$RANDOM"
 base="http://127.0.0.1:$port"
 provider_token="ghp_BenchToken0123456789abcdefghijklmnop"
-python3 bench/fake_provider.py "$state/provider.port" "$provider_token" &
-provider=$!
-trap 'bench_stop; kill "$provider" 2>/dev/null || true; wait "$provider" 2>/dev/null || true; rm -rf "$state"' EXIT
-for _ in $(seq 1 100); do [ -s "$state/provider.port" ] && break; sleep 0.05; done
-provider_base="http://127.0.0.1:$(cat "$state/provider.port")"
+trap 'bench_stop; kill "$BENCH_PROVIDER" 2>/dev/null || true; wait "$BENCH_PROVIDER" 2>/dev/null || true; rm -rf "$state"' EXIT
+bench_provider "$state" "$provider_token"
+provider_base=$PROVIDER_BASE
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-PROBE_ALLOW_HOSTS="127.0.0.1:$(cat "$state/provider.port")" bench_serve "$state" "$port" "$token"
+PROBE_ALLOW_HOSTS="127.0.0.1:$PROVIDER_PORT" bench_serve "$state" "$port" "$token"
 
 json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v[k];console.log(v)})' "$1"; }
 bind() { curl -fsS -X POST "$base/v1/bindings" -H "authorization: Bearer $1" -d "$2" >/dev/null; }

@@ -187,21 +187,26 @@ pub async fn update(
     if let Some(to) = change.connector_id {
         let now = serving_of(app, tenant, &b).await?.map(|c| c.listing);
         next.connector_id = to;
-        if let Some(to) = &next.connector_id {
-            let c = app
-                .connectors
-                .connector(tenant, to)
-                .await?
-                .ok_or_else(|| Fail::from(Error::not_found("connector", to.as_str())))?;
-            if !c.capabilities.contains(&b.capability) {
-                return Err(Error::invalid(
-                    "connector_id",
-                    format!("The connector '{to}' does not fulfil '{}'.", b.capability),
-                )
-                .into());
+        // The instance that would serve it: the one named (read once), or
+        // for an unpinned binding the oldest connected one.
+        let then = match &next.connector_id {
+            Some(to) => {
+                let c = app
+                    .connectors
+                    .connector(tenant, to)
+                    .await?
+                    .ok_or_else(|| Fail::from(Error::not_found("connector", to.as_str())))?;
+                if !c.capabilities.contains(&b.capability) {
+                    return Err(Error::invalid(
+                        "connector_id",
+                        format!("The connector '{to}' does not fulfil '{}'.", b.capability),
+                    )
+                    .into());
+                }
+                Some(c.listing)
             }
-        }
-        let then = serving_of(app, tenant, &next).await?.map(|c| c.listing);
+            None => serving_of(app, tenant, &next).await?.map(|c| c.listing),
+        };
         if let (Some(now), Some(then)) = (&now, &then) {
             if now != then {
                 return Err(Error::invalid(

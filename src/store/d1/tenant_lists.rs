@@ -31,35 +31,32 @@ impl Where {
         format!("?{}", self.params.len())
     }
 
-    /// `AND cond`, where every bare `?` in `cond` is the next parameter of
-    /// `ps` (a numbered `?1` stays as it is).
-    pub(super) fn and(mut self, cond: &str, ps: Vec<Param>) -> Self {
-        let mut ps = ps.into_iter();
-        let mut out = String::new();
+    /// `AND cond`, each bare `?` in `cond` bound to the next of `next()` (a
+    /// numbered `?1` stays as it is).
+    fn push(mut self, cond: &str, mut next: impl FnMut() -> Param) -> Self {
+        self.sql.push_str(" AND ");
         let mut chars = cond.chars().peekable();
         while let Some(c) = chars.next() {
             if c == '?' && !chars.peek().is_some_and(char::is_ascii_digit) {
-                let p = ps.next().unwrap_or(Param::Null);
-                out.push_str(&self.bind(p));
+                let p = self.bind(next());
+                self.sql.push_str(&p);
             } else {
-                out.push(c);
+                self.sql.push(c);
             }
         }
-        self.sql.push_str(" AND ");
-        self.sql.push_str(&out);
         self
+    }
+
+    /// `AND cond`, its bare `?`s bound to `ps` in order.
+    pub(super) fn and(self, cond: &str, ps: Vec<Param>) -> Self {
+        let mut ps = ps.into_iter();
+        self.push(cond, || ps.next().unwrap_or(Param::Null))
     }
 
     /// `AND cond` when `value` is given, every bare `?` bound to it.
     pub(super) fn and_opt(self, cond: &str, value: &Option<String>) -> Self {
         match value {
-            Some(v) => {
-                let bare = cond
-                    .match_indices('?')
-                    .filter(|(i, _)| !cond[i + 1..].starts_with(|c: char| c.is_ascii_digit()));
-                let n = bare.count();
-                self.and(cond, vec![v.as_str().into(); n])
-            }
+            Some(v) => self.push(cond, || v.as_str().into()),
             None => self,
         }
     }
